@@ -1,0 +1,205 @@
+"""The typed values that cross stage boundaries.
+
+Every stage of the flow (intake -> matching -> stories -> store -> delivery) takes and returns
+these frozen dataclasses; none of them does I/O. Datetimes are always timezone-aware UTC.
+This module imports nothing from ``monitor``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, Mapping
+
+Priority = Literal["high", "normal", "low"]
+PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
+TextField = Literal["title", "summary", "content", "feed"]
+IdentityPolicy = Literal["auto", "guid", "link", "content"]
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    interval: timedelta
+    identity: IdentityPolicy = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_polled_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    next_check_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    url: str  # the URL that was requested
+    final_url: str  # after redirects
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: bytes
+    elapsed: timedelta
+    permanent_redirect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailed:
+    url: str
+    kind: str  # timeout | connect | tls | dns | http | too_large | redirects | not_a_feed
+    message: str  # for humans: what happened and, where we know it, what to do
+    status: int | None = None
+    retry_after: timedelta | None = None
+
+
+FetchResult = Fetched | NotModified | FetchFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed entry as the feed gave it (after feedparser), before normalisation."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary_html: str
+    content_html: str
+    published: datetime | None  # aware UTC, or None when the feed gives no usable date
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    entries: tuple[Entry, ...]
+    warnings: tuple[str, ...] = ()
+    ttl: timedelta | None = None  # RSS <ttl>, a hint for the poll interval
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalised entry: plain text, canonical URL, UTC dates."""
+
+    feed: str  # the feed's configured name (the outlet)
+    guid: str | None
+    url: str | None  # canonical URL
+    title: str
+    summary: str  # plain text
+    content: str  # plain text (may repeat the summary when the feed has only one)
+    published: datetime  # aware UTC; first_seen when the feed has none
+    first_seen: datetime
+    fingerprint: str  # hash of normalised title + text
+
+    @property
+    def key(self) -> str:
+        """The item's primary identity key: canonical URL, else GUID, else fingerprint."""
+        if self.url:
+            return "url:" + self.url
+        if self.guid:
+            return f"guid:{self.feed}:{self.guid}"
+        return "fp:" + self.fingerprint
+
+    def text_of(self, name: TextField) -> str:
+        if name == "feed":
+            return self.feed
+        return getattr(self, name)
+
+
+# --- matching -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    text: str  # as written, e.g. "2 billion yuan ($290 million)"
+    value: float  # in the written currency
+    currency: str  # ISO code: USD, CNY, EUR, ...
+    usd: float | None  # converted with the configured rates; None when no rate is known
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    term: str
+    field: TextField
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    hits: tuple[TermHit, ...] = ()
+    amounts: tuple[Amount, ...] = ()
+    companies: tuple[str, ...] = ()
+    round: str | None = None  # "Series B", "seed", ...
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(hit.term for hit in self.hits))
+
+    @property
+    def largest_usd(self) -> float | None:
+        values = [a.usd for a in self.amounts if a.usd is not None]
+        return max(values) if values else None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule_id: str
+    rule_name: str
+    priority: Priority
+    channel: str | None
+    digest_only: bool
+    explanation: Explanation
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One row of the outbox: a message to deliver to one destination."""
+
+    id: int
+    story_id: int
+    item_key: str
+    kind: Literal["alert", "follow_up"]
+    channel: str | None
+    priority: Priority
+    rule_id: str
+    attempts: int
+    payload: Mapping[str, object]  # what the renderer needs: title, url, feed, published, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    remote_id: str  # Slack ts, SMTP message id, ...
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAt:
+    when: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    reason: str
+
+
+DeliveryResult = Delivered | RetryAt | Dead
