@@ -7,9 +7,10 @@ This module imports nothing from ``monitor``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Mapping
+from typing import Literal
 
 Priority = Literal["high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
@@ -83,6 +84,7 @@ class Entry:
     summary_html: str
     content_html: str
     published: datetime | None  # aware UTC, or None when the feed gives no usable date
+    title_is_html: bool = False  # Atom type="html" titles keep their markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +180,7 @@ class Alert:
     story_id: int
     item_key: str
     kind: Literal["alert", "follow_up"]
+    destination: str  # notifier name: "slack", "console", "webhook:NAME"
     channel: str | None
     priority: Priority
     rule_id: str

@@ -1,0 +1,33 @@
+"""Delivery: notifiers behind one protocol, picked by name from a registry.
+
+Built-ins are registered exactly as an extension would be. An outbox row names its notifier
+(``destination``); the delivery step looks it up here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from monitor.delivery.console import ConsoleNotifier
+from monitor.delivery.slack import SlackNotifier
+from monitor.model import Alert, DeliveryResult
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
+        """Deliver one alert; never raise for the far side's failures."""
+
+
+def build_notifiers(config: Any) -> dict[str, Notifier]:
+    """The notifiers the config switches on: Slack when [slack] is set, else the console."""
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier()}
+    if config.slack is not None:
+        notifiers["slack"] = SlackNotifier(config.slack)
+    return notifiers
+
+
+def alert_destination(config: Any) -> str:
+    return "slack" if config.slack is not None else "console"

@@ -1,0 +1,194 @@
+"""The `monitor` command. Parses arguments, loads config, calls the pipeline, renders results and
+maps errors to exit codes: 0 ok, 1 a runtime failure, 2 a config or rule problem. No logic here.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import __version__, config, logs, pipeline
+from monitor.errors import ConfigError, DeliveryError, MonitorError, RuleError, RuleErrors
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config on every command, defaulting to $MONITOR_CONFIG, then ./config.toml."""
+    return click.option(
+        "--config",
+        "config_path",
+        envvar=config.CONFIG_ENV,
+        default=config.DEFAULT_CONFIG_PATH,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Config file (or set $MONITOR_CONFIG).",
+    )(command)
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as e:
+            for problem in e.problems:
+                click.echo(f"{problem}", err=True)
+            sys.exit(2)
+        except RuleErrors as e:
+            for problem in e.problems:
+                click.echo(f"{problem}", err=True)
+            sys.exit(2)
+        except (RuleError, DeliveryError) as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except MonitorError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _load(config_path: Path) -> config.Config:
+    loaded = config.load(config_path)
+    logs.setup(loaded.monitor["log_format"])
+    return loaded
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="monitor")
+def cli() -> None:
+    """Event-driven news monitor: feeds -> rules -> one alert per story (Slack or console),
+    and a daily digest.
+
+    Example: monitor poll --config config.toml
+    """
+
+
+@cli.command()
+@config_option
+@handle_errors
+def run(config_path: Path) -> None:
+    """Run the daemon: poll on schedule, deliver alerts, serve health. Stops on SIGTERM/SIGINT.
+
+    Example: monitor run --config /config/config.toml
+    """
+    from monitor import scheduler
+
+    cfg = _load(config_path)
+    rt = pipeline.open_runtime(cfg)
+    logs.log_events(rt.bus)
+    try:
+        scheduler.run_forever(rt)
+    finally:
+        rt.close()
+
+
+@cli.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Print what would alert; store and deliver nothing.")
+@handle_errors
+def poll(config_path: Path, dry_run: bool) -> None:
+    """Poll every feed once, match, deliver, then exit.
+
+    Example: monitor poll --dry-run
+    """
+    cfg = _load(config_path)
+    rt = pipeline.open_runtime(cfg, deliver=not dry_run)
+    logs.log_events(rt.bus)
+    try:
+        reports = pipeline.poll_cycle(rt, dry_run=dry_run)
+        delivery = pipeline.DeliveryReport() if dry_run else pipeline.deliver_due(rt)
+    finally:
+        rt.close()
+    failing = [r for r in reports if r.status == "error"]
+    click.echo(
+        f"polled {len(reports)} feeds: {sum(r.new_items for r in reports)} new items, "
+        f"{sum(r.matched for r in reports)} matched, {sum(r.alerts for r in reports)} alerts queued; "
+        f"delivered {delivery.delivered}, retrying {delivery.retrying}, dead {delivery.dead}; "
+        f"{len(failing)} feeds failing",
+        err=True,
+    )
+    for report in failing:
+        click.echo(f"  feed {report.feed!r}: {report.error}", err=True)
+
+
+@cli.command()
+@config_option
+@handle_errors
+def check(config_path: Path) -> None:
+    """Validate the config and the rules; exit 0, or 2 with file:line: what is wrong.
+
+    Example: monitor check --config config.toml
+    """
+    from monitor.matching import load_rules
+
+    cfg = config.load(config_path)
+    rules = load_rules(cfg.rules_path, rates=cfg.money["rates"])
+    click.echo(f"{cfg.path}: ok ({len(cfg.feeds)} feeds, {len(rules.rules)} rules)")
+
+
+@cli.group()
+def rules() -> None:
+    """Work with rule packs."""
+
+
+@rules.command("test")
+@click.argument("source", type=click.File("rb"))
+@config_option
+@handle_errors
+def rules_test(source: io.BufferedReader, config_path: Path) -> None:
+    """Run the rules over an article (text or HTML) or a feed file ("-" reads stdin) and print
+    each match with its explanation.
+
+    Example: monitor rules test article.txt
+    """
+    from monitor.intake.article import items_from_bytes
+    from monitor.matching import format_match, load_rules
+
+    cfg = config.load(config_path)
+    ruleset = load_rules(cfg.rules_path, rates=cfg.money["rates"])
+    items = items_from_bytes(source.read(), name=getattr(source, "name", "-"), now=datetime.now(UTC))
+    total = 0
+    for item in items:
+        matches = ruleset.evaluate(item)
+        if not matches and len(items) > 1:
+            continue
+        click.echo(f"== {item.title}")
+        if not matches:
+            click.echo("   no rule matched")
+        for match in matches:
+            total += 1
+            click.echo("   " + format_match(match).replace("\n", "\n   "))
+    click.echo(f"{total} matches in {len(items)} items", err=True)
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def status(config_path: Path, as_json: bool) -> None:
+    """Feeds, last poll, errors, next run, outbox depth.
+
+    Example: monitor status --json
+    """
+    from monitor.ops.status import collect, render_table
+
+    cfg = config.load(config_path)
+    report = collect(cfg)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        render_table(report)
+
+
+def main() -> None:
+    cli(prog_name="monitor")

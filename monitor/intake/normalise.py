@@ -1,0 +1,113 @@
+"""Feed entries -> Items: HTML to plain text, canonical URLs, UTC dates, a content fingerprint.
+
+Pure functions: the time of first sight is passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import warnings
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+from monitor.model import Entry, Item, ParsedFeed
+
+MAX_TEXT_CHARS = 20_000  # per field: enough for any article, bounded for hostile entries
+MAX_TITLE_CHARS = 500
+FUTURE_SLACK = timedelta(days=1)  # a date further ahead than this is a feed's error
+
+# Query parameters that only track the reader and never change the document.
+_TRACKING = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|"
+    r"mkt_tok|ref_src|cmpid|ncid|sr_share|spm|__twitter_impression)$",
+    re.IGNORECASE,
+)
+_SPACE = re.compile(r"\s+")
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML fragment, words separated, whitespace collapsed."""
+    if not markup:
+        return ""
+    if "<" not in markup and "&" not in markup:
+        return _SPACE.sub(" ", markup).strip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(markup, "html.parser")
+    for hidden in soup(["script", "style", "noscript", "template"]):
+        hidden.decompose()
+    return _SPACE.sub(" ", soup.get_text(" ", strip=True)).strip()
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
+    an empty path written as '/', a trailing slash removed from other paths."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host if port in (None, 80 if scheme == "http" else 443) else f"{host}:{port}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def fold(text: str) -> str:
+    """Unicode-normalised, case-folded text for comparisons."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def fingerprint(title: str, text: str) -> str:
+    """A hash of the words of title + text, insensitive to case, spacing and punctuation."""
+    words = re.findall(r"\w+", fold(f"{title} {text}"))
+    return hashlib.sha256(" ".join(words).encode()).hexdigest()[:32]
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def item(entry: Entry, feed: str, first_seen: datetime) -> Item:
+    title = _cap(
+        html_to_text(entry.title) if entry.title_is_html else _SPACE.sub(" ", entry.title).strip(),
+        MAX_TITLE_CHARS,
+    )
+    summary = _cap(html_to_text(entry.summary_html), MAX_TEXT_CHARS)
+    content = _cap(html_to_text(entry.content_html), MAX_TEXT_CHARS) or summary
+    published = entry.published
+    if published is None or published > first_seen + FUTURE_SLACK:
+        published = first_seen
+    return Item(
+        feed=feed,
+        guid=entry.guid.strip()[:1000] if entry.guid and entry.guid.strip() else None,
+        url=canonical_url(entry.link),
+        title=title or "(untitled)",
+        summary=summary,
+        content=content,
+        published=published,
+        first_seen=first_seen,
+        fingerprint=fingerprint(title, content or summary),
+    )
+
+
+def items(parsed: ParsedFeed, feed: str, first_seen: datetime) -> tuple[Item, ...]:
+    return tuple(item(entry, feed, first_seen) for entry in parsed.entries)

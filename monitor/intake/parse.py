@@ -1,0 +1,92 @@
+"""Fetched bytes + headers -> ParsedFeed, through feedparser.
+
+feedparser gets a file object (``io.BytesIO``), never a string or bytes it could take for a path
+or URL, and the response headers with lower-case keys so encodings and relative links resolve.
+It can raise on some malformed feeds despite its ``bozo`` flag, so any exception here becomes
+that feed's failure, never the cycle's.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+
+from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
+
+_ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
+_HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
+
+
+def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
+    headers = dict(fetched.headers)
+    headers.setdefault("content-location", fetched.final_url)
+    try:
+        result = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers, sanitize_html=True)
+    except Exception as e:  # feedparser raises on some hostile input (issue #599 and friends)
+        return FetchFailed(fetched.url, "parse", f"the feed could not be parsed: {type(e).__name__}: {e}")
+
+    if not result.get("version") and not result.entries:
+        return FetchFailed(fetched.url, "not_a_feed", _not_a_feed_message(fetched, result))
+
+    entries = tuple(_entry(raw) for raw in result.entries)
+    warnings = ()
+    if result.get("bozo"):
+        warnings = (f"{type(result.get('bozo_exception')).__name__}: {result.get('bozo_exception')}",)
+    return ParsedFeed(
+        title=result.feed.get("title", "") or "",
+        entries=entries,
+        warnings=warnings,
+        ttl=_ttl(result.feed.get("ttl")),
+    )
+
+
+def _not_a_feed_message(fetched: Fetched, result: feedparser.FeedParserDict) -> str:
+    content_type = fetched.headers.get("content-type", "unknown type")
+    if not fetched.body.strip():
+        return "the server sent an empty body, not a feed"
+    message = f"not a feed (content-type {content_type})"
+    if link := _ALTERNATE.search(fetched.body[:200_000]):
+        if href := _HREF.search(link.group(0)):
+            suggestion = href.group(1).decode("utf-8", "replace")
+            message += f"; the page advertises a feed at {suggestion}: use that URL"
+    elif result.get("bozo_exception"):
+        message += f": {result.get('bozo_exception')}"
+    return message
+
+
+def _ttl(value: object) -> timedelta | None:
+    try:
+        minutes = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def _date(raw: feedparser.FeedParserDict) -> datetime | None:
+    # feedparser gives naive struct_time already normalised to UTC: use timegm, never mktime.
+    parsed = raw.get("published_parsed") or raw.get("updated_parsed")
+    if not parsed:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _entry(raw: feedparser.FeedParserDict) -> Entry:
+    contents = raw.get("content") or []
+    content_html = "\n".join(c.get("value", "") for c in contents if isinstance(c, dict))
+    title_detail = raw.get("title_detail") or {}
+    return Entry(
+        guid=(raw.get("id") or None),
+        link=(raw.get("link") or None),
+        title=raw.get("title", "") or "",
+        title_is_html=title_detail.get("type") in ("text/html", "application/xhtml+xml"),
+        summary_html=raw.get("summary", "") or "",
+        content_html=content_html,
+        published=_date(raw),
+    )

@@ -1,0 +1,290 @@
+"""The imperative shell: poll feeds, decide, store, deliver. Sequencing and transactions only.
+
+Each stage is a plain function over typed values (``intake``, ``matching``, ``stories``,
+``delivery``); this module moves their results through the store and emits one domain event per
+unit of work. A feed's failure is a value recorded for that feed; anything unexpected is a bug
+and propagates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from monitor import events, stories
+from monitor.clock import Clock, SystemClock
+from monitor.config import Config
+from monitor.delivery import Notifier, alert_destination, build_notifiers
+from monitor.delivery.console import alert_text
+from monitor.delivery.render import alert_payload
+from monitor.intake import normalise
+from monitor.intake.fetch import FetchLimits, fetch, make_client
+from monitor.intake.parse import parse
+from monitor.matching import RuleSet, load_rules
+from monitor.model import (
+    Alert,
+    Dead,
+    Delivered,
+    FeedConfig,
+    FeedState,
+    Fetched,
+    FetchFailed,
+    Item,
+    Match,
+    NotModified,
+    RetryAt,
+)
+from monitor.store import Store, open_store
+from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome
+
+log = logging.getLogger("monitor.pipeline")
+
+MAX_FEED_BACKOFF = timedelta(days=1)
+FOLLOW_UP_WAIT = timedelta(seconds=30)
+
+
+@dataclass
+class Runtime:
+    """What every pipeline step needs, built once per process."""
+
+    config: Config
+    store: Store
+    rules: RuleSet
+    clock: Clock = field(default_factory=SystemClock)
+    bus: events.EventBus = field(default_factory=events.EventBus)
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    http: httpx.Client | None = None
+
+    @property
+    def limits(self) -> FetchLimits:
+        f = self.config.fetch
+        return FetchLimits(f["timeout"], f["connect_timeout"], f["max_bytes"], f["max_redirects"])
+
+    def client(self) -> httpx.Client:
+        if self.http is None:
+            self.http = make_client(self.limits)
+        return self.http
+
+    def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
+        self.store.close()
+
+
+def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = True) -> Runtime:
+    """Load rules, open the store, build notifiers. Raises MonitorError subclasses."""
+    rules = load_rules(config.rules_path, rates=config.money["rates"])
+    notifiers = build_notifiers(config) if deliver else {}
+    store = open_store(config.database_path)
+    store.sync_feeds(config.feeds)
+    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+
+
+# --- polling ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollReport:
+    feed: str
+    status: str  # ok | not_modified | error
+    new_items: int = 0
+    matched: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+def poll_cycle(
+    rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False
+) -> list[PollReport]:
+    """Poll every feed once (or the given ones), one after another."""
+    return [poll_feed(rt, feed, dry_run=dry_run) for feed in (feeds or rt.config.feeds)]
+
+
+def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollReport:
+    started = time.monotonic()
+    now = rt.clock.now()
+    state = rt.store.feed_state(feed.name) or FeedState(feed.name, feed.url)
+    result = fetch(rt.client(), state.url or feed.url, state, rt.limits)
+    report: PollReport
+    if isinstance(result, Fetched):
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == state.body_hash:
+            result = NotModified(result.url, result.headers)
+        else:
+            parsed = parse(result)
+            if isinstance(parsed, FetchFailed):
+                result = parsed
+            else:
+                items = normalise.items(parsed, feed.name, now)
+                report = _take_items(rt, feed, items, now, dry_run)
+                outcome = PollOutcome(
+                    status="ok",
+                    etag=result.headers.get("etag"),
+                    last_modified=result.headers.get("last-modified"),
+                    body_hash=body_hash,
+                    new_url=result.final_url if result.permanent_redirect else None,
+                    next_check_at=now + feed.interval,
+                )
+    if isinstance(result, NotModified):
+        report = PollReport(feed.name, "not_modified")
+        outcome = PollOutcome(status="not_modified", next_check_at=now + feed.interval)
+    elif isinstance(result, FetchFailed):
+        report = PollReport(feed.name, "error", error=result.message)
+        delay = min(feed.interval * (2 ** min(state.consecutive_failures, 10)), MAX_FEED_BACKOFF)
+        if result.retry_after:
+            delay = max(delay, min(result.retry_after, MAX_FEED_BACKOFF))
+        outcome = PollOutcome(
+            status="error", error=f"{result.kind}: {result.message}", next_check_at=now + delay
+        )
+    if not dry_run:
+        before = rt.store.record_poll(feed.name, outcome, now)
+        if outcome.status == "error" and before.consecutive_failures == 0:
+            rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
+        elif outcome.status != "error" and before.consecutive_failures > 0:
+            rt.bus.emit(events.FeedRecovered(feed.name))
+    rt.bus.emit(
+        events.FeedPolled(
+            feed.name, report.status, report.new_items, report.error, time.monotonic() - started
+        )
+    )
+    return report
+
+
+def _take_items(
+    rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
+) -> PollReport:
+    """Keep the never-seen items, match them, decide their stories, store it all at once."""
+    candidates: list[tuple[Item, tuple[str, ...]]] = []
+    batch_keys: set[str] = set()
+    for item in items:
+        keys = stories.identity_keys(item)
+        if batch_keys.isdisjoint(keys):
+            candidates.append((item, keys))
+            batch_keys.update(keys)
+    known = rt.store.known_keys(batch_keys)
+    fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
+
+    destination = alert_destination(rt.config)
+    new_items = []
+    for item, keys in fresh:
+        matches = rt.rules.evaluate(item)
+        if not matches:
+            new_items.append(NewItem(item, keys))
+            continue
+        story = stories.decide(item)
+        outgoing = tuple(
+            Outgoing(
+                destination,
+                channel,
+                _top(matches, channel).priority,
+                _top(matches, channel).rule_id,
+                alert_payload(item, matches),
+            )
+            for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
+        )
+        new_items.append(NewItem(item, keys, matches, story, outgoing))
+
+    if dry_run:
+        for new in new_items:
+            if new.matches:
+                print(alert_text(_preview(new)))
+        return _report(feed, new_items, alerts=0)
+
+    recorded = rt.store.record_items(new_items, now)
+    alerts = 0
+    for new, rec in zip(new_items, recorded, strict=True):
+        rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
+        for match in new.matches:
+            rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
+        if rec.story_id is not None and isinstance(new.story, OpenStory):
+            rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
+        elif rec.story_id is not None:
+            rt.bus.emit(events.StoryJoined(rec.story_id, feed.name, new.item.title, new.item.url))
+        for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
+            rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
+        alerts += len(rec.alert_ids)
+    return _report(feed, new_items, alerts)
+
+
+def _top(matches: Sequence[Match], channel: str | None) -> Match:
+    """The highest-priority match routed to ``channel``."""
+    routed = [m for m in matches if m.channel == channel and not m.digest_only]
+    return min(routed, key=lambda m: ("high", "normal", "low").index(m.priority))
+
+
+def _preview(new: NewItem) -> Alert:
+    top = min(new.matches, key=lambda m: ("high", "normal", "low").index(m.priority))
+    return Alert(
+        0,
+        0,
+        new.item.key,
+        "alert",
+        "console",
+        top.channel,
+        top.priority,
+        top.rule_id,
+        0,
+        alert_payload(new.item, new.matches),
+    )
+
+
+def _report(feed: FeedConfig, new_items: Sequence[NewItem], alerts: int) -> PollReport:
+    matched = sum(1 for n in new_items if n.matches)
+    return PollReport(feed.name, "ok", new_items=len(new_items), matched=matched, alerts=alerts)
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    dead: int = 0
+
+
+def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
+    """Try every outbox row that is due; each outcome is stored before the next send."""
+    delivered = retrying = dead = 0
+    for alert in rt.store.due_alerts(rt.clock.now(), limit):
+        started = time.monotonic()
+        now = rt.clock.now()
+        notifier = rt.notifiers.get(alert.destination)
+        if notifier is None:
+            result = Dead(
+                f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`"
+            )
+        else:
+            thread = None
+            if alert.kind == "follow_up":
+                thread = rt.store.story_thread(alert.story_id, alert.destination, alert.channel)
+                if thread is None and rt.store.opening_alert_pending(
+                    alert.story_id, alert.destination, alert.channel
+                ):
+                    rt.store.mark_retry(alert.id, now + FOLLOW_UP_WAIT, "waiting for the story's first alert")
+                    retrying += 1
+                    continue
+            result = notifier.send(alert, thread, now)
+        if isinstance(result, Delivered):
+            rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
+            rt.bus.emit(
+                events.AlertDelivered(
+                    alert.id, alert.destination, result.remote_id, time.monotonic() - started
+                )
+            )
+            delivered += 1
+        elif isinstance(result, RetryAt):
+            rt.store.mark_retry(alert.id, result.when, result.reason)
+            rt.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
+            retrying += 1
+        else:
+            rt.store.mark_dead(alert.id, result.reason, now)
+            rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
+            dead += 1
+    return DeliveryReport(delivered, retrying, dead)

@@ -1,0 +1,262 @@
+"""Local stand-ins for the outside world, on 127.0.0.1: a feed server and a Slack Web API server.
+
+Used by the test suite and by `monitor demo`, so both exercise the same fakes. Each server runs
+in a daemon thread, binds port 0 (the OS picks a free port) and records what it received.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class LocalServer:
+    """Base: start/stop a ThreadingHTTPServer in a thread; ``url`` is its base URL."""
+
+    handler: type[BaseHTTPRequestHandler]
+
+    def __init__(self) -> None:
+        handler = type("Handler", (self.handler,), {"owner": self})
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _QuietHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    owner: Any
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+# --- feeds ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedResource:
+    body: bytes = b""
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+    etag: str | None = None
+    last_modified: str | None = None
+    delay: float = 0.0  # seconds before answering
+    headers: dict[str, str] = field(default_factory=dict)
+    redirect_to: str | None = None
+
+
+class _FeedHandler(_QuietHandler):
+    def do_GET(self) -> None:
+        server: FeedServer = self.owner
+        path = self.path
+        server.requests.append({"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+        resource = server.resources.get(path)
+        if resource is None:
+            self.send(404, b"not found", {"Content-Type": "text/plain"})
+            return
+        if resource.delay:
+            time.sleep(resource.delay)
+        if resource.redirect_to:
+            self.send(resource.status or 302, b"", {"Location": resource.redirect_to})
+            return
+        validators = {}
+        if resource.etag:
+            validators["ETag"] = resource.etag
+        if resource.last_modified:
+            validators["Last-Modified"] = resource.last_modified
+        if (resource.etag and self.headers.get("If-None-Match") == resource.etag) or (
+            resource.last_modified and self.headers.get("If-Modified-Since") == resource.last_modified
+        ):
+            self.send(304, b"", validators)
+            return
+        self.send(
+            resource.status,
+            resource.body,
+            {"Content-Type": resource.content_type, **validators, **resource.headers},
+        )
+
+
+class FeedServer(LocalServer):
+    """Serves feed files by path, with ETag/Last-Modified/304, delays, errors and redirects."""
+
+    handler = _FeedHandler
+
+    def __init__(self) -> None:
+        self.resources: dict[str, FeedResource] = {}
+        self.requests: list[dict[str, Any]] = []
+        super().__init__()
+
+    def add(self, path: str, body: bytes | str, *, validators: bool = True, **options: Any) -> str:
+        """Serve ``body`` at ``path`` (with an ETag and Last-Modified unless told not to); returns the URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        if validators:
+            options.setdefault("etag", f'"v{abs(hash(data))}"')
+            options.setdefault("last_modified", formatdate(usegmt=True))
+        self.resources[path] = FeedResource(body=data, **options)
+        return self.url + path
+
+    def requests_for(self, path: str) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"] == path]
+
+
+# --- Slack ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SlackFault:
+    """One scripted answer: an HTTP status, a Slack `error` code, headers, or a delay."""
+
+    status: int = 200
+    error: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class _SlackHandler(_QuietHandler):
+    def do_POST(self) -> None:
+        server: SlackServer = self.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8")
+        if "json" in (self.headers.get("Content-Type") or ""):
+            body = json.loads(raw or "{}")
+        else:
+            body = {k: v[0] for k, v in parse_qs(raw).items()}
+        path = urlsplit(self.path).path
+        request = {"path": path, "body": body, "headers": {k.lower(): v for k, v in self.headers.items()}}
+        with server.lock:
+            server.received.append(request)
+            fault = server.faults.popleft() if server.faults else None
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if path.startswith("/webhook/"):
+            self._webhook(server, request, fault)
+        elif path == "/api/chat.postMessage":
+            self._post_message(server, request, fault)
+        elif path == "/api/auth.test":
+            self._answer(200, {"ok": True, "user_id": "UMONITOR", "team": "local"})
+        else:
+            self._answer(200, {"ok": False, "error": "unknown_method"})
+
+    def _answer(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self.send(
+            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
+        )
+
+    def _post_message(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
+        auth = request["headers"].get("authorization", "")
+        if not auth.startswith("Bearer ") or auth == "Bearer ":
+            self._answer(200, {"ok": False, "error": "not_authed"})
+            return
+        if fault:
+            if fault.status == 429:
+                self._answer(
+                    429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1", **fault.headers}
+                )
+            elif fault.status != 200:
+                self.send(fault.status, b"upstream trouble", {"Content-Type": "text/plain", **fault.headers})
+            else:
+                self._answer(200, {"ok": False, "error": fault.error or "internal_error"}, fault.headers)
+            return
+        body = request["body"]
+        if not body.get("channel"):
+            self._answer(200, {"ok": False, "error": "channel_not_found"})
+            return
+        if not body.get("text") and not body.get("blocks"):
+            self._answer(200, {"ok": False, "error": "no_text"})
+            return
+        channel = server.channel_ids.setdefault(body["channel"], f"C{len(server.channel_ids) + 100:08d}")
+        with server.lock:
+            server.counter += 1
+            ts = f"1700000000.{server.counter:06d}"
+            server.messages.append({**body, "ts": ts, "channel_id": channel})
+        self._answer(200, {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
+
+    def _webhook(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
+        if fault and fault.status != 200:
+            headers = {"Retry-After": "1"} if fault.status == 429 else {}
+            self.send(
+                fault.status, (fault.error or "error").encode(), {"Content-Type": "text/plain", **headers}
+            )
+            return
+        if fault and fault.error:
+            self.send(400, fault.error.encode(), {"Content-Type": "text/plain"})
+            return
+        with server.lock:
+            server.messages.append({**request["body"], "webhook": request["path"]})
+        self.send(200, b"ok", {"Content-Type": "text/plain"})
+
+
+class SlackServer(LocalServer):
+    """Speaks the Slack Web API methods the monitor uses (chat.postMessage, auth.test) and incoming
+    webhooks; answers like Slack (``ok``/``error`` JSON, 429 with Retry-After); records everything.
+
+    ``base_url`` goes into ``[slack] base_url``; ``webhook_url`` into the webhook env var.
+    """
+
+    handler = _SlackHandler
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # successfully posted messages
+        self.faults: deque[SlackFault] = deque()
+        self.channel_ids: dict[str, str] = {}
+        self.counter = 0
+        super().__init__()
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/api/"
+
+    @property
+    def webhook_url(self) -> str:
+        return self.url + "/webhook/T000/B000/XXXX"
+
+    def fail_next(self, *faults: SlackFault) -> None:
+        with self.lock:
+            self.faults.extend(faults)
+
+    def top_level(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if not m.get("thread_ts")]
+
+    def replies(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("thread_ts")]

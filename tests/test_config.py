@@ -1,0 +1,100 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import config
+from monitor.errors import ConfigError
+
+
+def parse(text: str) -> config.Config:
+    return config.parse(text, Path("/etc/monitor/config.toml"))
+
+
+def test_minimal_config_takes_defaults() -> None:
+    cfg = parse('[[feeds]]\nname = "A"\nurl = "https://a.example/feed"\n')
+    assert cfg.feeds[0].interval == timedelta(minutes=15)
+    assert cfg.database_path == Path("/etc/monitor/data/monitor.db")
+    assert cfg.slack is None and cfg.smtp is None
+
+
+def test_feed_interval_and_default_interval() -> None:
+    cfg = parse(
+        '[monitor]\ndefault_interval = "5m"\n'
+        '[[feeds]]\nname = "A"\nurl = "https://a.example/"\ninterval = "90s"\n'
+        '[[feeds]]\nname = "B"\nurl = "https://b.example/"\n'
+    )
+    assert [f.interval for f in cfg.feeds] == [timedelta(seconds=90), timedelta(minutes=5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[monitor]\ndatabse = 'x'\n", "config.toml:2: [monitor] databse: unknown key"),
+        (
+            "[monitor]\n\ndefault_interval = 'soon'\n",
+            "config.toml:3: [monitor] default_interval: 'soon' is not a duration",
+        ),
+        (
+            "[[feeds]]\nname = 'A'\nurl = 'ftp://x'\n",
+            "config.toml:3: [[feeds]] #1 url: 'ftp://x' is not an http(s) URL",
+        ),
+        ("[[feeds]]\nname = 'A'\n", "config.toml:1: [[feeds]] #1 url: missing (required)"),
+        (
+            "[slack]\ntoken_env = 'xoxb-123'\nchannel = '#a'\n",
+            "config.toml:2: [slack] token_env: 'xoxb-123' is not an environment variable name",
+        ),
+        (
+            "[slack]\nchannel = '#a'\n",
+            "config.toml:1: [slack]: set exactly one of token_env or webhook_url_env",
+        ),
+        ("[smtp]\nhost = 'h'\nsecurity = 'tls'\n", "config.toml:3: [smtp] security: expected one of"),
+        (
+            "[monitor]\ntimezone = 'Mars/Olympus'\n",
+            "config.toml:2: [monitor] timezone: 'Mars/Olympus' is not a known time zone",
+        ),
+        ("[surprise]\nx = 1\n", "config.toml:1: [surprise]: unknown section"),
+        ("[monitor\n", "config.toml:1: not valid TOML"),
+    ],
+    ids=[
+        "unknown-key",
+        "bad-duration",
+        "bad-url",
+        "missing-url",
+        "secret-in-config",
+        "slack-no-auth",
+        "bad-choice",
+        "bad-zone",
+        "unknown-section",
+        "bad-toml",
+    ],
+)
+def test_problems_are_located(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("/etc/monitor/" + expected) for m in messages), messages
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse("[monitor]\nfoo = 1\nbar = 2\n[[feeds]]\nname = 'A'\nurl = 'nope'\n")
+    assert len(caught.value.problems) == 3
+
+
+def test_duplicate_feed_names_rejected() -> None:
+    with pytest.raises(ConfigError, match="used by another feed"):
+        parse("[[feeds]]\nname = 'A'\nurl = 'https://a/'\n[[feeds]]\nname = 'A'\nurl = 'https://b/'\n")
+
+
+def test_secret_from_env_or_file(tmp_path: Path) -> None:
+    assert config.secret("TOKEN", {"TOKEN": " xoxb-1 "}) == "xoxb-1"
+    (tmp_path / "t").write_text("xoxb-2\n")
+    assert config.secret("TOKEN", {"TOKEN_FILE": str(tmp_path / "t")}) == "xoxb-2"
+    assert config.secret("TOKEN", {}) is None
+
+
+def test_example_config_is_valid() -> None:
+    cfg = config.load(Path(__file__).parent.parent / "config.toml")
+    assert 8 <= len(cfg.feeds) <= 15
+    assert all(f.url.startswith("https://") for f in cfg.feeds)
