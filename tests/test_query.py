@@ -36,6 +36,8 @@ CASES = [
     ('"world model" NEAR/2 funding', "funding news: a world model", "", "", "f", True),  # either order
     ('"world model" NEAR/1 funding', "world model startup gets big funding", "", "", "f", False),
     ("robot NEAR/5 funding", "robot", "funding", "", "f", False),  # NEAR needs the same field
+    ("(veo OR genie) NEAR/2 (google OR deepmind)", "Google's new Genie model", "", "", "f", True),
+    ("(veo OR genie) NEAR/2 (google OR deepmind)", "Veo sports cameras, and not Google", "", "", "f", False),
     ("title:funding", "", "funding", "", "f", False),
     ("title:funding", "funding", "", "", "f", True),
     ("title: funding", "funding", "", "", "f", True),
@@ -78,7 +80,15 @@ def test_tree_shapes():
     assert isinstance(right, And)
     _, _, not_d, near = right.operands
     assert isinstance(not_d, Not) and isinstance(near, Near)
-    assert near.distance == 4 and near.left.forms == ("x yard", "x yards")
+    assert near.distance == 4 and near.left[0].forms == ("x yard", "x yards")
+    assert near.text == '"x yard" NEAR/4 z'
+
+
+def test_near_sides_may_be_groups_of_alternatives():
+    near = parse("(veo OR genie) NEAR/3 (google OR deepmind)")
+    assert isinstance(near, Near)
+    assert [t.text for t in near.left] == ["veo", "genie"]
+    assert [t.text for t in near.right] == ["google", "deepmind"]
 
 
 def test_term_keeps_its_position_and_fields():
@@ -87,11 +97,12 @@ def test_term_keeps_its_position_and_fields():
     assert term.offset == 8 and term.fields == ("title",)
 
 
+NEAR_SIDE = "expected a term, a phrase or (x OR y ...) on each side of NEAR, not AND or NOT"
 ERRORS = [
     ("", 0, "expected a query, found nothing"),
-    ("robot AND", 9, "expected a term, phrase, '(' or NOT, found end of query"),
-    ("AND robot", 0, "expected a term, phrase, '(' or NOT, found 'AND'"),
-    ("robot OR OR drone", 9, "expected a term, phrase, '(' or NOT, found 'OR'"),
+    ("robot AND", 9, "expected a term, phrase, @name, '(' or NOT, found end of query"),
+    ("AND robot", 0, "expected a term, phrase, @name, '(' or NOT, found 'AND'"),
+    ("robot OR OR drone", 9, "expected a term, phrase, @name, '(' or NOT, found 'OR'"),
     ("(robot OR drone", 15, "expected ')' to close the '(' at column 1, found end of query"),
     ("robot)", 5, "unexpected ')': there is no '(' for it to close"),
     ('"world model', 0, "unterminated phrase: expected a closing '\"'"),
@@ -100,16 +111,18 @@ ERRORS = [
     ("robot NEAR drone", 6, "expected a distance after NEAR, e.g. NEAR/5"),
     ("robot NEAR/0 drone", 6, "expected a NEAR distance from 1 to 100, found 0"),
     ("robot NEAR/500 drone", 6, "expected a NEAR distance from 1 to 100, found 500"),
-    ("(a OR b) NEAR/3 c", 0, "expected a term or phrase on each side of NEAR, not a group or NOT"),
-    ("a NEAR/3 NOT c", 9, "expected a term or phrase on each side of NEAR, not a group or NOT"),
+    ("(a AND b) NEAR/3 c", 0, NEAR_SIDE),
+    ("a NEAR/3 NOT c", 9, NEAR_SIDE),
+    ("a NEAR/3 (b OR (c OR d))", 9, NEAR_SIDE),
+    ("a NEAR/3 (b OR title:c)", 2, "expected both sides of NEAR to search the same fields"),
     ("title:a NEAR/3 c", 8, "expected both sides of NEAR to search the same fields"),
     ("a NEAR/3 b NEAR/3 c", 11, "expected AND or OR between two NEAR clauses, found 'NEAR/3'"),
     ("in*vest", 2, "'*' is only allowed at the end of a term, as in invest*"),
     ('"in*vest"', 3, "'*' is only allowed at the end of a term, as in invest*"),
     ("ab*", 0, "expected at least 3 letters before '*' (a shorter prefix matches too much)"),
     ("body:robot", 0, "unknown field 'body': expected one of title, summary, content, feed"),
-    ("title:", 6, "expected a term, phrase or '(' after title:, found end of query"),
-    ("title:NOT robot", 6, "expected a term, phrase or '(' after title:, found 'NOT'"),
+    ("title:", 6, "expected a term, phrase, @name or '(' after title:, found end of query"),
+    ("title:NOT robot", 6, "expected a term, phrase, @name or '(' after title:, found 'NOT'"),
     ("title:(a OR summary:b)", 12, "expected no other field inside title:( ... )"),
 ]
 

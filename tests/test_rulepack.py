@@ -70,7 +70,8 @@ def test_bad_query_reports_line_and_column(write_pack, rules_dir):
         query = "robot AND (drone OR"
     """)
     assert problems(rules_dir) == [
-        f"{path}:4: column 20: rule 'a': query: expected a term, phrase, '(' or NOT, found end of query"
+        f"{path}:4: column 20: rule 'a': query: expected a term, phrase, @name, '(' or NOT, "
+        "found end of query"
     ]
 
 
@@ -84,7 +85,7 @@ def test_bad_multiline_query_reports_the_line_inside_the_string(write_pack, rule
         '''
     """)
     assert problems(rules_dir) == [
-        f"{path}:5: column 18: rule 'a': query: expected a term, phrase, '(' or NOT, found 'NEAR/3'"
+        f"{path}:5: column 18: rule 'a': query: expected a term, phrase, @name, '(' or NOT, found 'NEAR/3'"
     ]
 
 
@@ -124,14 +125,14 @@ def test_every_problem_is_reported_at_once(write_pack, rules_dir):
     )
     second = write_pack("rule = 5\nextra = 1\n", name="b.toml")
     third = write_pack('[[rule]]\nid = "x"\nquery = "a" "b"\n', name="c.toml")
-    assert problems(rules_dir) == [
+    assert problems(rules_dir) == [  # sorted by file and line
+        f"{first}:6: rule 'dup': id: duplicate; first defined at {first}:2",
+        f"{first}:8: rule 'dup': priority: expected one of high, normal, low, found 'urgent'",
         f"{first}:9: rule: unknown key 'chanel' (did you mean 'channel'?); expected one of id, name, "
         "query, priority, channel, min_amount_usd, companies_any, companies_all, company_tags_any, "
         "digest_only, enabled",
-        f"{first}:6: rule 'dup': id: duplicate; first defined at {first}:2",
-        f"{first}:11: rule 'dup': digest_only: expected true or false, found 'yes'",
-        f"{first}:8: rule 'dup': priority: expected one of high, normal, low, found 'urgent'",
         f"{first}:10: rule 'dup': min_amount_usd: expected 0 or more",
+        f"{first}:11: rule 'dup': digest_only: expected true or false, found 'yes'",
         f"{first}:12: rule 'dup': companies_any: unknown company 'Acme Robotics'; add it to entities.toml or "
         "fix the spelling",
         f"{first}:13: rule 'dup': company_tags_any: no company in entities.toml has the tag 'unicorn'",
@@ -140,11 +141,11 @@ def test_every_problem_is_reported_at_once(write_pack, rules_dir):
         f"{first}:17: rule: enabled: expected true or false, found 1",
         f"{first}:20: rule: id: expected letters, digits, '-', '_' or '.', found 'bad id!'",
         f"{first}:21: column 4: rule 'bad id!': query: "
-        "expected a term, phrase, '(' or NOT, found end of query",
-        f"{first}:23: rule 'bad id!': companies_all: expected a list, found 'ShengShu'",
+        "expected a term, phrase, @name, '(' or NOT, found end of query",
         f"{first}:22: rule 'bad id!': channel: expected a channel name, e.g. #alerts",
+        f"{first}:23: rule 'bad id!': companies_all: expected a list, found 'ShengShu'",
         f"{first}:28: rule 'empty-list-item': companies_any: expected a list of non-empty strings",
-        f"{second}: unknown top-level key 'extra': expected only [[rule]] tables",
+        f"{second}: unknown top-level key 'extra': expected only [[rule]] tables and one [define] table",
         f"{second}: expected 'rule' to be [[rule]] tables",
         f"{third}:3: column 13: invalid TOML: Expected newline or end of document after a statement",
     ]
@@ -154,8 +155,8 @@ def test_missing_query_and_wrong_types(write_pack, rules_dir):
     path = write_pack('[[rule]]\nid = "a"\n\n[[rule]]\nid = "b"\nquery = 3\nname = ["x"]\n')
     assert problems(rules_dir) == [
         f"{path}:1: rule 'a': query: missing; every rule needs a query",
-        f"{path}:6: rule 'b': query: expected a string, found 3",
         f"{path}:4: rule 'b': query: missing; every rule needs a query",
+        f"{path}:6: rule 'b': query: expected a string, found 3",
         f"{path}:7: rule 'b': name: expected a string, found ['x']",
     ]
 
@@ -169,8 +170,8 @@ def test_entities_file_is_validated(rules_dir, write_pack):
     )
     write_pack('[[rule]]\nid = "a"\nquery = "robot"\n')
     assert problems(rules_dir) == [
-        f"{entities}:8: company: unknown key 'ticker'; expected one of name, aliases, tags",
         f"{entities}:7: company 'B': 'same' already names company 'A'",
+        f"{entities}:8: company: unknown key 'ticker'; expected one of name, aliases, tags",
         f"{entities}:10: company: name: expected a non-empty string (the canonical name)",
     ]
 
@@ -192,3 +193,56 @@ def test_rates_override_defaults(write_pack, rules_dir):
     write_pack('[[rule]]\nid = "a"\nquery = "robot"\n')
     ruleset = load_rules(rules_dir, rates={"cny": 0.15})
     assert ruleset.rates["CNY"] == 0.15 and ruleset.rates["USD"] == 1.0
+
+
+def test_definitions_are_shared_by_all_packs_and_can_be_scoped(write_pack, rules_dir, item):
+    write_pack(
+        """
+        [define]
+        money = 'funding OR invest*'
+        stock = '"price target" OR shares'
+        """,
+        name="a.toml",
+    )
+    write_pack(
+        """
+        [define]
+        deal = '@money AND NOT title:@stock'
+
+        [[rule]]
+        id = "deals"
+        query = '"world model" AND @deal'
+        """,
+        name="b.toml",
+    )
+    ruleset = load_rules(rules_dir)
+    assert ruleset.evaluate(item("World model startup gets funding"))
+    assert not ruleset.evaluate(item("World model funding lifts shares"))
+    assert ruleset.evaluate(item("World model funding", "shares rose"))  # title:@stock only looks at titles
+
+
+def test_definition_errors(write_pack, rules_dir):
+    path = write_pack(
+        """
+        [define]
+        money = 'funding OR'
+        deal = '@nothing AND x'
+        scoped = 'title:x'
+        wrong = 'summary:@scoped'
+        3d = 5
+        "bad name" = 'x'
+
+        [[rule]]
+        id = "a"
+        query = '@deal'
+        """
+    )
+    assert problems(rules_dir) == [
+        f"{path}:2: column 11: define: money: expected a term, phrase, @name, '(' or NOT, found end of query",
+        f"{path}:3: column 1: define: deal: unknown name '@nothing': define it in a [define] table",
+        f"{path}:5: column 9: define: wrong: @scoped cannot be limited to summary: its term x already "
+        "searches title",
+        f"{path}:6: define: 3d: expected a name of letters, digits, '_' and '-'",
+        f"{path}:7: define: bad name: expected a name of letters, digits, '_' and '-'",
+        f"{path}:11: column 1: rule 'a': query: unknown name '@deal': define it in a [define] table",
+    ]

@@ -127,7 +127,51 @@ _NO_HITS = _NoHits()
 class _CompiledRule:
     rule: Rule
     holds: _Test  # the query
-    evidence: tuple[tuple[Term | Near, _Test], ...]  # positive atoms, for the explanation
+
+
+class _Compiler:
+    """Query trees as nested closures, so evaluation does no dispatching on node types.
+
+    Closures are kept per node (definitions share nodes between rules), both to compile each
+    once and so that explanations can ask which branch of an OR held.
+    """
+
+    def __init__(self, term_ids: Mapping[tuple[tuple[str, ...], bool], int]) -> None:
+        self.term_ids = term_ids
+        self.tests: dict[int, _Test] = {}
+
+    def __call__(self, node: Node) -> _Test:
+        test = self.tests.get(id(node))
+        if test is None:
+            test = self.tests[id(node)] = self._build(node)
+        return test
+
+    def _build(self, node: Node) -> _Test:
+        if isinstance(node, Term):
+            term_id, fields = self.term_ids[(node.forms, node.prefix)], frozenset(node.fields)
+            return lambda scan: any(hit[0] in fields for hit in scan.hits.get(term_id, ()))
+        if isinstance(node, Near):
+            return lambda scan: _near_span(node, scan, self.term_ids) is not None
+        if isinstance(node, Not):
+            operand = self(node.operand)
+            return lambda scan: not operand(scan)
+        parts = tuple(self(operand) for operand in node.operands)
+        if isinstance(node, And):
+            return lambda scan: all(part(scan) for part in parts)
+        return lambda scan: any(part(scan) for part in parts)
+
+    def witnesses(self, node: Node, scan: _Scan) -> Iterator[Term | Near]:
+        """The terms that make a holding ``node`` hold: all of an AND, the first true branch of an OR."""
+        if isinstance(node, Term | Near):
+            yield node
+        elif isinstance(node, And):
+            for operand in node.operands:
+                yield from self.witnesses(operand, scan)
+        elif isinstance(node, Or):
+            for operand in node.operands:
+                if self(operand)(scan):
+                    yield from self.witnesses(operand, scan)
+                    break
 
 
 @dataclass(frozen=True)
@@ -140,6 +184,7 @@ class RuleSet:
     amount_floor_usd: float = field(init=False)  # amounts below this are not deal sizes
     _term_ids: Mapping[tuple[tuple[str, ...], bool], int] = field(init=False, repr=False, compare=False)
     _compiled: tuple[_CompiledRule, ...] = field(init=False, repr=False, compare=False)
+    _compiler: _Compiler = field(init=False, repr=False, compare=False)
     _by_term: Mapping[int, tuple[int, ...]] = field(init=False, repr=False, compare=False)
     _always: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _fields: tuple[TextField, ...] = field(init=False, repr=False, compare=False)
@@ -149,17 +194,18 @@ class RuleSet:
         term_ids: dict[tuple[tuple[str, ...], bool], int] = {}
         for rule in self.rules:
             for atom, _ in atoms(rule.tree):
-                for term in (atom.left, atom.right) if isinstance(atom, Near) else (atom,):
+                for term in (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,):
                     term_ids.setdefault((term.forms, term.prefix), len(term_ids))
         by_term: dict[int, list[int]] = {}
         compiled, always = [], []
+        compiler = _Compiler(term_ids)
         for number, rule in enumerate(r for r in self.rules if r.enabled):
-            holds = _compile(rule.tree, term_ids)
-            positive = [(atom, _compile(atom, term_ids)) for atom, sign in atoms(rule.tree) if sign]
-            compiled.append(_CompiledRule(rule, holds, tuple(positive)))
-            for atom, _ in positive:
-                for term in (atom.left, atom.right) if isinstance(atom, Near) else (atom,):
-                    by_term.setdefault(term_ids[(term.forms, term.prefix)], []).append(number)
+            holds = compiler(rule.tree)
+            compiled.append(_CompiledRule(rule, holds))
+            for atom, positive in atoms(rule.tree):
+                for term in (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,):
+                    if positive:
+                        by_term.setdefault(term_ids[(term.forms, term.prefix)], []).append(number)
             # Without any positive term a query is at its most permissive when no term occurs at all
             # (every remaining term sits under NOT), so one probe on an empty item settles it.
             if holds(_NO_HITS):  # type: ignore[arg-type]
@@ -173,6 +219,7 @@ class RuleSet:
         floors = [r.min_amount_usd for r in self.rules if r.min_amount_usd > 0]
         object.__setattr__(self, "_term_ids", term_ids)
         object.__setattr__(self, "_compiled", tuple(compiled))
+        object.__setattr__(self, "_compiler", compiler)
         object.__setattr__(self, "_by_term", {t: tuple(dict.fromkeys(rs)) for t, rs in by_term.items()})
         object.__setattr__(self, "_always", tuple(always))
         object.__setattr__(self, "_fields", fields)
@@ -196,35 +243,20 @@ class RuleSet:
 
 def _terms(node: Node) -> Iterator[Term]:
     for atom, _ in atoms(node):
-        yield from (atom.left, atom.right) if isinstance(atom, Near) else (atom,)
-
-
-def _compile(node: Node, term_ids: Mapping[tuple[tuple[str, ...], bool], int]) -> _Test:
-    """The query tree as nested closures, so evaluation does no dispatching on node types."""
-    if isinstance(node, Term):
-        term_id, fields = term_ids[(node.forms, node.prefix)], frozenset(node.fields)
-        return lambda scan: any(hit[0] in fields for hit in scan.hits.get(term_id, ()))
-    if isinstance(node, Near):
-        return lambda scan: _near_span(node, scan, term_ids) is not None
-    if isinstance(node, Not):
-        operand = _compile(node.operand, term_ids)
-        return lambda scan: not operand(scan)
-    parts = tuple(_compile(operand, term_ids) for operand in node.operands)
-    if isinstance(node, And):
-        return lambda scan: all(part(scan) for part in parts)
-    assert isinstance(node, Or)
-    return lambda scan: any(part(scan) for part in parts)
+        yield from (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,)
 
 
 def _near_span(node: Near, scan: _Scan, term_ids: Mapping) -> tuple[TextField, int, int] | None:
     """The first field and span where the two sides of ``node`` are close enough, if any."""
-    left_id = term_ids[(node.left.forms, node.left.prefix)]
-    right_id = term_ids[(node.right.forms, node.right.prefix)]
-    if left_id not in scan.hits or right_id not in scan.hits:
+    left_ids = [term_ids[(t.forms, t.prefix)] for t in node.left]
+    right_ids = [term_ids[(t.forms, t.prefix)] for t in node.right]
+    if not any(i in scan.hits for i in left_ids) or not any(i in scan.hits for i in right_ids):
         return None
-    for name in node.left.fields:
-        for left in scan.spans(left_id, name):
-            for right in scan.spans(right_id, name):
+    for name in node.left[0].fields:
+        lefts = [span for i in left_ids for span in scan.spans(i, name)]
+        rights = [span for i in right_ids for span in scan.spans(i, name)]
+        for left in lefts:
+            for right in rights:
                 if scan.word_gap(name, left, right) <= node.distance:
                     return name, min(left[0], right[0]), max(left[1], right[1])
     return None
@@ -246,15 +278,12 @@ def _conditions_hold(rule: Rule, scan: _Scan) -> bool:
 
 
 def _evidence(compiled: _CompiledRule, scan: _Scan) -> Iterator[TermHit]:
-    for atom, holds in compiled.evidence:
-        if not holds(scan):
-            continue
+    for atom in scan.ruleset._compiler.witnesses(compiled.rule.tree, scan):
         if isinstance(atom, Near):
             span = _near_span(atom, scan, scan.ruleset._term_ids)
             assert span is not None
             name, start, end = span
-            text = f"{atom.left.text} NEAR/{atom.distance} {atom.right.text}"
-            yield TermHit(text, name, scan.texts[name].snippet(start, end))
+            yield TermHit(atom.text, name, scan.texts[name].snippet(start, end))
             continue
         for name in atom.fields:
             spans = scan.spans(scan.ruleset._term_ids[(atom.forms, atom.prefix)], name)

@@ -5,10 +5,12 @@ Grammar (keywords are upper case; lower-case ``and``/``or``/``not`` are ordinary
     query    := or_expr
     or_expr  := and_expr ("OR" and_expr)*
     and_expr := near ("AND"? near)*            -- adjacent operands are ANDed
-    near     := unary ("NEAR/" N unary)?       -- both operands must be terms or phrases
+    near     := unary ("NEAR/" N unary)?       -- each side a term, phrase or (x OR y ...) of them
     unary    := "NOT" unary | scoped
     scoped   := (FIELD ":")? primary           -- FIELD is title, summary, content or feed
-    primary  := "(" or_expr ")" | WORD | WORD* | "PHRASE" | "PHRASE*"
+    primary  := "(" or_expr ")" | WORD | WORD* | "PHRASE" | "PHRASE*" | @NAME
+
+``@NAME`` stands for a query fragment defined once in a rule pack's ``[define]`` table.
 
 What the tree means is written once, at the top of ``engine.py``. Every syntax error carries
 the 0-based offset in the query where something else was expected.
@@ -17,8 +19,8 @@ the 0-based offset in the query where something else was expected.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 
 from monitor.matching.text import fold, inflections, is_word_char
 from monitor.model import TextField
@@ -42,7 +44,7 @@ class QuerySyntaxError(ValueError):
 class Term:
     """A word, phrase or prefix to find, in the given fields."""
 
-    text: str  # as written, for explanations: invest*, "world model", title:funding
+    text: str  # as written, for explanations: invest*, "world model"
     forms: tuple[str, ...]  # folded forms to look for (singular and plural)
     prefix: bool  # True for invest*: the last word may continue
     fields: tuple[TextField, ...]
@@ -51,9 +53,12 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Near:
-    left: Term
-    right: Term
+    """Any term of ``left`` within ``distance`` words of any term of ``right``, in one field."""
+
+    left: tuple[Term, ...]
+    right: tuple[Term, ...]
     distance: int  # at most this many words between the two
+    text: str  # as written, for explanations
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class _Token:
 
 _NEAR = re.compile(r"NEAR(?:/(\d*))?")
 _FIELD = re.compile(r"([A-Za-z_]+):")
+_REF = re.compile(r"@[A-Za-z_][A-Za-z0-9_-]*")
 _BARE = re.compile(r"[^\s()\"]+")
 
 
@@ -109,6 +115,11 @@ def _tokens(query: str) -> Iterator[_Token]:
                 end += 1
             yield _Token("phrase", query[pos:end], pos)
             pos = end
+            continue
+        ref = _REF.match(query, pos)
+        if ref:
+            yield _Token("ref", ref.group(), pos)
+            pos = ref.end()
             continue
         field = _FIELD.match(query, pos)
         if field:
@@ -163,7 +174,9 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, definitions: Mapping[str, Node]) -> None:
+        self.query = query
+        self.definitions = definitions
         self.tokens = list(_tokens(query))
         self.index = 0
 
@@ -203,7 +216,7 @@ class _Parser:
         while True:
             if self.current.kind == "and":
                 self.advance()
-            elif self.current.kind not in ("word", "phrase", "lparen", "not", "field"):
+            elif self.current.kind not in ("word", "phrase", "lparen", "not", "field", "ref"):
                 break
             operands.append(self.near(field))
         return operands[0] if len(operands) == 1 else And(tuple(operands))
@@ -216,17 +229,23 @@ class _Parser:
         operator = self.advance()
         right_token = self.current
         right = self.unary(field)
+        sides = []
         for side, token in ((left, left_token), (right, right_token)):
-            if not isinstance(side, Term):
+            terms = (side,) if isinstance(side, Term) else _alternatives(side)
+            if not terms:
                 raise QuerySyntaxError(
-                    token.offset, "expected a term or phrase on each side of NEAR, not a group or NOT"
+                    token.offset,
+                    "expected a term, a phrase or (x OR y ...) on each side of NEAR, not AND or NOT",
                 )
-        assert isinstance(left, Term) and isinstance(right, Term)
-        if left.fields != right.fields:
+            sides.append(terms)
+        if len({term.fields for terms in sides for term in terms}) > 1:
             raise QuerySyntaxError(operator.offset, "expected both sides of NEAR to search the same fields")
         if self.current.kind == "near":
             raise self.fail("AND or OR between two NEAR clauses")
-        return Near(left, right, operator.value)
+        last = self.tokens[self.index - 1]
+        return Near(
+            sides[0], sides[1], operator.value, self.query[left_token.offset : last.offset + len(last.text)]
+        )
 
     def unary(self, field: TextField | None) -> Node:
         if self.current.kind == "not":
@@ -240,8 +259,8 @@ class _Parser:
             if field is not None and token.text != field:
                 raise QuerySyntaxError(token.offset, f"expected no other field inside {field}:( ... )")
             field = token.text  # type: ignore[assignment]
-            if self.current.kind not in ("word", "phrase", "lparen"):
-                raise self.fail(f"a term, phrase or '(' after {token.text}:")
+            if self.current.kind not in ("word", "phrase", "lparen", "ref"):
+                raise self.fail(f"a term, phrase, @name or '(' after {token.text}:")
         token = self.current
         if token.kind == "lparen":
             self.advance()
@@ -254,12 +273,62 @@ class _Parser:
             self.advance()
             fields = (field,) if field else DEFAULT_FIELDS
             return _term(token, fields)
-        raise self.fail("a term, phrase, '(' or NOT")
+        if token.kind == "ref":
+            self.advance()
+            name = token.text[1:]
+            if name not in self.definitions:
+                raise QuerySyntaxError(
+                    token.offset, f"unknown name '{token.text}': define it in a [define] table"
+                )
+            node = self.definitions[name]
+            if field is None:
+                return node
+            try:
+                return _rescope(node, field)
+            except ValueError as e:
+                raise QuerySyntaxError(
+                    token.offset, f"{token.text} cannot be limited to {field}: {e}"
+                ) from None
+        raise self.fail("a term, phrase, @name, '(' or NOT")
 
 
-def parse(query: str) -> Node:
-    """Parse a query into its tree; raises :class:`QuerySyntaxError`."""
-    return _Parser(query).parse()
+def _rescope(node: Node, field: TextField) -> Node:
+    """``node`` with its unscoped terms limited to ``field`` (for ``title:@name``)."""
+    match node:
+        case Term(fields=fields):
+            if fields == DEFAULT_FIELDS:
+                return replace(node, fields=(field,))
+            if fields != (field,):
+                raise ValueError(f"its term {node.text} already searches {fields[0]}")
+            return node
+        case Near(left, right):
+            return replace(
+                node,
+                left=tuple(_rescope(t, field) for t in left),  # type: ignore[misc]
+                right=tuple(_rescope(t, field) for t in right),
+            )
+        case Not(operand):
+            return Not(_rescope(operand, field))
+        case And(operands):
+            return And(tuple(_rescope(o, field) for o in operands))
+        case Or(operands):
+            return Or(tuple(_rescope(o, field) for o in operands))
+    raise AssertionError(node)
+
+
+def _alternatives(node: Node) -> tuple[Term, ...]:
+    """The terms of ``(x OR y ...)`` when every operand is a term, else nothing."""
+    if isinstance(node, Or) and all(isinstance(operand, Term) for operand in node.operands):
+        return node.operands  # type: ignore[return-value]
+    return ()
+
+
+def parse(query: str, definitions: Mapping[str, Node] | None = None) -> Node:
+    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``.
+
+    Raises :class:`QuerySyntaxError`.
+    """
+    return _Parser(query, definitions or {}).parse()
 
 
 def atoms(node: Node, positive: bool = True) -> Iterator[tuple[Term | Near, bool]]:

@@ -46,6 +46,7 @@ COMPANY_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "tags": ((list,), (), "labels rules can select with company_tags_any, e.g. world-model"),
 }
 _TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _OPENS_MULTILINE = re.compile(r"=\s*('''|\"\"\")\s*$")
@@ -82,9 +83,9 @@ class _Table:
         return self.key_lines.get(key, self.line)
 
 
-def _table_lines(raw: str, name: str) -> list[tuple[int, dict[str, int]]]:
-    """Header line and key lines of each ``[[name]]`` table, in file order."""
-    header = re.compile(rf"\s*\[\[\s*{re.escape(name)}\s*\]\]")
+def _table_lines(raw: str, header: str) -> list[tuple[int, dict[str, int]]]:
+    """Header line and key lines of each table whose header line matches ``header``, in file order."""
+    header_line = re.compile(rf"\s*{header}\s*(#.*)?$")
     tables: list[tuple[int, dict[str, int]]] = []
     current: dict[str, int] | None = None
     in_multiline = False
@@ -93,7 +94,7 @@ def _table_lines(raw: str, name: str) -> list[tuple[int, dict[str, int]]]:
         in_multiline ^= (line.count('"""') + line.count("'''")) % 2 == 1
         if starts_inside:
             continue
-        if header.match(line):
+        if header_line.match(line):
             current = {}
             tables.append((number, current))
         elif line.lstrip().startswith("["):
@@ -109,36 +110,48 @@ class _File:
     def __init__(self, path: Path, problems: list[RuleError]) -> None:
         self.path = path
         self.problems = problems
-        self.lines: list[str] = []
-
-    def problem(self, line: int | None, message: str, column: int | None = None) -> None:
-        self.problems.append(RuleError(self.path, line, message, column=column))
-
-    def tables(self, name: str, fields: Mapping[str, object]) -> list[_Table]:
-        """The ``[[name]]`` tables of the file; reports unreadable TOML and unknown top-level keys."""
+        self.raw = ""
+        self.data: dict[str, Any] = {}
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            self.raw = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             self.problem(None, f"cannot read the file: {e}")
-            return []
-        self.lines = raw.splitlines()
+            return
         try:
-            data = tomllib.loads(raw)
+            self.data = tomllib.loads(self.raw)
         except tomllib.TOMLDecodeError as e:
             at = _TOML_AT.search(str(e))
             message = _TOML_AT.sub("", str(e))
             self.problem(
                 int(at.group(1)) if at else None, f"invalid TOML: {message}", int(at.group(2)) if at else None
             )
-            return []
-        for key in data:
-            if key != name:
-                self.problem(None, f"unknown top-level key '{key}': expected only [[{name}]] tables")
-        entries = data.get(name, [])
+        self.lines = self.raw.splitlines()
+
+    def problem(self, line: int | None, message: str, column: int | None = None) -> None:
+        self.problems.append(RuleError(self.path, line, message, column=column))
+
+    def check_top_level(self, allowed: tuple[str, ...], expected: str) -> None:
+        for key in self.data:
+            if key not in allowed:
+                self.problem(None, f"unknown top-level key '{key}': expected only {expected}")
+
+    def table(self, name: str) -> _Table:
+        """The single ``[name]`` table (empty when absent)."""
+        values = self.data.get(name, {})
+        if not isinstance(values, dict):
+            self.problem(None, f"expected '{name}' to be a [{name}] table")
+            values = {}
+        positions = _table_lines(self.raw, rf"\[\s*{re.escape(name)}\s*\]")
+        line, key_lines = positions[0] if positions else (None, {})
+        return _Table(values, line, key_lines)
+
+    def tables(self, name: str, fields: Mapping[str, object]) -> list[_Table]:
+        """The ``[[name]]`` tables of the file, each key checked against ``fields``."""
+        entries = self.data.get(name, [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             self.problem(None, f"expected '{name}' to be [[{name}]] tables")
             return []
-        positions = _table_lines(raw, name)
+        positions = _table_lines(self.raw, rf"\[\[\s*{re.escape(name)}\s*\]\]")
         tables = []
         for index, values in enumerate(entries):
             line, key_lines = positions[index] if index < len(positions) else (None, {})
@@ -153,6 +166,19 @@ class _File:
                     )
             tables.append(table)
         return tables
+
+    def query(self, text: str, line: int | None, what: str, definitions: Mapping[str, Node]) -> Node | None:
+        """Parse ``text`` (the string at ``line``), reporting a syntax error at its line and column."""
+        try:
+            return parse(text, definitions)
+        except QuerySyntaxError as e:
+            if line is not None and _OPENS_MULTILINE.search(self.lines[line - 1]):
+                line += 1  # TOML drops the newline right after an opening ''' or """
+            before = text[: e.offset]
+            line = None if line is None else line + before.count("\n")
+            column = e.offset - (before.rfind("\n") + 1) + 1
+            self.problem(line, f"{what}: {e.message}", column=column)
+            return None
 
     def value(self, table: _Table, key: str, spec: tuple[tuple[type, ...], Any, str], what: str) -> Any:
         """The key's value if it has the right type, else its default (after reporting)."""
@@ -175,6 +201,7 @@ class _File:
 def _load_companies(file: _File) -> Companies:
     companies = []
     owners: dict[str, str] = {}
+    file.check_top_level(("company",), "[[company]] tables")
     for table in file.tables("company", COMPANY_FIELDS):
         name = file.value(table, "name", COMPANY_FIELDS["name"], "company")
         if not name:
@@ -194,25 +221,24 @@ def _load_companies(file: _File) -> Companies:
     return Companies(tuple(companies))
 
 
-def _query(file: _File, table: _Table, what: str) -> Node | None:
-    text = file.value(table, "query", RULE_FIELDS["query"], what)
-    if text is None:
-        file.problem(table.line, f"{what}: query: missing; every rule needs a query")
-        return None
-    try:
-        return parse(text)
-    except QuerySyntaxError as e:
-        line = table.line_of("query")
-        if line is not None and _OPENS_MULTILINE.search(file.lines[line - 1]):
-            line += 1  # TOML drops the newline right after an opening ''' or """
-        before = text[: e.offset]
-        line = None if line is None else line + before.count("\n")
-        column = e.offset - (before.rfind("\n") + 1) + 1
-        file.problem(line, f"{what}: query: {e.message}", column=column)
-        return None
+def _definitions(file: _File, known: dict[str, Node]) -> None:
+    """Add the file's ``[define]`` fragments to ``known``; each may use the ones before it."""
+    table = file.table("define")
+    for name, text in table.values.items():
+        what = f"define: {name}"
+        if not _NAME.fullmatch(name):
+            file.problem(table.line_of(name), f"{what}: expected a name of letters, digits, '_' and '-'")
+        elif name in known:
+            file.problem(table.line_of(name), f"{what}: already defined; names are shared by all packs")
+        elif not isinstance(text, str):
+            file.problem(table.line_of(name), f"{what}: expected a query string, found {text!r}")
+        elif (node := file.query(text, table.line_of(name), what, known)) is not None:
+            known[name] = node
 
 
-def _rule(file: _File, table: _Table, companies: Companies, seen: dict[str, str]) -> Rule | None:
+def _rule(
+    file: _File, table: _Table, companies: Companies, definitions: Mapping[str, Node], seen: dict[str, str]
+) -> Rule | None:
     rule_id = file.value(table, "id", RULE_FIELDS["id"], "rule")
     if rule_id is None:
         file.problem(table.line, "rule: id: missing; every rule needs a unique id")
@@ -228,7 +254,10 @@ def _rule(file: _File, table: _Table, companies: Companies, seen: dict[str, str]
         seen[rule_id] = f"{file.path}:{table.line_of('id')}"
     what = f"rule '{rule_id}'" if rule_id else "rule"
     count = len(file.problems)
-    tree = _query(file, table, what)
+    text = file.value(table, "query", RULE_FIELDS["query"], what)
+    if text is None:
+        file.problem(table.line, f"{what}: query: missing; every rule needs a query")
+    tree = None if text is None else file.query(text, table.line_of("query"), f"{what}: query", definitions)
     get = {key: file.value(table, key, spec, what) for key, spec in RULE_FIELDS.items() if key != "query"}
     if get["priority"] not in PRIORITIES:
         expected = ", ".join(PRIORITIES)
@@ -300,14 +329,18 @@ def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> Ru
             RuleError(path, None, "no rule packs found: expected a directory of *.toml files or one")
         )
     companies = _load_companies(_File(entities, problems)) if entities.exists() else Companies()
+    files = [_File(pack, problems) for pack in packs]
+    definitions: dict[str, Node] = {}
+    for file in files:
+        file.check_top_level(("rule", "define"), "[[rule]] tables and one [define] table")
+        _definitions(file, definitions)
     seen: dict[str, str] = {}
     rules = []
-    for pack in packs:
-        file = _File(pack, problems)
-        rules.extend(
-            r for table in file.tables("rule", RULE_FIELDS) if (r := _rule(file, table, companies, seen))
-        )
+    for file in files:
+        for table in file.tables("rule", RULE_FIELDS):
+            if rule := _rule(file, table, companies, definitions, seen):
+                rules.append(rule)
     if problems:
-        raise RuleErrors(problems)
+        raise RuleErrors(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     merged = {**DEFAULT_RATES_USD, **{code.upper(): float(rate) for code, rate in (rates or {}).items()}}
     return RuleSet(tuple(rules), companies, merged)
