@@ -144,7 +144,11 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
             rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
         elif outcome.status != "error" and before.consecutive_failures > 0:
             rt.bus.emit(events.FeedRecovered(feed.name))
-    rt.bus.emit(events.FeedPolled(feed.name, report.status, report.new_items, report.error, time.monotonic() - started))
+    rt.bus.emit(
+        events.FeedPolled(
+            feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
+        )
+    )
     return report
 
 
@@ -275,7 +279,9 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
         if isinstance(result, Delivered):
             rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
             rt.bus.emit(
-                events.AlertDelivered(alert.id, alert.destination, result.remote_id, time.monotonic() - started)
+                events.AlertDelivered(
+                    alert.id, alert.destination, result.remote_id, round(time.monotonic() - started, 3)
+                )
             )
             delivered += 1
         elif isinstance(result, RetryAt):
