@@ -103,9 +103,7 @@ class _FeedHandler(_QuietHandler):
             validators["ETag"] = resource.etag
         if resource.last_modified:
             validators["Last-Modified"] = resource.last_modified
-        if (resource.etag and self.headers.get("If-None-Match") == resource.etag) or (
-            resource.last_modified and self.headers.get("If-Modified-Since") == resource.last_modified
-        ):
+        if self._not_modified(resource):
             self.send(304, b"", validators)
             return
         self.send(
@@ -113,6 +111,14 @@ class _FeedHandler(_QuietHandler):
             resource.body,
             {"Content-Type": resource.content_type, **validators, **resource.headers},
         )
+
+
+    def _not_modified(self, resource: FeedResource) -> bool:
+        """RFC 9110: If-None-Match, when sent, decides alone; else If-Modified-Since."""
+        if (tag := self.headers.get("If-None-Match")) is not None:
+            return resource.etag is not None and tag == resource.etag
+        since = self.headers.get("If-Modified-Since")
+        return resource.last_modified is not None and since == resource.last_modified
 
 
 class FeedServer(LocalServer):
