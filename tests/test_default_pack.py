@@ -69,6 +69,8 @@ def test_precision_and_recall(default_pack, item, capsys):
             in_batch = [o for o in outcomes if o[0].get("batch", "dev") == batch]
             print(f"  batch {batch}: {_scores(in_batch)[2]}")
     assert precision >= 0.95 and recall >= 0.95
+    documented = (RULES / "README.md").read_text(encoding="utf-8")
+    assert f"all {report.splitlines()[0].split(', priority')[0]}" in documented  # the README's figures
 
 
 def test_seed_story_is_high_priority_with_its_facts(default_pack, item):

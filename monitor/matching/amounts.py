@@ -197,21 +197,34 @@ _ROUNDS = re.compile(
 )
 
 
-# Words one of which every _ROUNDS match contains. The pattern is tried only around them: it is
-# slow to try at every position of a long text.
-_ROUND_ANCHORS = re.compile(
-    r"\b(?:acqui|buy|takeover|series|round|seed|preseed|angel|strategic|ipo|public)", re.IGNORECASE
-)
+# Words one of which every _ROUNDS match contains, at the start of a word. The pattern is tried
+# only around them: it is slow to try at every position of a long text.
+_ROUND_ANCHORS = (
+    "acqui", "buy", "takeover", "series", "round", "seed", "preseed", "angel", "strategic", "ipo", "public",
+)  # fmt: skip
+
+
+def _anchor_positions(text: str) -> list[int]:
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII capitals lower-case to two characters
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    positions = []
+    for anchor in _ROUND_ANCHORS:
+        at = lowered.find(anchor)
+        while at >= 0:
+            if at == 0 or not lowered[at - 1].isalnum():
+                positions.append(at)
+            at = lowered.find(anchor, at + 1)
+    return sorted(positions)
 
 
 def _first_round(text: str) -> re.Match[str] | None:
     first = None
-    for anchor in _ROUND_ANCHORS.finditer(text):
-        if first is not None and anchor.start() - 25 > first.start():
+    for at in _anchor_positions(text):
+        if first is not None and at - 25 > first.start():
             break  # any later match starts after the first one
-        lo, hi = max(0, anchor.start() - 25), min(len(text), anchor.end() + 25)
-        for m in _ROUNDS.finditer(text, lo, hi):
-            covers = m.start() <= anchor.start() < m.end()
+        for m in _ROUNDS.finditer(text, max(0, at - 25), min(len(text), at + 40)):
+            covers = m.start() <= at < m.end()
             if covers and _is_round(m) and (first is None or m.start() < first.start()):
                 first = m
     return first

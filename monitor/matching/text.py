@@ -85,7 +85,7 @@ def _fold_char(ch: str) -> str:
 def fold_text(source: str) -> FoldedText:
     """Fold item text. ASCII text without odd whitespace (the common case) keeps its offsets."""
     if source.isascii():
-        lowered = source.lower().translate(_DASH_TO_SPACE)
+        lowered = source.lower().replace("-", " ")  # the only ASCII dash
         if "  " not in lowered and lowered.isprintable():  # no tab, newline or other odd space
             return FoldedText(source, lowered, None)
     else:
