@@ -145,3 +145,9 @@ def test_companies_find_and_resolve():
     assert companies.resolve("shengshu ai").name == "ShengShu"  # type: ignore[union-attr]
     assert companies.resolve("Nobody") is None
     assert companies.tagged("world-model") == {"ShengShu"}
+
+
+def test_a_name_inside_a_longer_alias_is_not_a_mention():
+    companies = Companies((Company("Baidu"), Company("Baidu Ventures")))
+    assert companies.find("Baidu Ventures led it") == ("Baidu Ventures",)
+    assert companies.find("Baidu and Baidu Ventures") == ("Baidu", "Baidu Ventures")
