@@ -325,13 +325,14 @@ class SmtpServer:
             context.load_cert_chain(str(tls[0]), str(tls[1]))
             options.update({"ssl_context": context} if implicit else {"tls_context": context, "require_starttls": True})
         if login:
-            options.update(authenticator=self._authenticate, auth_require_tls=bool(tls))
+            # aiosmtpd counts only STARTTLS, not implicit TLS, as TLS for AUTH
+            options.update(authenticator=self._authenticate, auth_require_tls=bool(tls) and not implicit)
         self.controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port, **options)
 
     def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         given = (data.login, data.password) if isinstance(data, LoginPassword) else None
         expected = tuple(part.encode() for part in self.login) if self.login else None
-        return AuthResult(success=given == expected)
+        return AuthResult(success=given == expected, handled=False)  # handled=False: aiosmtpd answers 535
 
     def fail_next(self, *replies: str) -> None:
         with self.lock:

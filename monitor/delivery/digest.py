@@ -65,6 +65,7 @@ def due_period(now: datetime, tz: tzinfo, at: time, last_period: date | None, gr
     in the store, sent or not), or when its send time is more than ``grace`` ago (the monitor was
     down; the next digest then covers everything since the previous one, so nothing is lost).
     """
+    now = now.astimezone(UTC)  # aware arithmetic within one tzinfo ignores DST offsets
     day = latest_period(now, tz, at)
     if last_period is not None and day <= last_period:
         return None
