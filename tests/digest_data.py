@@ -92,6 +92,7 @@ def record(store: Store, end: datetime, stories=STORIES, prefix: str = "") -> No
         story_id = None
         for k, (outlet, url, title) in enumerate(story.outlets):
             when = end - timedelta(hours=story.hours_before) + timedelta(hours=k)
+            url = f"{url}{prefix}" if url and prefix else url  # a second batch needs its own URLs
             item = Item(outlet, f"{prefix}{n}-{k}", url, title, "summary", "summary", when, when, f"{prefix}fp{n}-{k}")
             keys = (f"guid:{outlet}:{prefix}{n}-{k}", f"fp:{prefix}fp{n}-{k}")
             decision = OpenStory() if story_id is None else JoinStory(story_id)

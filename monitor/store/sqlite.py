@@ -523,19 +523,19 @@ class SQLiteStore:
     def open_digest(
         self, period: str, end: datetime, default_start: datetime, scheduled: bool, now: datetime
     ) -> DigestRow:
-        with self._lock, self.db.atomic():
-            start = self.last_digest_end() or default_start
+        # one statement, so concurrent openers never upgrade a read to a write (SQLITE_BUSY in WAL)
+        with self._lock:
             self.db.execute(
                 "INSERT OR IGNORE INTO digests(period, scheduled, start_at, end_at, next_attempt_at, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (period, int(scheduled), _iso(start), _iso(max(start, end)), _iso(now), _iso(now)),
+                "SELECT ?, ?, s, max(s, ?), ?, ? FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
+                (period, int(scheduled), _iso(end), _iso(now), _iso(now), _iso(default_start)),
             )
             row = self._digest(period)
         assert row is not None
         return row
 
     def claim_digest(self, period: str, now: datetime, until: datetime) -> DigestRow | None:
-        with self._lock, self.db.atomic():
+        with self._lock:
             claimed = self.db.execute(
                 "UPDATE digests SET state = 'sending', attempts = attempts + 1, next_attempt_at = ? "
                 "WHERE period = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?",
