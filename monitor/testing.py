@@ -187,9 +187,7 @@ class _SlackHandler(_QuietHandler):
             self._answer(200, {"ok": False, "error": "unknown_method"})
 
     def _answer(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self.send(
-            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
-        )
+        self.send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
 
     def _post_message(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
         auth = request["headers"].get("authorization", "")
@@ -198,9 +196,7 @@ class _SlackHandler(_QuietHandler):
             return
         if fault:
             if fault.status == 429:
-                self._answer(
-                    429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1", **fault.headers}
-                )
+                self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1", **fault.headers})
             elif fault.status != 200:
                 self.send(fault.status, b"upstream trouble", {"Content-Type": "text/plain", **fault.headers})
             else:
@@ -223,9 +219,7 @@ class _SlackHandler(_QuietHandler):
     def _webhook(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
         if fault and fault.status != 200:
             headers = {"Retry-After": "1"} if fault.status == 429 else {}
-            self.send(
-                fault.status, (fault.error or "error").encode(), {"Content-Type": "text/plain", **headers}
-            )
+            self.send(fault.status, (fault.error or "error").encode(), {"Content-Type": "text/plain", **headers})
             return
         if fault and fault.error:
             self.send(400, fault.error.encode(), {"Content-Type": "text/plain"})

@@ -105,9 +105,7 @@ def monitor_env(**extra: str) -> dict[str, str]:
 
 def rss(*items: dict[str, str], title: str = "Test feed") -> str:
     """A small RSS 2.0 document; each item is a dict of its child elements (already escaped)."""
-    body = "".join(
-        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
-    )
+    body = "".join("<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items)
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{title}</title><link>https://example.org/</link><description>t</description>"

@@ -108,9 +108,7 @@ class SlackNotifier:
         try:
             response = self.client.chat_postMessage(**kwargs)
         except SlackApiError as e:
-            return classify(
-                e.response.status_code, e.response.get("error"), e.response.headers, attempts, now
-            )
+            return classify(e.response.status_code, e.response.get("error"), e.response.headers, attempts, now)
         except (SlackClientError, OSError) as e:  # timeouts, refused connections, TLS
             return _transient(f"{type(e).__name__}: {e}", attempts, now)
         return Delivered(remote_id=str(response.get("ts", "")), channel=response.get("channel"))

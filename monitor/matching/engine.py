@@ -65,9 +65,7 @@ _Hits = dict[int, list[tuple[TextField, int, int]]]
 class _Scan:
     """One item as the rules see it: folded fields and term hits, the rest worked out on demand."""
 
-    def __init__(
-        self, item: Item, index: PatternIndex, fields: tuple[TextField, ...], ruleset: RuleSet
-    ) -> None:
+    def __init__(self, item: Item, index: PatternIndex, fields: tuple[TextField, ...], ruleset: RuleSet) -> None:
         self.item = item
         self.ruleset = ruleset
         self.texts: dict[TextField, FoldedText] = {}
@@ -210,12 +208,8 @@ class RuleSet:
             # (every remaining term sits under NOT), so one probe on an empty item settles it.
             if holds(_NO_HITS):  # type: ignore[arg-type]
                 always.append(number)
-        fields = tuple(
-            f for f in FIELDS if any(f in term.fields for r in self.rules for term in _terms(r.tree))
-        )
-        index = PatternIndex(
-            (form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms
-        )
+        fields = tuple(f for f in FIELDS if any(f in term.fields for r in self.rules for term in _terms(r.tree)))
+        index = PatternIndex((form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms)
         floors = [r.min_amount_usd for r in self.rules if r.min_amount_usd > 0]
         object.__setattr__(self, "_term_ids", term_ids)
         object.__setattr__(self, "_compiled", tuple(compiled))

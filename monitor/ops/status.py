@@ -13,9 +13,7 @@ from monitor.config import Config
 from monitor.store import open_store
 
 
-def feed_health(
-    consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7
-) -> str:
+def feed_health(consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7) -> str:
     if consecutive_failures == 0:
         return "ok"
     if last_ok_at is None or (now - last_ok_at).days >= dead_after_days:
@@ -83,9 +81,7 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
     o = report["outbox"]
     console.print(f"Outbox: {o['pending']} pending, {o['delivered']} delivered, {o['dead']} dead")
     for row in report["dead_letters"]:
-        console.print(
-            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}"
-        )
+        console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
     for row in report["digests"]:
         if row["state"] in ("pending", "sending"):
             console.print(

@@ -147,9 +147,7 @@ def explanation_json(match: Match) -> str:
     return json.dumps(
         {
             "hits": [{"term": h.term, "field": h.field, "snippet": h.snippet} for h in e.hits],
-            "amounts": [
-                {"text": a.text, "value": a.value, "currency": a.currency, "usd": a.usd} for a in e.amounts
-            ],
+            "amounts": [{"text": a.text, "value": a.value, "currency": a.currency, "usd": a.usd} for a in e.amounts],
             "companies": list(e.companies),
             "round": e.round,
         },
@@ -279,9 +277,7 @@ class SQLiteStore:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                found.update(
-                    r[0] for r in self.db.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk)
-                )
+                found.update(r[0] for r in self.db.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk))
         return found
 
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
@@ -295,9 +291,7 @@ class SQLiteStore:
         item = new.item
         story_id = None
         if isinstance(new.story, OpenStory):
-            priority = min(
-                (m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal"
-            )
+            priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
             story_id = self.db.execute(
                 "INSERT INTO stories(opened_at, updated_at, title, url, priority, info) VALUES (?, ?, ?, ?, ?, ?)",
                 (_iso(now), _iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info))),
