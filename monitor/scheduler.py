@@ -94,7 +94,7 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
         max_instances=1,
         coalesce=True,
         replace_existing=True,
-        misfire_grace_time=int(digest["grace"].total_seconds()),
+        misfire_grace_time=max(1, int(digest["grace"].total_seconds())),
     )
     scheduler.add_job(
         digesting.tick,

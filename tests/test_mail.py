@@ -109,3 +109,9 @@ def test_nobody_listening() -> None:
     settings = {"host": "127.0.0.1", "port": free_port(), "security": "none", "timeout": 2.0}
     result = mail.send(message(), settings, None, 0, NOW)
     assert isinstance(result, RetryAt) and "ConnectionRefusedError" in result.reason
+
+
+def test_missing_cafile_is_named(tmp_path: Path) -> None:
+    settings = {"host": "127.0.0.1", "port": 1, "security": "starttls", "timeout": 1.0}
+    result = mail.send(message(), settings, tmp_path / "nope.pem", 0, NOW)
+    assert isinstance(result, RetryAt) and "nope.pem does not exist" in result.reason

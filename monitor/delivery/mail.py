@@ -61,6 +61,8 @@ def send(
     if settings.get("username_env") and not (username and password):
         names = f"{settings.get('username_env')} and {settings.get('password_env')}"
         return _stuck(f"[smtp] needs the login in the environment variables {names}; set both", now)
+    if cafile is not None and settings["security"] != "none" and not cafile.is_file():
+        return _stuck(f"[smtp] cafile {cafile} does not exist", now)
     try:
         context = tls_context(cafile) if settings["security"] != "none" else None
         if settings["security"] == "ssl":
