@@ -356,6 +356,9 @@ def parse(text: str, path: Path) -> Config:
             problems.add("slack", "[slack]: set exactly one of token_env or webhook_url_env")
         if slack["token_env"] and not slack["channel"]:
             problems.add("slack", "[slack] channel: required with token_env")
+    digest = sections.get("digest")
+    if digest is not None and digest["slack"] and slack is None:
+        problems.add("digest.slack", "[digest] slack: true needs a [slack] section to post to")
     if problems.found:
         first = problems.found[0]
         raise ConfigError(first.file, first.line, first.message, problems.found)

@@ -86,6 +86,12 @@ class SlackNotifier:
             return self._post(message, alert.attempts, now)
         return self._webhook(message, alert.attempts, now)
 
+    def post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
+        """Post a ready-made message (the digest summary) the way alerts are posted."""
+        if self.client is not None:
+            return self._post(message, attempts, now)
+        return self._webhook(message, attempts, now)
+
     def _post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
         assert self.client is not None
         kwargs: dict[str, Any] = {

@@ -42,9 +42,20 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
         ]
         outbox = store.outbox_counts()
         dead = store.dead_alerts()
+        digests = [
+            {"period": d.period, "state": d.state, "stories": d.stories, "attempts": d.attempts,
+             "last_error": d.last_error, "sent_at": d.sent_at, "next_attempt_at": d.next_attempt_at}
+            for d in store.digests(5)
+        ]  # fmt: skip
     finally:
         store.close()
-    return {"database": str(config.database_path), "feeds": feeds, "outbox": outbox, "dead_letters": dead}
+    return {
+        "database": str(config.database_path),
+        "feeds": feeds,
+        "outbox": outbox,
+        "dead_letters": dead,
+        "digests": digests,
+    }
 
 
 def _when(moment: datetime | None) -> str:
@@ -71,3 +82,12 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
     console.print(f"Outbox: {o['pending']} pending, {o['delivered']} delivered, {o['dead']} dead")
     for row in report["dead_letters"]:
         console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
+    for row in report["digests"]:
+        if row["state"] in ("pending", "sending"):
+            console.print(
+                f"Digest {row['period']}: [yellow]not sent yet[/] after {row['attempts']} attempts, "
+                f"next {_when(row['next_attempt_at'])}: {row['last_error'] or 'in progress'}"
+            )
+    sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
+    if sent:
+        console.print(f"Last digest: {sent['period']} ({sent['stories']} stories), sent {_when(sent['sent_at'])}")
