@@ -4,12 +4,16 @@ The scheduler only says when to look; the store says what is due. One job polls 
 ``next_check_at`` has come (so back-off and restarts need no job state), one delivers the
 outbox. Jobs have fixed ids, ``max_instances=1`` and ``coalesce=True``; SIGTERM and SIGINT stop
 the scheduler after the running jobs finish.
+
+``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
+(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job).
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import FrameType
@@ -18,11 +22,16 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from monitor import pipeline
+from monitor.ops.health import Health, HealthServer
+from monitor.ops.metrics import Metrics
+from monitor.ops.reload import Reloader
 
 log = logging.getLogger("monitor.scheduler")
 
 POLL_TICK_SECONDS = 5
 DELIVERY_TICK_SECONDS = 2
+WATCH_SECONDS = 3
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 60}
 
 
 def due_feeds(rt: pipeline.Runtime, now: datetime) -> list:
@@ -47,7 +56,6 @@ def poll_due(rt: pipeline.Runtime, workers: int) -> None:
 def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=rt.config.monitor["timezone"])
     workers = rt.config.fetch["concurrency"]
-    common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 60}
     scheduler.add_job(
         poll_due,
         "interval",
@@ -55,10 +63,10 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
         args=(rt, workers),
         id="poll",
         next_run_time=datetime.now(rt.config.monitor["timezone"]),
-        **common,
+        **JOB_DEFAULTS,
     )
     scheduler.add_job(
-        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **common
+        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
 
     def on_problem(event: JobExecutionEvent) -> None:
@@ -73,13 +81,33 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
 
 def run_forever(rt: pipeline.Runtime) -> None:
     scheduler = build(rt)
+    metrics = Metrics(rt.store)
+    metrics.subscribe(rt.bus)
+    health = Health(rt)
+    health.watch(rt.bus)
+    health.attach(scheduler)
+    reloader = Reloader(rt)
+    scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
+    server = None
+    if port := rt.config.monitor["health_port"]:
+        server = HealthServer(health, metrics, rt.config.monitor["health_host"], port).start()
+        log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping signal=%s", signal.Signals(signum).name)
         scheduler.shutdown(wait=True)
 
+    def reload(signum: int, frame: FrameType | None) -> None:
+        # off the signal handler: it may have interrupted the scheduler while it holds its locks
+        threading.Thread(target=reloader.reload, name="reload", daemon=True).start()
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     log.info("started feeds=%d", len(rt.config.feeds))
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        if server is not None:
+            server.stop()
     log.info("stopped")

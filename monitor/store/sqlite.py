@@ -22,6 +22,7 @@ from monitor.model import Alert, FeedConfig, FeedState, Match
 from monitor.store.base import JoinStory, NewItem, OpenStory, PollOutcome, Recorded
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
 
 # Plain SQL so the schema reads in one place; sqlite-utils runs it and does the row work.
 SCHEMA = """
@@ -106,6 +107,10 @@ CREATE TABLE IF NOT EXISTS story_threads (
     ts TEXT NOT NULL,
     PRIMARY KEY (story_id, destination, channel_key)
 );
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
 """
 
 
@@ -138,7 +143,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except (sqlite3.Error, OSError) as e:
@@ -160,6 +165,20 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        with self._lock:
+            try:
+                self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+                with self.db.atomic():
+                    self.db.execute(
+                        "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                        (_iso(now),),
+                    )
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot write to the database {self.path}: {e}") from e
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     # --- feeds ----------------------------------------------------------------------------------
 
