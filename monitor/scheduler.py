@@ -15,6 +15,7 @@ import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
 
@@ -79,7 +80,20 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     return scheduler
 
 
-def run_forever(rt: pipeline.Runtime) -> None:
+@dataclass
+class Daemon:
+    """Everything `monitor run` runs: the scheduler with its jobs, and the ops around it."""
+
+    scheduler: BlockingScheduler
+    health: Health
+    metrics: Metrics
+    reloader: Reloader
+    server: HealthServer | None
+
+
+def assemble(rt: pipeline.Runtime) -> Daemon:
+    """Build the scheduler, subscribe metrics and health to the bus, add the watch job, and start
+    the health endpoint (unless ``health_port`` is 0). The scheduler is not started."""
     scheduler = build(rt)
     metrics = Metrics(rt.store)
     metrics.subscribe(rt.bus)
@@ -92,22 +106,27 @@ def run_forever(rt: pipeline.Runtime) -> None:
     if port := rt.config.monitor["health_port"]:
         server = HealthServer(health, metrics, rt.config.monitor["health_host"], port).start()
         log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
+    return Daemon(scheduler, health, metrics, reloader, server)
+
+
+def run_forever(rt: pipeline.Runtime) -> None:
+    daemon = assemble(rt)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping signal=%s", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        daemon.scheduler.shutdown(wait=True)
 
     def reload(signum: int, frame: FrameType | None) -> None:
         # off the signal handler: it may have interrupted the scheduler while it holds its locks
-        threading.Thread(target=reloader.reload, name="reload", daemon=True).start()
+        threading.Thread(target=daemon.reloader.reload, name="reload", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
     log.info("started feeds=%d", len(rt.config.feeds))
     try:
-        scheduler.start()
+        daemon.scheduler.start()
     finally:
-        if server is not None:
-            server.stop()
+        if daemon.server is not None:
+            daemon.server.stop()
     log.info("stopped")

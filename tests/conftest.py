@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -43,12 +47,16 @@ def slack_server() -> Iterator[SlackServer]:
         yield server  # type: ignore[misc]
 
 
-def write_config(directory: Path, feeds: dict[str, str], extra: str = "", rules: Path | None = None) -> Path:
-    """A config.toml in ``directory`` polling ``feeds`` (name -> url) with the project's rule pack."""
+def write_config(
+    directory: Path, feeds: dict[str, str], extra: str = "", rules: Path | None = None, monitor: str = ""
+) -> Path:
+    """A config.toml in ``directory`` polling ``feeds`` (name -> url) with the project's rule pack;
+    ``monitor`` adds lines to the [monitor] table."""
     lines = [
         "[monitor]",
         'database = "data/monitor.db"',
         f'rules = "{(rules or ROOT / "rules").as_posix()}"',
+        textwrap.dedent(monitor).strip(),
         "",
         "[fetch]",
         "timeout = 5",
@@ -152,3 +160,36 @@ def _toml(value: object) -> str:
 def item() -> Callable[..., Item]:
     """``item(title, summary="", content="", feed="Test feed")`` -> an Item."""
     return make_item
+
+
+def article(name: str, link: str, guid: str) -> dict[str, str]:
+    """An RSS item (for ``rss``) made of one of tests/data/articles: its first line is the title."""
+    title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
+    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body),
+            "pubDate": "Sun, 22 Nov 2026 09:00:00 GMT"}  # fmt: skip
+
+
+def run_monitor(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
+        env=monitor_env(**(env or {})),
+    )  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for a daemon's health endpoint)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from conftest import DATA, monitor_command, monitor_env, rss, slack_section, write_config
+from conftest import DATA, article, rss, slack_section, write_config
+from conftest import run_monitor as run
 
 from monitor.testing import FeedServer, SlackServer
-
-
-def article(name: str, link: str, guid: str) -> dict[str, str]:
-    title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
-    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body),
-            "pubDate": "Sun, 22 Nov 2026 09:00:00 GMT"}
-
-
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
-        env=monitor_env(**(env or {})),
-    )
 
 
 def test_poll_alerts_once_with_metadata_and_uses_conditional_get(

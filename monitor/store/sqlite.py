@@ -167,18 +167,22 @@ class SQLiteStore:
             self.db.close()
 
     def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
-        with self._lock:
-            try:
-                self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-                with self.db.atomic():
-                    self.db.execute(
-                        "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
-                        (_iso(now),),
-                    )
-            except sqlite3.Error as e:
-                raise StoreError(f"cannot write to the database {self.path}: {e}") from e
-            finally:
-                self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Bounded twice: by the process's own lock (a job stuck on the database holds it) and by
+        # SQLite's busy timeout (another process holding the write lock).
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreError(f"the database {self.path} is busy: a write has waited longer than {timeout:g}s")
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            with self.db.atomic():
+                self.db.execute(
+                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(now),),
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot write to the database {self.path}: {e}") from e
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._lock.release()
 
     # --- feeds ----------------------------------------------------------------------------------
 
@@ -272,9 +276,7 @@ class SQLiteStore:
         item = new.item
         story_id = None
         if isinstance(new.story, OpenStory):
-            priority = min(
-                (m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal"
-            )
+            priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
             story_id = self.db.execute(
                 "INSERT INTO stories(opened_at, updated_at, title, url, priority, info) VALUES (?, ?, ?, ?, ?, ?)",
                 (_iso(now), _iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info))),
