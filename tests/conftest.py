@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -193,3 +194,54 @@ def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str =
             return result
         time.sleep(0.05)
     pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+class MonitorProcess:
+    """`monitor run` as a subprocess; its stdout and stderr go to files the test can read."""
+
+    def __init__(self, command: list[str], directory: Path, env: dict[str, str] | None = None) -> None:
+        self.stdout_path, self.stderr_path = directory / "run.out", directory / "run.err"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_log(self, text: str, timeout: float = 20.0) -> None:
+        def found() -> bool:
+            if self.process.poll() is not None:
+                pytest.fail(f"monitor exited with {self.process.returncode}:\n{self.stderr}")
+            return text in self.stderr
+
+        wait_for(found, timeout, what=f"{text!r} in the log")
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then the exit code (the test fails if it does not stop in time)."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail(f"monitor did not stop within {timeout}s of SIGTERM:\n{self.stderr}")
+
+
+@pytest.fixture
+def start_monitor(tmp_path: Path) -> Iterator[Callable[..., MonitorProcess]]:
+    """Start `monitor run --config CONFIG` (this checkout); killed at teardown if still running."""
+    started: list[MonitorProcess] = []
+
+    def start(config: Path, env: dict[str, str] | None = None) -> MonitorProcess:
+        command = monitor_command("run", "--config", str(config))
+        started.append(MonitorProcess(command, tmp_path, monitor_env(**(env or {}))))
+        return started[-1]
+
+    yield start
+    for monitor in started:
+        if monitor.process.poll() is None:
+            monitor.process.kill()
+            monitor.process.wait(10)

@@ -96,7 +96,7 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
     state = daemon["state"]
     console.print(
         f"Daemon: [{colours.get(state, 'dim')}]{state}[/]"
-        + (f" at {daemon['url']}" if daemon["url"] else "")
+        + (f" at {daemon['url']}" if daemon["url"] and daemon["url"] not in daemon["detail"] else "")
         + (f" ({daemon['detail']})" if daemon["detail"] else "")
     )
     table = Table(title=f"Feeds ({report['database']})", title_justify="left")
