@@ -68,3 +68,14 @@ def test_status_without_health_endpoint(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, monitor="health_port = 0")
     report = json.loads(run("status", "--json", "--config", str(config)).stdout)
     assert report["daemon"] == {"url": None, "state": "disabled", "detail": "[monitor] health_port = 0"}
+
+
+def test_health_command_fails_without_a_daemon(tmp_path: Path) -> None:
+    port = free_port()
+    config = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, monitor=f"health_port = {port}")
+    result = run("health", "--config", str(config))
+    assert result.returncode == 1
+    assert f"no daemon answers at http://127.0.0.1:{port}/healthz" in result.stdout
+    disabled = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, monitor="health_port = 0")
+    result = run("health", "--config", str(disabled))
+    assert result.returncode == 2 and "health_port is 0" in result.stderr
