@@ -20,7 +20,7 @@ import httpx
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers
+from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
 from monitor.intake import normalise
@@ -74,6 +74,9 @@ class Runtime:
     def close(self) -> None:
         if self.http is not None:
             self.http.close()
+        for notifier in self.notifiers.values():
+            if isinstance(notifier, webhook.WebhookNotifier):
+                notifier.close()
         self.store.close()
 
 
@@ -83,7 +86,10 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database_path)
     store.sync_feeds(config.feeds)
-    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    if deliver:
+        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+    return rt
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -188,6 +194,8 @@ def _take_items(
             )
             for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
         )
+        event = "alert" if isinstance(story, OpenStory) else "follow_up"
+        outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
         new_items.append(NewItem(item, keys, matches, story, outgoing))
 
     if dry_run:

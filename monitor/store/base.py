@@ -93,6 +93,10 @@ class Store(Protocol):
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
         """Items, keys, matches, stories and outbox rows, in one transaction."""
 
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
+        Returns its id, or None when a row with that key and destination exists."""
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 
     def story_thread(self, story_id: int, destination: str, channel: str | None) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS matches (
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
-    story_id INTEGER NOT NULL REFERENCES stories(id),
+    story_id INTEGER REFERENCES stories(id),  -- NULL for events without a story (kind 'event')
     item_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     destination TEXT NOT NULL,
@@ -322,6 +322,15 @@ class SQLiteStore:
                 alert_ids.append(cursor.lastrowid)
         return Recorded(item.key, story_id, tuple(alert_ids))
 
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        with self._lock:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO outbox(story_id, item_key, kind, destination, channel, priority, rule_id, "
+                "payload, next_attempt_at, created_at) VALUES (NULL, ?, 'event', ?, '', 'normal', '', ?, ?, ?)",
+                (key, destination, json.dumps(dict(payload), ensure_ascii=False, default=str), _iso(now), _iso(now)),
+            )
+        return cursor.lastrowid if cursor.rowcount else None
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
         with self._lock:
             rows = list(
@@ -334,7 +343,7 @@ class SQLiteStore:
         return [
             Alert(
                 id=row["id"],
-                story_id=row["story_id"],
+                story_id=row["story_id"] or 0,
                 item_key=row["item_key"],
                 kind=row["kind"],
                 destination=row["destination"],

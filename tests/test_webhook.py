@@ -1,0 +1,203 @@
+"""Outgoing webhooks: config, signing, the notifier's retry decisions against a local receiver, and
+end to end through the outbox (a receiver outage loses nothing and duplicates nothing)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import config
+from monitor.delivery.webhook import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookNotifier,
+    body,
+    sign,
+    verify,
+)
+from monitor.errors import ConfigError, DeliveryError
+from monitor.model import Alert, Dead, Delivered, RetryAt
+from monitor.testing import WebhookReceiver
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
+        yield server  # type: ignore[misc]
+
+
+def webhook_config(url: str, events: tuple[str, ...] = ("alert",), timeout: float = 2) -> config.WebhookConfig:
+    return config.WebhookConfig("crm", url, events, "HOOK_SECRET", timeout)
+
+
+@pytest.fixture
+def notifier() -> Iterator[Callable[[str], WebhookNotifier]]:
+    made: list[WebhookNotifier] = []
+
+    def make(url: str) -> WebhookNotifier:
+        made.append(WebhookNotifier(webhook_config(url), {"HOOK_SECRET": SECRET}))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.close()
+
+
+def event_row(attempts: int = 0) -> Alert:
+    payload = {"event": "alert", "occurred_at": NOW.isoformat(), "data": {"title": "ShengShu raises $290M"}}
+    return Alert(7, 3, "url:x", "alert", "webhook:crm", None, "high", "deal", attempts, payload)
+
+
+# --- config ---------------------------------------------------------------------------------------
+
+
+def parse(text: str) -> config.Config:
+    return config.parse(text, Path("/etc/monitor/config.toml"))
+
+
+def test_webhooks_parse_with_defaults() -> None:
+    cfg = parse(
+        '[[webhooks]]\nname = "crm"\nurl = "https://hooks.example/in"\nevents = ["alert", "feed_failing"]\n'
+        'secret_env = "CRM_SECRET"\n'
+        '[[webhooks]]\nname = "ops"\nurl = "http://127.0.0.1:9/x"\nevents = ["digest_sent"]\n'
+        'secret_env = "OPS_SECRET"\ntimeout = 3\n'
+    )
+    assert [(w.destination, w.events, w.timeout) for w in cfg.webhooks] == [
+        ("webhook:crm", ("alert", "feed_failing"), 10.0),
+        ("webhook:ops", ("digest_sent",), 3.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = ["alerts"]\nsecret_env = "S"\n',
+            "config.toml:4: [[webhooks]] #1 events: 'alerts' is not an event; choose from: alert, follow_up",
+        ),
+        (
+            '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = []\nsecret_env = "S"\n',
+            "config.toml:4: [[webhooks]] #1 events: expected a list of event names",
+        ),
+        (
+            '[[webhooks]]\nname = "CRM hook"\nurl = "https://h.example/"\nevents = ["alert"]\nsecret_env = "S"\n',
+            "config.toml:2: [[webhooks]] #1 name: 'CRM hook': use lower-case letters",
+        ),
+        (
+            '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = ["alert"]\n',
+            "config.toml:1: [[webhooks]] #1 secret_env: missing (required)",
+        ),
+        (
+            '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = ["alert"]\nsecret_env = "a b"\n',
+            "config.toml:5: [[webhooks]] #1 secret_env: 'a b' is not an environment variable name",
+        ),
+        (
+            '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = ["alert"]\nsecret_env = "S"\n'
+            "retries = 3\n",
+            "config.toml:6: [[webhooks]] #1 retries: unknown key",
+        ),
+        (
+            '[[webhooks]]\nname = "a"\nurl = "https://h.example/"\nevents = ["alert"]\nsecret_env = "S"\n'
+            '[[webhooks]]\nname = "a"\nurl = "https://i.example/"\nevents = ["alert"]\nsecret_env = "S"\n',
+            "config.toml:7: [[webhooks]] #2 name: 'a' is used by another webhook",
+        ),
+        ('[webhooks]\nname = "a"\n', "config.toml:1: webhooks: write each webhook as a [[webhooks]] table"),
+    ],
+)
+def test_webhook_config_errors_are_located(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    assert any(expected in str(p) for p in caught.value.problems), [str(p) for p in caught.value.problems]
+
+
+def test_missing_secret_is_a_clear_error() -> None:
+    with pytest.raises(DeliveryError, match="secret_env names HOOK_SECRET, but that environment variable"):
+        WebhookNotifier(webhook_config("http://127.0.0.1:9/"), {})
+
+
+# --- signing and the notifier -------------------------------------------------------------------
+
+
+def test_receiver_gets_a_signed_event_and_a_wrong_secret_is_detectable(
+    notifier: Callable[[str], WebhookNotifier], receiver: WebhookReceiver
+) -> None:
+    result = notifier(receiver.url + "/in").send(event_row(), None, NOW)
+    assert isinstance(result, Delivered)
+    (request,) = receiver.accepted()
+    headers = request["headers"]
+    assert headers[EVENT_HEADER.lower()] == "alert"
+    assert headers[DELIVERY_HEADER.lower()] == "7"
+    assert headers["content-type"] == "application/json"
+    assert request["json"] == {
+        "id": "7",
+        "event": "alert",
+        "occurred_at": NOW.isoformat(),
+        "story_id": 3,
+        "data": {"title": "ShengShu raises $290M"},
+    }
+    timestamp, signature = headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()]
+    assert signature.startswith("sha256=")
+    assert verify(SECRET, request["body"], timestamp, signature, NOW)
+    assert not verify("another-secret", request["body"], timestamp, signature, NOW)
+    tampered = request["body"].replace(b"290M", b"990M")
+    assert not verify(SECRET, tampered, timestamp, signature, NOW)
+    # a captured request replayed later is refused: the timestamp is signed too
+    assert not verify(SECRET, request["body"], timestamp, signature, NOW + timedelta(minutes=10))
+    forged = sign(SECRET, int((NOW + timedelta(minutes=10)).timestamp()), request["body"])
+    assert forged != signature
+
+
+def test_body_is_the_same_bytes_on_every_attempt() -> None:
+    assert body(event_row(0)) == body(event_row(3))
+    assert json.loads(body(event_row()))["id"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(500, RetryAt), (503, RetryAt), (429, RetryAt), (404, Dead), (401, Dead), (301, Dead), (204, Delivered)],
+)
+def test_status_decides_retry_or_dead(
+    notifier: Callable[[str], WebhookNotifier], receiver: WebhookReceiver, status: int, expected: type
+) -> None:
+    receiver.fail_next(status)
+    result = notifier(receiver.url).send(event_row(), None, NOW)
+    assert isinstance(result, expected), result
+    if isinstance(result, RetryAt):
+        assert NOW < result.when <= NOW + timedelta(hours=1)
+
+
+def test_retry_after_is_honoured(notifier: Callable[[str], WebhookNotifier], receiver: WebhookReceiver) -> None:
+    receiver.fail_next(429, 503)
+    receiver.retry_after = "120"
+    for _ in range(2):
+        result = notifier(receiver.url).send(event_row(), None, NOW)
+        assert result == RetryAt(
+            NOW + timedelta(seconds=120),
+            f"receiver answered HTTP {receiver.received[-1]['status']}, retry after 0:02:00",
+        )
+
+
+def test_unreachable_receiver_is_retried_not_dropped(notifier: Callable[[str], WebhookNotifier]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = notifier(f"http://127.0.0.1:{port}/in").send(event_row(), None, NOW)
+    assert isinstance(result, RetryAt) and "ConnectError" in result.reason
+
+
+def test_retries_end_in_dead_letter_with_the_last_error(
+    notifier: Callable[[str], WebhookNotifier], receiver: WebhookReceiver
+) -> None:
+    receiver.fail_next(500)
+    result = notifier(receiver.url).send(event_row(attempts=49), None, NOW)
+    assert isinstance(result, Dead) and "HTTP 500" in result.reason
