@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,7 +41,7 @@ from monitor.model import (
     RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -176,27 +176,10 @@ def _take_items(
     known = rt.store.known_keys(batch_keys)
     fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
 
-    destination = alert_destination(rt.config)
     new_items = []
     for item, keys in fresh:
         matches = rt.rules.evaluate(item)
-        if not matches:
-            new_items.append(NewItem(item, keys))
-            continue
-        story = stories.decide(item)
-        outgoing = tuple(
-            Outgoing(
-                destination,
-                channel,
-                _top(matches, channel).priority,
-                _top(matches, channel).rule_id,
-                alert_payload(item, matches),
-            )
-            for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
-        )
-        event = "alert" if isinstance(story, OpenStory) else "follow_up"
-        outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
-        new_items.append(NewItem(item, keys, matches, story, outgoing))
+        new_items.append(_decide(rt, item, keys, matches, now) if matches else NewItem(item, keys))
 
     if dry_run:
         for new in new_items:
@@ -210,14 +193,38 @@ def _take_items(
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
         for match in new.matches:
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
-        if rec.story_id is not None and isinstance(new.story, OpenStory):
-            rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
-        elif rec.story_id is not None:
-            rt.bus.emit(events.StoryJoined(rec.story_id, feed.name, new.item.title, new.item.url))
-        for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
-            rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
-        alerts += len(rec.alert_ids)
+        alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
+
+
+def _decide(rt: Runtime, item: Item, keys: tuple[str, ...], matches: Sequence[Match], now: datetime) -> NewItem:
+    """A matched item's story and its outbox rows: Slack (or the console) and the webhooks."""
+    destination = alert_destination(rt.config)
+    story = stories.decide(item)
+    outgoing = tuple(
+        Outgoing(
+            destination,
+            channel,
+            _top(matches, channel).priority,
+            _top(matches, channel).rule_id,
+            alert_payload(item, matches),
+        )
+        for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
+    )
+    event = "alert" if isinstance(story, OpenStory) else "follow_up"
+    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
+    return NewItem(item, keys, tuple(matches), story, outgoing)
+
+
+def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
+    """Emit the story and alert events of a recorded item; returns how many alerts it queued."""
+    if rec.story_id is not None and isinstance(new.story, OpenStory):
+        rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
+    elif rec.story_id is not None:
+        rt.bus.emit(events.StoryJoined(rec.story_id, new.item.feed, new.item.title, new.item.url))
+    for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
+        rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
+    return len(rec.alert_ids)
 
 
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
@@ -296,3 +303,29 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
             dead += 1
     return DeliveryReport(delivered, retrying, dead)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    alerts: tuple[Alert, ...]  # what alerts (previews, oldest first); queued too when sent
+    queued: int = 0
+
+
+def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayReport:
+    """Alert the stored ``items`` that never alerted and that the rules now match (a new rule, a
+    fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
+    stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
+    now = rt.clock.now()
+    chosen = []
+    for item in items:
+        matches = rt.rules.evaluate(item)
+        if any(not m.digest_only for m in matches):
+            chosen.append(_decide(rt, item, stories.identity_keys(item), matches, now))
+    queued = 0
+    if send and chosen:
+        recorded = rt.store.replay_items(chosen, now)
+        queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=True))
+    return ReplayReport(tuple(_preview(new) for new in chosen), queued)

@@ -1,4 +1,5 @@
-"""Local stand-ins for the outside world, on 127.0.0.1: a feed server and a Slack Web API server.
+"""Local stand-ins for the outside world, on 127.0.0.1: a feed server, a Slack Web API server, a
+webhook receiver and an SMTP sink.
 
 Used by the test suite and by `monitor demo`, so both exercise the same fakes. Each server runs
 in a daemon thread, binds port 0 (the OS picks a free port) and records what it received.
@@ -6,11 +7,15 @@ in a daemon thread, binds port 0 (the OS picks a free port) and records what it 
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import socket
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -304,3 +309,54 @@ class WebhookReceiver(LocalServer):
     def accepted(self) -> list[dict[str, Any]]:
         with self.lock:
             return [{**r, "json": json.loads(r["body"])} for r in self.received if r["status"] < 300]
+
+
+# --- SMTP -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (aiosmtpd cannot bind port 0; the race is small)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _SmtpHandler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.sink.lock:
+            self.sink.messages.append(message)
+            self.sink.envelopes.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos)})
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    """An SMTP server (aiosmtpd) on 127.0.0.1 without TLS or login; keeps every message, parsed
+    back with ``email``. ``host``/``port`` go into ``[smtp]`` with ``security = "none"``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[dict[str, Any]] = []
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.controller: Any = None
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

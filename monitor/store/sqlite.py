@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert, FeedConfig, FeedState, Match
+from monitor.model import Alert, FeedConfig, FeedState, Item, Match
 from monitor.store.base import JoinStory, NewItem, OpenStory, PollOutcome, Recorded
 
 SCHEMA_VERSION = 1
@@ -249,7 +249,45 @@ class SQLiteStore:
                 recorded.append(self._record_item(new, now))
         return recorded
 
-    def _record_item(self, new: NewItem, now: datetime) -> Recorded:
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        with self._lock, self.db.atomic():
+            return [self._record_item(new, now, stored=True) for new in new_items]
+
+    _UNALERTED = (
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_key = items.key)"
+        " AND (story_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = items.story_id))"
+    )
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        where = "first_seen >= ?" + (self._UNALERTED if unalerted else "")
+        with self._lock:
+            return self.db.execute(f"SELECT count(*) FROM items WHERE {where}", (_iso(since),)).fetchone()[0]
+
+    def stored_items(self, since: datetime, unalerted: bool = False, page: int = 500) -> Iterator[Item]:
+        where = "(first_seen, key) > (?, ?)" + (self._UNALERTED if unalerted else "")
+        after = (_iso(since - timedelta(microseconds=1)), "")
+        while True:
+            with self._lock:
+                rows = list(
+                    self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT ?", (*after, page))
+                )
+            for row in rows:
+                yield Item(
+                    feed=row["feed"],
+                    guid=row["guid"],
+                    url=row["url"],
+                    title=row["title"],
+                    summary=row["summary"],
+                    content=row["content"] or row["summary"],
+                    published=datetime.fromisoformat(row["published"]),
+                    first_seen=datetime.fromisoformat(row["first_seen"]),
+                    fingerprint=row["fingerprint"],
+                )
+            if len(rows) < page:
+                return
+            after = (rows[-1]["first_seen"], rows[-1]["key"])
+
+    def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
         item = new.item
         story_id = None
         if isinstance(new.story, OpenStory):
@@ -265,7 +303,9 @@ class SQLiteStore:
             self.db.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (_iso(now), story_id))
         self.db.execute(
             "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            # a replay: the item is stored already, only its story is new
+            + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
             (
                 item.key,
                 item.feed,
