@@ -4,14 +4,15 @@ end to end through the outbox (a receiver outage loses nothing and duplicates no
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import rss, write_config
 
-from monitor import config
+from monitor import config, pipeline
+from monitor.clock import FixedClock
 from monitor.delivery.webhook import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -24,7 +25,7 @@ from monitor.delivery.webhook import (
 )
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Alert, Dead, Delivered, RetryAt
-from monitor.testing import WebhookReceiver
+from monitor.testing import FeedServer, WebhookReceiver, free_port
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET = "s3cret-for-tests"
@@ -188,10 +189,7 @@ def test_retry_after_is_honoured(notifier: Callable[[str], WebhookNotifier], rec
 
 
 def test_unreachable_receiver_is_retried_not_dropped(notifier: Callable[[str], WebhookNotifier]) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = notifier(f"http://127.0.0.1:{port}/in").send(event_row(), None, NOW)
+    result = notifier(f"http://127.0.0.1:{free_port()}/in").send(event_row(), None, NOW)
     assert isinstance(result, RetryAt) and "ConnectError" in result.reason
 
 
@@ -201,3 +199,81 @@ def test_retries_end_in_dead_letter_with_the_last_error(
     receiver.fail_next(500)
     result = notifier(receiver.url).send(event_row(attempts=49), None, NOW)
     assert isinstance(result, Dead) and "HTTP 500" in result.reason
+
+
+# --- end to end: the outbox, the delivery loop, a receiver outage -------------------------------
+
+RULES = Path(__file__).parent / "data" / "ops_rules"
+FUNDED = [
+    ("ShengShu raises 2 billion yuan for its world model", "Alibaba Cloud led the round in the Vidu maker."),
+    ("PixVerse raises $60 million for video generation", "The video generation start-up raised a round."),
+    ("Tripo AI closes a $50 million round for 3D generation", "3D generation start-up Tripo AI raised money."),
+]
+NOISE = [("Tram line approved", "The council voted for the extension."), ("Fashion week ends", "Coats.")]
+
+
+def feed_body(entries: list[tuple[str, str]]) -> str:
+    return rss(
+        *(
+            {"title": title, "link": f"https://n.example/{n}", "guid": f"g{n}", "description": text}
+            for n, (title, text) in enumerate(entries)
+        )
+    )
+
+
+def test_receiver_outage_loses_nothing_and_duplicates_nothing(
+    tmp_path: Path, feed_server: FeedServer, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    url = feed_server.add("/f.xml", feed_body(FUNDED + NOISE))
+    hook = f"""
+[[webhooks]]
+name = "crm"
+url = "{receiver.url}/in"
+events = ["alert", "follow_up", "feed_failing", "feed_recovered"]
+secret_env = "HOOK_SECRET"
+timeout = 2
+"""
+    cfg = config.load(write_config(tmp_path, {"Wire": url}, hook, rules=RULES))
+    clock = FixedClock(NOW)
+    rt = pipeline.open_runtime(cfg, clock=clock)
+    try:
+        receiver.fail_next(500, 503, 500, 500, 502, 500, 500)  # an outage across several attempts
+        (report,) = pipeline.poll_cycle(rt)
+        assert report.matched == 3
+        feed_server.resources["/f.xml"].status = 500  # the feed breaks, then recovers
+        feed_server.resources["/f.xml"].etag = feed_server.resources["/f.xml"].last_modified = None
+        clock.advance(timedelta(minutes=20))
+        pipeline.poll_cycle(rt)
+        feed_server.resources["/f.xml"].status = 200
+        clock.advance(timedelta(hours=1))
+        pipeline.poll_cycle(rt)
+        for _ in range(12):  # the delivery loop, hours apart: every backoff has expired
+            pipeline.deliver_due(rt)
+            clock.advance(timedelta(hours=2))
+        assert rt.store.outbox_counts()["pending"] == 0
+    finally:
+        rt.close()
+
+    assert sum(r["status"] >= 500 for r in receiver.received) == 7
+    accepted = receiver.accepted()
+    ids = [r["json"]["id"] for r in accepted]
+    assert len(ids) == len(set(ids)) == 5, ids  # 3 alerts, feed_failing, feed_recovered; each once
+    alerts = sorted(r["json"]["data"]["title"] for r in accepted if r["json"]["event"] == "alert")
+    assert alerts == sorted(title for title, _ in FUNDED)
+    assert [r["json"]["event"] for r in accepted if r["json"]["event"].startswith("feed_")] == [
+        "feed_failing",
+        "feed_recovered",
+    ]
+    for request in accepted:
+        headers = request["headers"]
+        assert verify(
+            SECRET,
+            request["body"],
+            headers["x-monitor-timestamp"],
+            headers["x-monitor-signature"],
+            datetime.fromtimestamp(int(headers["x-monitor-timestamp"]), UTC),
+        )
+    first = next(r["json"] for r in accepted if r["json"]["event"] == "alert")
+    assert first["story_id"] and first["data"]["rules"][0]["id"] == "wm-funding"
+    assert first["data"]["url"].startswith("https://n.example/")
