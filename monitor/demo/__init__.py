@@ -136,11 +136,23 @@ def _heading(text: str, out: TextIO) -> None:
 
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_EMPHASIS = re.compile(r"(?<!\w)([*_])(\S(?:[^\n]*?\S)?)\1(?!\w)")
+_EMOJI = {":rotating_light:": "🚨", ":newspaper:": "📰", ":small_blue_diamond:": "🔹"}
 
 
 def slack_text(mrkdwn: str) -> str:
-    """Slack mrkdwn as a terminal shows it: links as 'label (url)', entities decoded."""
-    text = _SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", mrkdwn)
+    """Slack mrkdwn as a terminal shows it: links as 'label (url)', no */_ markers, entities
+    decoded, the priority emoji drawn."""
+    links: list[str] = []
+
+    def park(found: re.Match[str]) -> str:  # keep URLs out of the emphasis pattern
+        links.append(f"{found.group(2)} ({found.group(1)})")
+        return f"\x00{len(links) - 1}\x00"
+
+    text = _EMPHASIS.sub(r"\2", _SLACK_LINK.sub(park, mrkdwn))
+    text = re.sub("\x00(\\d+)\x00", lambda found: links[int(found.group(1))], text)
+    for code, emoji in _EMOJI.items():
+        text = text.replace(code, emoji)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
