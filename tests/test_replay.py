@@ -30,9 +30,9 @@ ENTRIES = [
 ENV = {"SLACK_BOT_TOKEN": "xoxb-local-test"}
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        monitor_command(*args), capture_output=True, text=True, timeout=120, env={**os.environ, **ENV}
+        monitor_command(*args), capture_output=True, text=True, timeout=120, env={**os.environ, **ENV, **(env or {})}
     )
 
 
@@ -82,6 +82,15 @@ def test_backtest_uses_the_configured_rules_by_default_and_stores_nothing(polled
     assert result.returncode == 0, result.stderr
     assert "trams  Trams  [normal]: 2 alerts on 1 days" in result.stdout
     assert run("replay", "--config", str(polled)).stdout.count("[HIGH]") == 3  # backtest queued nothing
+
+
+def test_progress_bar_goes_to_stderr_on_a_terminal_only(polled: Path) -> None:
+    args = ("backtest", "--rules", str(RULES), "--config", str(polled))
+    piped = run(*args)
+    terminal = run(*args, env={"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"})
+    assert terminal.returncode == 0, terminal.stderr
+    assert terminal.stdout == piped.stdout  # the report itself never changes
+    assert "backtest" not in piped.stderr and "backtest" in terminal.stderr and "100%" in terminal.stderr
 
 
 def test_backtest_rejects_a_bad_duration(polled: Path) -> None:
