@@ -273,15 +273,10 @@ class SQLiteStore:
                 )
             for row in rows:
                 yield Item(
-                    feed=row["feed"],
-                    guid=row["guid"],
-                    url=row["url"],
-                    title=row["title"],
-                    summary=row["summary"],
-                    content=row["content"] or row["summary"],
+                    **{name: row[name] for name in ("feed", "guid", "url", "title", "summary", "fingerprint")},
+                    content=row["content"] or row["summary"],  # stored empty when it repeats the summary
                     published=datetime.fromisoformat(row["published"]),
                     first_seen=datetime.fromisoformat(row["first_seen"]),
-                    fingerprint=row["fingerprint"],
                 )
             if len(rows) < page:
                 return
