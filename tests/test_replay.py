@@ -68,10 +68,10 @@ def test_backtest_prints_per_rule_and_per_day_counts(polled: Path) -> None:
     result = run("backtest", "--since", "30d", "--rules", str(RULES), "--config", str(polled))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("wm-funding  World-model funding  [high]: 3 alerts on 1 days")
+    assert lines[0].startswith("wm-funding  World-model funding  [high]: 3 alerts on 1 day")
     assert lines[1].split()[1] == "3" and "ShengShu raises" in lines[1]  # the day, its count, a title
     assert sum("(Wire)" in line for line in lines[1:4]) == 3
-    assert lines[4].startswith("wm-mentions  World-model mentions  [low, digest only]: 2 matches on 1 days")
+    assert lines[4].startswith("wm-mentions  World-model mentions  [low, digest only]: 2 matches on 1 day")
     assert lines[-1].startswith("6 items since ")
     assert lines[-1].endswith("4 matched a rule, 3 would alert, 1 digest only")
     assert "Traceback" not in result.stderr
@@ -80,7 +80,7 @@ def test_backtest_prints_per_rule_and_per_day_counts(polled: Path) -> None:
 def test_backtest_uses_the_configured_rules_by_default_and_stores_nothing(polled: Path) -> None:
     result = run("backtest", "--since", "1h", "--config", str(polled))
     assert result.returncode == 0, result.stderr
-    assert "trams  Trams  [normal]: 2 alerts on 1 days" in result.stdout
+    assert "trams  Trams  [normal]: 2 alerts on 1 day" in result.stdout
     assert run("replay", "--config", str(polled)).stdout.count("[HIGH]") == 3  # backtest queued nothing
 
 

@@ -75,7 +75,8 @@ def render(report: Backtest, titles_per_day: int = 5) -> list[str]:
     for rule in sorted(report.rules, key=lambda r: (-r.total, r.rule_id)):
         kind = ", ".join([rule.priority] + ["digest only"] * rule.digest_only + ["disabled"] * (not rule.enabled))
         verb = "matches" if rule.digest_only else "alerts"
-        lines.append(f"{rule.rule_id}  {rule.name}  [{kind}]: {rule.total} {verb} on {len(rule.days)} days")
+        days = f"{len(rule.days)} day" + ("s" if len(rule.days) != 1 else "")
+        lines.append(f"{rule.rule_id}  {rule.name}  [{kind}]: {rule.total} {verb} on {days}")
         for day, hits in rule.days.items():
             for number, hit in enumerate(hits[:titles_per_day]):
                 prefix = f"  {day.isoformat()}  {len(hits):>3}" if number == 0 else " " * 19
