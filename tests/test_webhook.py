@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import rss, write_config
+from conftest import rss, slack_section, write_config
 
 from monitor import config, pipeline
 from monitor.clock import FixedClock
@@ -25,7 +25,7 @@ from monitor.delivery.webhook import (
 )
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Alert, Dead, Delivered, RetryAt
-from monitor.testing import FeedServer, WebhookReceiver, free_port
+from monitor.testing import FeedServer, SlackFault, SlackServer, WebhookReceiver, free_port
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET = "s3cret-for-tests"
@@ -277,3 +277,34 @@ timeout = 2
     first = next(r["json"] for r in accepted if r["json"]["event"] == "alert")
     assert first["story_id"] and first["data"]["rules"][0]["id"] == "wm-funding"
     assert first["data"]["url"].startswith("https://n.example/")
+
+
+def test_dead_slack_alert_is_an_event_and_a_dead_webhook_is_not(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    slack_server: SlackServer,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-local-test")
+    url = feed_server.add("/f.xml", feed_body(FUNDED[:1]))
+    hooks = "".join(
+        f'[[webhooks]]\nname = "{name}"\nurl = "{receiver.url}/{name}"\nevents = {events}\nsecret_env = "HOOK_SECRET"\n'
+        for name, events in (("ops", '["alert_dead"]'), ("crm", '["alert"]'))
+    )
+    cfg = config.load(write_config(tmp_path, {"Wire": url}, slack_section(slack_server) + hooks, rules=RULES))
+    slack_server.fail_next(SlackFault(error="channel_not_found"))
+    receiver.fail_next(404)  # the first POST is the crm alert (outbox order): refused for good
+    rt = pipeline.open_runtime(cfg, clock=FixedClock(NOW))
+    try:
+        pipeline.poll_cycle(rt)
+        first = pipeline.deliver_due(rt)
+        second = pipeline.deliver_due(rt)
+    finally:
+        rt.close()
+    assert (first.dead, second.delivered) == (2, 1)
+    (event,) = [r["json"] for r in receiver.accepted()]
+    assert receiver.received[0]["path"] == "/crm" and receiver.received[1]["path"] == "/ops"
+    assert event["event"] == "alert_dead" and event["story_id"] is None
+    assert event["data"]["destination"] == "slack" and "channel_not_found" in event["data"]["reason"]
