@@ -234,7 +234,10 @@ def test_definition_errors(write_pack, rules_dir):
 
         [[rule]]
         id = "a"
-        query = '@deal'
+        query = '@deal AND @money'
+        [[rule]]
+        id = "b"
+        query = '@undefined'
         """
     )
     assert problems(rules_dir) == [
@@ -244,5 +247,5 @@ def test_definition_errors(write_pack, rules_dir):
         "searches title",
         f"{path}:6: define: 3d: expected a name of letters, digits, '_' and '-'",
         f"{path}:7: define: bad name: expected a name of letters, digits, '_' and '-'",
-        f"{path}:11: column 1: rule 'a': query: unknown name '@deal': define it in a [define] table",
-    ]
+        f"{path}:14: column 1: rule 'b': query: unknown name '@undefined': define it in a [define] table",
+    ]  # rule 'a' uses broken fragments: they are reported once, where they are defined

@@ -8,7 +8,7 @@ How a rule matches an item
    (``STRASSE`` finds ``straße``), and ``world-model`` finds ``world model``.
 2. **Whole words.** A term matches where its folded form occurs and the character just before it
    and the one just after it are not letters or digits. "Letters and digits" is Unicode-aware
-   (``café`` is not found inside ``cafés``... but see 3), except that CJK, kana, Hangul and Thai
+   (``café`` is not found inside ``cafétéria``), except that CJK, kana, Hangul and Thai
    characters never count as a word neighbour and a term made of them needs no boundary
    (``生数科技`` is found inside a Chinese sentence). ``invest*`` needs a boundary on the left
    only, so it finds invest, investor, investment. A phrase is its words, in order, separated
@@ -16,7 +16,7 @@ How a rule matches an item
 3. **Singular and plural.** The last word of a term or phrase also matches its other number by
    simple English rules: ``model`` finds models, ``"world models"`` finds world model,
    ``company`` finds companies. Words ending in -ss, -us, -is or -ics, and news, series,
-   species, data and media, are left alone. Prefix terms are never inflected.
+   species, means, headquarters, data and media, are left alone. Prefix terms are never inflected.
 4. **Fields.** A term without a field searches the title, the summary and the content. ``title:x``
    searches only the title; ``feed:x`` only the feed's name. A field before parentheses applies to
    every term inside: ``title:(raise* OR funding)``.
@@ -25,7 +25,8 @@ How a rule matches an item
    The item is one document: ``title:a AND b`` holds when a is in the title and b is anywhere in
    title, summary or content; the two need not share a field.
 6. **NEAR.** ``x NEAR/N y`` holds when x and y occur in the same field, in either order, with at
-   most N words between them. Both sides must be terms or phrases, with the same fields.
+   most N words between them. Each side is a term, a phrase or ``(a OR b ...)`` of them, all
+   searching the same fields.
 7. **NOT and fields.** ``NOT x`` holds when x occurs in none of x's fields: ``NOT x`` rejects an
    item with x anywhere in title, summary or content; ``NOT title:x`` only one with x in the title.
 8. **Conditions** after the query, all of which must hold: ``companies_any`` (one of them

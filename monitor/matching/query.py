@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from monitor.matching.text import fold, inflections, is_word_char
+from monitor.matching.text import fold, inflections
 from monitor.model import TextField
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "content", "feed")
@@ -161,7 +161,7 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
     if star >= 0:
         raise QuerySyntaxError(body_offset + star, "'*' is only allowed at the end of a term, as in invest*")
     folded = fold(body)
-    if not any(is_word_char(ch) or ch.isalnum() for ch in folded):
+    if not any(ch.isalnum() for ch in folded):
         what = "an empty phrase" if token.kind == "phrase" else f"'{raw}'"
         raise QuerySyntaxError(token.offset, f"expected a word with letters or digits, found {what}")
     if prefix and len(folded.rpartition(" ")[2]) < MIN_PREFIX:
