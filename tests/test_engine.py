@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import time
+from pathlib import Path
+
 from monitor.matching import format_match, load_rules
 from monitor.matching.entities import Companies, Company
 
@@ -159,3 +163,66 @@ def test_a_name_inside_a_longer_alias_is_not_a_mention():
     companies = Companies((Company("Baidu"), Company("Baidu Ventures")))
     assert companies.find("Baidu Ventures led it") == ("Baidu Ventures",)
     assert companies.find("Baidu and Baidu Ventures") == ("Baidu", "Baidu Ventures")
+
+
+def test_near_finds_the_closest_pair_among_many(one_rule, item):
+    ruleset = one_rule("robot NEAR/2 funding")
+    far = "robot " + "filler " * 10 + "funding " + "filler " * 10
+    assert not ruleset.evaluate(item("t", "", far * 3))
+    (match,) = ruleset.evaluate(item("t", "", far * 3 + "funding for a robot"))
+    assert match.explanation.hits[0].snippet.endswith("funding for a robot")
+
+
+def test_near_stays_linear_on_hostile_text(one_rule, item):
+    text = "robot " * 5000 + "filler " * 50 + "funding " * 5000
+    ruleset = one_rule("robot NEAR/3 funding")
+    started = time.process_time()
+    assert not ruleset.evaluate(item("t", "", text))
+    assert time.process_time() - started < 2  # a pairwise check would take minutes
+
+
+ODD = [
+    "İ",
+    "ß",
+    "ﬁ",
+    "e\u0301",
+    "—",
+    "-",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u3000",
+    "生数",
+    "\uff21\uff29",
+    "$",
+    "€",
+    "¥",
+    "(",
+    ")",
+    '"',
+]
+WORDS = [
+    "world",
+    "model",
+    "robot",
+    "funding",
+    "Series",
+    "B",
+    "2",
+    "billion",
+    "yuan",
+    "$290M",
+    "Vidu",
+    "AI",
+    "video",
+]
+
+
+def test_random_unicode_never_breaks_evaluation(item):
+    """Odd characters next to real terms: no exception, and every snippet quotes something."""
+    ruleset = load_rules(Path(__file__).resolve().parent.parent / "rules")
+    rng = random.Random(3)
+    for _ in range(300):
+        text = "".join(rng.choice([*ODD, *(w + " " for w in WORDS)]) for _ in range(rng.randint(0, 60)))
+        for match in ruleset.evaluate(item(text[:40], text, text[::-1])):
+            assert all(hit.snippet.strip() for hit in match.explanation.hits)

@@ -88,14 +88,10 @@ class _Scan:
     def _word_starts(self) -> dict[TextField, list[int]]:
         return {name: [m.start() for m in _WORD.finditer(text.text)] for name, text in self.texts.items()}
 
-    def word_gap(self, name: TextField, first: tuple[int, int], second: tuple[int, int]) -> int:
-        """How many words lie between two spans of the same field (0 when they touch or overlap)."""
-        if second[0] < first[0]:
-            first, second = second, first
+    def word_span(self, name: TextField, span: tuple[int, int]) -> tuple[int, int]:
+        """The indexes of the first and last words of a character span of a field."""
         starts = self._word_starts[name]
-        last_word_of_first = bisect.bisect_right(starts, first[1] - 1)
-        first_word_of_second = bisect.bisect_right(starts, second[0])
-        return max(0, first_word_of_second - last_word_of_first - 1)
+        return bisect.bisect_right(starts, span[0]) - 1, bisect.bisect_right(starts, span[1] - 1) - 1
 
     @cached_property
     def _body(self) -> str:
@@ -277,10 +273,28 @@ def _near_span(node: Near, scan: _Scan, term_ids: Mapping) -> tuple[TextField, i
     for name in node.left[0].fields:
         lefts = [span for i in left_ids for span in scan.spans(i, name)]
         rights = [span for i in right_ids for span in scan.spans(i, name)]
-        for left in lefts:
-            for right in rights:
-                if scan.word_gap(name, left, right) <= node.distance:
-                    return name, min(left[0], right[0]), max(left[1], right[1])
+        if lefts and rights:
+            for first, second in ((lefts, rights), (rights, lefts)):
+                pair = _closest_after(scan, name, first, second, node.distance)
+                if pair is not None:
+                    return name, min(pair[0][0], pair[1][0]), max(pair[0][1], pair[1][1])
+    return None
+
+
+def _closest_after(
+    scan: _Scan, name: TextField, firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], distance: int
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """A span of ``firsts`` and one of ``seconds`` starting no earlier, at most ``distance`` words
+    apart. Linear after sorting, so a long text full of both terms stays cheap."""
+    words = sorted((scan.word_span(name, span), span) for span in firsts)
+    best_end, best, index = -1, None, 0  # the first-span ending last among those started so far
+    for (start, _), span in sorted((scan.word_span(name, span), span) for span in seconds):
+        while index < len(words) and words[index][0][0] <= start:
+            if words[index][0][1] > best_end:
+                best_end, best = words[index][0][1], words[index][1]
+            index += 1
+        if best is not None and start - best_end - 1 <= distance:
+            return best, span
     return None
 
 
