@@ -200,8 +200,7 @@ class _Parser:
         node = self.or_expr(None)
         if self.current.kind == "rparen":
             raise QuerySyntaxError(self.current.offset, "unexpected ')': there is no '(' for it to close")
-        if self.current.kind != "end":
-            raise self.fail("AND, OR, NEAR/N or the end of the query")
+        assert self.current.kind == "end"  # and_expr stops only at OR, ')' or the end; near() at NEAR
         return node
 
     def or_expr(self, field: TextField | None) -> Node:
