@@ -226,3 +226,8 @@ def test_random_unicode_never_breaks_evaluation(item):
         text = "".join(rng.choice([*ODD, *(w + " " for w in WORDS)]) for _ in range(rng.randint(0, 60)))
         for match in ruleset.evaluate(item(text[:40], text, text[::-1])):
             assert all(hit.snippet.strip() for hit in match.explanation.hits)
+
+
+def test_content_repeating_the_summary_is_quoted_once(one_rule, item):
+    (match,) = one_rule("robot").evaluate(item("News", "A robot startup.", "A robot startup."))
+    assert [(h.term, h.field) for h in match.explanation.hits] == [("robot", "summary")]

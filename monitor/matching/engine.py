@@ -321,10 +321,14 @@ def _evidence(compiled: _CompiledRule, scan: _Scan) -> Iterator[TermHit]:
             name, start, end = span
             yield TermHit(atom.text, name, scan.texts[name].snippet(start, end))
             continue
+        quoted = set()
         for name in atom.fields:
             spans = scan.spans(scan.ruleset._term_ids[(atom.forms, atom.prefix)], name)
             if spans:
-                yield TermHit(atom.text, name, scan.texts[name].snippet(*spans[0]))
+                snippet = scan.texts[name].snippet(*spans[0])
+                if snippet not in quoted:  # feeds often repeat the summary as the content
+                    quoted.add(snippet)
+                    yield TermHit(atom.text, name, snippet)
 
 
 def _match(compiled: _CompiledRule, scan: _Scan) -> Match:
