@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -68,8 +68,9 @@ _SCALES = {
 }  # fmt: skip
 
 
-def _alternation(words: object) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[call-overload]
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of ``words``, longest first so that "US$" wins over "$"."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _DIGIT = re.compile(r"\d")
