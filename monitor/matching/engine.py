@@ -192,7 +192,7 @@ class _Compiler:
                     break
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compiled state: compared and hashed by identity
 class RuleSet:
     """Validated rules ready to evaluate; build it with :func:`monitor.matching.load_rules`."""
 
