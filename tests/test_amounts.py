@@ -129,6 +129,9 @@ def test_small_amounts_are_kept_when_the_floor_is_lowered():
         ("a market cap of $300 billion", "market_cap"),
         ("with $20 million in annual revenue", "revenue"),
         ("revenue of $20 million", "revenue"),
+        ("valued at more than $1 billion", "valuation"),
+        ("valuing it at $3 billion", "valuation"),
+        ("a $1 billion valuation and 3 billion yen of new money", "deal"),  # the kind is the nearest words
     ],
 )
 def test_amount_kinds(text, kind):

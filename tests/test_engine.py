@@ -6,7 +6,7 @@ import random
 import time
 from pathlib import Path
 
-from monitor.matching import format_match, load_rules
+from monitor.matching import RuleSet, format_match, load_rules
 from monitor.matching.entities import Companies, Company
 
 TITLE = 'Alibaba Invests $290M in "World Model" AI'
@@ -231,3 +231,15 @@ def test_random_unicode_never_breaks_evaluation(item):
 def test_content_repeating_the_summary_is_quoted_once(one_rule, item):
     (match,) = one_rule("robot").evaluate(item("News", "A robot startup.", "A robot startup."))
     assert [(h.term, h.field) for h in match.explanation.hits] == [("robot", "summary")]
+
+
+def test_format_match_labels_valuations_and_unknown_rates(write_pack, rules_dir, item):
+    write_pack('[[rule]]\nid = "r"\nquery = "robot"\n')
+    text = "Robot maker raises $20 million at a $1 billion valuation and 3 billion yen, plus €9m."
+    (match,) = load_rules(rules_dir).evaluate(item(text))
+    assert format_match(match).splitlines()[2] == (
+        "  amounts   $20 million; $1 billion [valuation]; 3 billion yen = $20.1M [largest]; €9m = $9.72M"
+    )
+    dollars_only = RuleSet(load_rules(rules_dir).rules, rates={"USD": 1.0})
+    (match,) = dollars_only.evaluate(item("Robot maker gets €9m"))
+    assert format_match(match).splitlines()[2] == "  amounts   €9m (no rate for EUR)"

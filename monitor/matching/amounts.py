@@ -101,10 +101,15 @@ _RESTATE = re.compile(
     r"\s*(?:\(\s*|,?\s*or\s+)(?:about|around|approximately|approx\.|roughly|some|nearly|almost|~|≈)?\s*\Z",
     re.IGNORECASE,
 )
+# The words right before an amount that make it something other than a deal ("valued at $4.5B").
+_HEDGE = r"(?:about|around|nearly|roughly|over|more than|almost|some|up to|at least|near)?\s*\Z"
 _KIND_BEFORE = (
-    ("valuation", re.compile(r"\bvalu(?:ed|ation|ing)\b[^.;]{0,25}\Z", re.IGNORECASE)),
-    ("market_cap", re.compile(r"\bmarket (?:cap|capitali[sz]ation|value)\b[^.;]{0,20}\Z", re.IGNORECASE)),
-    ("revenue", re.compile(r"\b(?:revenues?|sales|ARR)\b[^.;]{0,15}\Z", re.IGNORECASE)),
+    ("valuation", re.compile(rf"\b(?:valued|valuing \w+|valuation)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
+    ("market_cap", re.compile(rf"\bmarket (?:cap|capitali[sz]ation|value)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
+    (
+        "revenue",
+        re.compile(rf"\b(?:revenues?|sales|ARR)\s+(?:of|at|to|reached|hit|topped)?\s*{_HEDGE}", re.I),
+    ),
 )
 _KIND_AFTER = (
     ("valuation", re.compile(r"\A[\s-]*(?:pre-money |post-money )?valuation", re.IGNORECASE)),
