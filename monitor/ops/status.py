@@ -75,3 +75,5 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
         console.print(
             f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}"
         )
+    if report["dead_letters"]:
+        console.print("  fix the cause, then: monitor outbox retry --id N (or --all)")

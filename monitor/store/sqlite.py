@@ -368,7 +368,7 @@ class SQLiteStore:
 
     def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
         with self._lock, self.db.atomic():
-            self.db.executemany(
+            self.db.conn.executemany(
                 "UPDATE outbox SET sending_at = ? WHERE id = ?", [(_iso(now), i) for i in alert_ids]
             )
 
@@ -410,7 +410,7 @@ class SQLiteStore:
 
     def defer(self, alert_ids: Sequence[int], until: datetime, reason: str) -> None:
         with self._lock, self.db.atomic():
-            self.db.executemany(
+            self.db.conn.executemany(
                 "UPDATE outbox SET next_attempt_at = ?, last_error = ?, sending_at = NULL WHERE id = ?",
                 [(_iso(until), reason, i) for i in alert_ids],
             )
@@ -443,7 +443,7 @@ class SQLiteStore:
             params = list(alert_ids)
         with self._lock, self.db.atomic():
             ids = [row[0] for row in self.db.execute(f"SELECT id FROM outbox WHERE {where} ORDER BY id", params)]
-            self.db.executemany(
+            self.db.conn.executemany(
                 "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL "
                 "WHERE id = ?",
                 [(_iso(now), i) for i in ids],
