@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -139,14 +139,19 @@ def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
             held += 1
     report = DeliveryReport(held=held)
     blocked: dict[tuple[str, str | None], RetryAt] = {}
+    started_at: dict[tuple[str, str | None], datetime] = {}
     for send in sorted((s for s in steps if isinstance(s, Send)), key=lambda s: s.at):
         lane = (send.alerts[0].destination, send.channel)
         if lane in blocked:  # Slack just refused this channel: its other alerts wait as long
             ctx.store.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
             continue
-        wait = (send.at - ctx.clock.now()).total_seconds()
+        at = send.at
+        if lane in started_at and lane[0] in pacing:  # the plan's slots slip when a send is slow
+            at = max(at, started_at[lane] + pacing[lane[0]].interval)
+        wait = (at - ctx.clock.now()).total_seconds()
         if wait > 0:
             ctx.clock.sleep(wait)
+        started_at[lane] = ctx.clock.now()
         started = time.monotonic()
         result = _send(ctx, send)
         if result is None:
