@@ -428,7 +428,7 @@ class SQLiteStore:
         with self._lock:
             rows = self.db.execute(
                 "SELECT DISTINCT destination, channel, remote_id, delivered_at FROM outbox "
-                "WHERE delivered_at >= ? AND state = 'delivered'",
+                "WHERE delivered_at >= ? AND state = 'delivered' ORDER BY delivered_at",
                 (_iso(since),),
             ).fetchall()
         for destination, channel, _, delivered_at in rows:
