@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from monitor.matching import RuleSet, load_rules
 from monitor.model import Item
-from monitor.testing import FeedServer, SlackServer
+from monitor.testing import FeedServer, SlackServer, SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -41,6 +42,28 @@ def feed_server() -> Iterator[FeedServer]:
 def slack_server() -> Iterator[SlackServer]:
     with SlackServer() as server:
         yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert, key), made with openssl for this run."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 def write_config(directory: Path, feeds: dict[str, str], extra: str = "", rules: Path | None = None) -> Path:
@@ -82,9 +105,7 @@ def monitor_env(**extra: str) -> dict[str, str]:
 
 def rss(*items: dict[str, str], title: str = "Test feed") -> str:
     """A small RSS 2.0 document; each item is a dict of its child elements (already escaped)."""
-    body = "".join(
-        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
-    )
+    body = "".join("<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items)
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{title}</title><link>https://example.org/</link><description>t</description>"

@@ -156,7 +156,7 @@ def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
         result = _send(ctx, send)
         if result is None:
             continue
-        report += _store(ctx, send.alerts, result, time.monotonic() - started)
+        report += _store(ctx, send.alerts, result, round(time.monotonic() - started, 3))
         if isinstance(result, RetryAt):
             blocked[lane] = result
     return report

@@ -145,18 +145,14 @@ def alert_message(alert: Alert, channel: str | None) -> SlackMessage:
     outlet = str(p.get("feed") or "")
     mark = PRIORITY_MARK.get(alert.priority, "")
     headline = f"{mark} *{link(p.get('url'), title)}*"
-    meta = " · ".join(
-        x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x
-    )
+    meta = " · ".join(x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x)
     blocks: list[dict[str, Any]] = [section(headline), context(meta)]
     why = why_lines(p)
     if why:
         blocks.append(section("\n".join(why)))
     for hit in (p.get("hits") or [])[:3]:
         blocks.append(context(f"_{escape(str(hit['field']))}:_ …{escape(str(hit['snippet']))}…"))
-    text = truncate(
-        f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT
-    )
+    text = truncate(f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT)
     rule = (p.get("rules") or [{}])[0].get("id", alert.rule_id)
     metadata = {
         "event_type": "monitor_alert",

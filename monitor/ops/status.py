@@ -13,9 +13,7 @@ from monitor.config import Config
 from monitor.store import open_store
 
 
-def feed_health(
-    consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7
-) -> str:
+def feed_health(consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7) -> str:
     if consecutive_failures == 0:
         return "ok"
     if last_ok_at is None or (now - last_ok_at).days >= dead_after_days:
@@ -44,9 +42,20 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
         ]
         outbox = store.outbox_counts()
         dead = store.dead_alerts()
+        digests = [
+            {"period": d.period, "state": d.state, "stories": d.stories, "attempts": d.attempts,
+             "last_error": d.last_error, "sent_at": d.sent_at, "next_attempt_at": d.next_attempt_at}
+            for d in store.digests(5)
+        ]  # fmt: skip
     finally:
         store.close()
-    return {"database": str(config.database_path), "feeds": feeds, "outbox": outbox, "dead_letters": dead}
+    return {
+        "database": str(config.database_path),
+        "feeds": feeds,
+        "outbox": outbox,
+        "dead_letters": dead,
+        "digests": digests,
+    }
 
 
 def _when(moment: datetime | None) -> str:
@@ -72,8 +81,15 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
     o = report["outbox"]
     console.print(f"Outbox: {o['pending']} pending, {o['delivered']} delivered, {o['dead']} dead")
     for row in report["dead_letters"]:
-        console.print(
-            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}"
-        )
+        console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
     if report["dead_letters"]:
         console.print("  fix the cause, then: monitor outbox retry --id N (or --all)")
+    for row in report["digests"]:
+        if row["state"] in ("pending", "sending"):
+            console.print(
+                f"Digest {row['period']}: [yellow]not sent yet[/] after {row['attempts']} attempts, "
+                f"next {_when(row['next_attempt_at'])}: {row['last_error'] or 'in progress'}"
+            )
+    sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
+    if sent:
+        console.print(f"Last digest: {sent['period']} ({sent['stories']} stories), sent {_when(sent['sent_at'])}")
