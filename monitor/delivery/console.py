@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
@@ -42,9 +41,3 @@ class ConsoleNotifier:
         stream = self.stream or sys.stdout
         print(alert_text(alert), file=stream, flush=True)
         return Delivered(remote_id=f"console-{alert.id}")
-
-    def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
-        stream = self.stream or sys.stdout
-        print(f"{len(alerts)} new alerts:", file=stream)
-        print("\n".join(alert_text(alert) for alert in alerts), file=stream, flush=True)
-        return Delivered(remote_id=f"console-{alerts[0].id}")

@@ -27,11 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from monitor import events
 from monitor.clock import Clock
-from monitor.delivery import Notifier
+from monitor.delivery import Notifier, SummaryNotifier
 from monitor.delivery.outbox import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
 from monitor.store import Store
@@ -71,7 +71,8 @@ class DeliveryContext(Protocol):
 
 
 def pacing_for(config: Any) -> dict[str, Pacing]:
-    """Per-destination pacing from the config: only Slack is paced, coalesced and quiet."""
+    """Per-destination pacing from the config: only Slack is paced, coalesced and quiet, so only
+    its notifier is asked for summaries (a ``SummaryNotifier``)."""
     if config.slack is None:
         return {}
     slack = config.slack
@@ -177,7 +178,7 @@ def _send(ctx: DeliveryContext, send: Send) -> DeliveryResult | None:
     ctx.store.mark_sending([a.id for a in send.alerts], ctx.clock.now())
     if len(send.alerts) == 1:
         return notifier.send(first, thread, ctx.clock.now())
-    return notifier.send_summary(send.alerts, send.channel, ctx.clock.now())
+    return cast(SummaryNotifier, notifier).send_summary(send.alerts, send.channel, ctx.clock.now())
 
 
 def _store(ctx: DeliveryContext, alerts: Sequence[Alert], result: DeliveryResult, seconds: float) -> DeliveryReport:
