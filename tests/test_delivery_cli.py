@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,22 @@ def urls(server: SlackServer) -> Counter[str]:
     return Counter(m["metadata"]["event_payload"]["url"] for m in server.messages)
 
 
+def kill_when(config: Path, ready: Callable[[], bool], after: float = 0.0) -> bool:
+    """Start `monitor poll`, SIGKILL it once ``ready()`` (and ``after`` seconds more); False if it
+    finished first."""
+    run = subprocess.Popen(
+        monitor_command("poll", "--config", str(config)), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.005)
+    time.sleep(after)
+    killed = run.poll() is None
+    run.send_signal(signal.SIGKILL)
+    run.wait(10)
+    return killed
+
+
 def test_kill_9_while_delivering_loses_nothing_and_repeats_at_most_one(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
 ) -> None:
@@ -51,17 +68,8 @@ def test_kill_9_while_delivering_loses_nothing_and_repeats_at_most_one(
     config = write_config(tmp_path, {"Wire": url}, extra, rules=RULES)
     slack_server.latency = 0.15  # each message is posted 0.15 s before Slack confirms it
 
-    first = subprocess.Popen(
-        monitor_command("poll", "--config", str(config)),
-        env=ENV,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while len(slack_server.messages) < 8 and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)  # message 8 is posted, its confirmation not yet received
-    assert first.wait(10) == -signal.SIGKILL
+    # killed when message 8 is posted and its confirmation not yet received
+    assert kill_when(config, lambda: len(slack_server.messages) >= 8)
     assert 8 <= len(slack_server.messages) < 20
 
     store = SQLiteStore(tmp_path / "data" / "monitor.db")
@@ -79,6 +87,29 @@ def test_kill_9_while_delivering_loses_nothing_and_repeats_at_most_one(
     assert set(received) == {f"https://wire.example/{n}" for n in range(20)}  # all 20 arrived
     assert sum(received.values()) <= 21 and max(received.values()) <= 2  # at most one twice
     assert "delivered 0" not in second.stderr
+
+
+def test_kills_at_every_stage_lose_nothing_and_each_repeats_at_most_one(
+    tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
+) -> None:
+    """Killed while matching and storing the fetched feed, at the first message, mid-delivery."""
+    url = feed_server.add("/wire.xml", probes(20))
+    extra = slack_section(slack_server) + "burst_limit = 100\npace = 0\ntimeout = 5\n"
+    config = write_config(tmp_path, {"Wire": url}, extra, rules=RULES)
+    slack_server.latency = 0.05
+    kills = sum(
+        [
+            kill_when(config, lambda: bool(feed_server.requests), after=0.02),
+            kill_when(config, lambda: len(feed_server.requests) >= 2, after=0.08),
+            kill_when(config, lambda: len(slack_server.messages) >= 1),
+            kill_when(config, lambda: len(slack_server.messages) >= 12),
+        ]
+    )
+    final = poll(config)
+    assert final.returncode == 0, final.stderr
+    received = urls(slack_server)
+    assert set(received) == {f"https://wire.example/{n}" for n in range(20)}
+    assert sum(received.values()) - 20 <= kills
 
 
 HOSTILE_TITLES = [
