@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
@@ -32,6 +33,10 @@ def retry(config: Config, alert_ids: Sequence[int] | None, now: datetime | None 
         store.close()
 
 
+def _when(text: str) -> str:
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) -> None:
     table = Table(title=f"Outbox ({len(rows)} rows)")
     for column in ("id", "state", "to", "priority", "attempts", "next attempt", "title", "last error / note"):
@@ -39,14 +44,14 @@ def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) 
     colours = {"pending": "yellow", "dead": "red", "delivered": "green"}
     for row in rows:
         to = f"{row['destination']} {row['channel'] or ''}".strip()
-        table.add_row(
+        table.add_row(  # feed titles may hold [brackets]: escape them from rich markup
             str(row["id"]),
             f"[{colours[row['state']]}]{row['state']}[/]",
-            to,
+            escape(to),
             row["priority"],
             str(row["attempts"]),
-            row["next_attempt_at"] if row["state"] == "pending" else "",
-            row["title"] or "",
-            row["last_error"] or "",
+            _when(row["next_attempt_at"]) if row["state"] == "pending" else "",
+            escape(row["title"] or ""),
+            escape(row["last_error"] or ""),
         )
     (console or Console()).print(table)

@@ -81,7 +81,9 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
     o = report["outbox"]
     console.print(f"Outbox: {o['pending']} pending, {o['delivered']} delivered, {o['dead']} dead")
     for row in report["dead_letters"]:
-        console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
+        console.print(
+            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}", markup=False
+        )
     if report["dead_letters"]:
         console.print("  fix the cause, then: monitor outbox retry --id N (or --all)")
     for row in report["digests"]:
