@@ -61,6 +61,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load(config_path: Path) -> config.Config:
     loaded = config.load(config_path)
     logs.setup(loaded.monitor["log_format"])
+    logs.hide(config.secret_values(loaded))
     return loaded
 
 
@@ -223,9 +224,29 @@ def status(config_path: Path, as_json: bool) -> None:
     cfg = config.load(config_path)
     report = collect(cfg)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render_table(report)
+        render_table(report, zone=cfg.monitor["timezone"])
+
+
+@cli.command()
+@config_option
+@handle_errors
+def health(config_path: Path) -> None:
+    """Ask the running daemon's /healthz; exit 0 when healthy, 1 when not or unreachable.
+    The container's HEALTHCHECK.
+
+    Example: monitor health --config /config/config.toml
+    """
+    from monitor.ops.health import probe
+
+    cfg = config.load(config_path)
+    if not cfg.monitor["health_port"]:
+        raise ConfigError(cfg.path, cfg.lines.get("monitor.health_port"), "[monitor] health_port is 0: no endpoint")
+    status, text = probe(cfg)
+    click.echo(text.rstrip("\n"))
+    if status != 200:
+        sys.exit(1)
 
 
 @cli.group()

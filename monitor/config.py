@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -292,6 +292,24 @@ def secret(env_name: str | None, environ: Mapping[str, str] | None = None) -> st
     if file_name:
         return Path(file_name).read_text(encoding="utf-8").strip()
     return None
+
+
+def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of every secret the config names (any ``*_env`` key, in any section), so logs
+    can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
+    names = []
+    for part in fields(config):
+        value = getattr(config, part.name)
+        for table in value if isinstance(value, tuple | list) else [value]:
+            if isinstance(table, Mapping):
+                names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
+    values = []
+    for name in names:
+        try:
+            values.append(secret(name, environ))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return [v for v in values if v]
 
 
 def _line_index(text: str) -> dict[str, int]:

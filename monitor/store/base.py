@@ -118,6 +118,10 @@ class DigestRow:
 class Store(Protocol):
     def close(self) -> None: ...
 
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        """Prove the database takes a write, waiting at most ``timeout`` seconds for a lock;
+        raise StoreError when it does not (read-only file, full disk, another writer)."""
+
     def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
         """Make the stored feed list match the config (new feeds added, URLs updated)."""
 

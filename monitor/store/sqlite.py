@@ -31,6 +31,7 @@ from monitor.store.base import (
 )
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
 
 # Plain SQL so the schema reads in one place; sqlite-utils runs it and does the row work.
 SCHEMA = """
@@ -133,6 +134,10 @@ CREATE TABLE IF NOT EXISTS digests (
     created_at TEXT NOT NULL,
     sent_at TEXT
 );
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
 """
 
 
@@ -180,7 +185,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except (sqlite3.Error, OSError) as e:
@@ -202,6 +207,24 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        # Bounded twice: by the process's own lock (a job stuck on the database holds it) and by
+        # SQLite's busy timeout (another process holding the write lock).
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreError(f"the database {self.path} is busy: a write has waited longer than {timeout:g}s")
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            with self.db.atomic():
+                self.db.execute(
+                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(now),),
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot write to the database {self.path}: {e}") from e
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._lock.release()
 
     # --- feeds ----------------------------------------------------------------------------------
 
