@@ -60,12 +60,17 @@ def kill_when(config: Path, ready: Callable[[], bool], after: float = 0.0) -> bo
     return killed
 
 
+def twenty_probes(tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer) -> Path:
+    """A config polling a feed of 20 matching items, each alerted on its own, unpaced."""
+    url = feed_server.add("/wire.xml", probes(20))
+    extra = slack_section(slack_server) + "burst_limit = 100\npace = 0\ntimeout = 5\n"
+    return write_config(tmp_path, {"Wire": url}, extra, rules=RULES)
+
+
 def test_kill_9_while_delivering_loses_nothing_and_repeats_at_most_one(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
 ) -> None:
-    url = feed_server.add("/wire.xml", probes(20))
-    extra = slack_section(slack_server) + "burst_limit = 100\npace = 0\ntimeout = 5\n"
-    config = write_config(tmp_path, {"Wire": url}, extra, rules=RULES)
+    config = twenty_probes(tmp_path, feed_server, slack_server)
     slack_server.latency = 0.15  # each message is posted 0.15 s before Slack confirms it
 
     # killed when message 8 is posted and its confirmation not yet received
@@ -93,9 +98,7 @@ def test_kills_at_every_stage_lose_nothing_and_each_repeats_at_most_one(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
 ) -> None:
     """Killed while matching and storing the fetched feed, at the first message, mid-delivery."""
-    url = feed_server.add("/wire.xml", probes(20))
-    extra = slack_section(slack_server) + "burst_limit = 100\npace = 0\ntimeout = 5\n"
-    config = write_config(tmp_path, {"Wire": url}, extra, rules=RULES)
+    config = twenty_probes(tmp_path, feed_server, slack_server)
     slack_server.latency = 0.05
     kills = sum(
         [
