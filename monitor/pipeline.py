@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -23,8 +23,9 @@ from monitor.config import Config
 from monitor.delivery import Notifier, alert_destination, build_notifiers
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
-from monitor.intake import normalise
+from monitor.intake import links, normalise
 from monitor.intake.fetch import FetchLimits, fetch, make_client
+from monitor.intake.normalise import canonical_url
 from monitor.intake.parse import parse
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
@@ -160,43 +161,33 @@ def _take_items(
     rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
 ) -> PollReport:
     """Keep the never-seen items, match them, decide their stories, store it all at once."""
-    candidates: list[tuple[Item, tuple[str, ...]]] = []
-    batch_keys: set[str] = set()
-    for item in items:
-        keys = stories.identity_keys(item)
-        if batch_keys.isdisjoint(keys):
-            candidates.append((item, keys))
-            batch_keys.update(keys)
-    known = rt.store.known_keys(batch_keys)
-    fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
-
-    destination = alert_destination(rt.config)
-    new_items = []
-    for item, keys in fresh:
-        matches = rt.rules.evaluate(item)
-        if not matches:
-            new_items.append(NewItem(item, keys))
-            continue
-        story = stories.decide(item)
-        outgoing = tuple(
-            Outgoing(
-                destination,
-                channel,
-                _top(matches, channel).priority,
-                _top(matches, channel).rule_id,
-                alert_payload(item, matches),
-            )
-            for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
-        )
-        new_items.append(NewItem(item, keys, matches, story, outgoing))
-
+    fresh = [(item, keys, rt.rules.evaluate(item)) for item, keys in _identify(rt, feed, items, now, dry_run)]
     if dry_run:
+        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        new_items = [_new_item(rt, item, keys, matches, views) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
                 print(alert_text(_preview(new)))
         return _report(feed, new_items, alerts=0)
 
-    recorded = rt.store.record_items(new_items, now)
+    # Deciding a story reads the open stories and writes the item into one. Both happen under the
+    # store's exclusive hold, one item after another, so items of two feeds polled at the same
+    # moment (scheduler threads, or two processes) cannot both open a story for one event, and an
+    # article that another feed stored meanwhile is caught by the second look at its keys.
+    new_items, recorded = [], []
+    with rt.store.exclusive():
+        known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
+        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        for item, keys, matches in fresh:
+            if not known.isdisjoint(keys):
+                continue
+            new = _new_item(rt, item, keys, matches, views)
+            rec = rt.store.record_items([new], now)[0]
+            if rec.story_id is not None:
+                views = stories.with_member(views, rec.story_id, new.story_info)
+            new_items.append(new)
+            recorded.append(rec)
+
     alerts = 0
     for new, rec in zip(new_items, recorded, strict=True):
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
@@ -212,6 +203,66 @@ def _take_items(
     return _report(feed, new_items, alerts)
 
 
+def _identify(
+    rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
+) -> list[tuple[Item, tuple[str, ...]]]:
+    """The items of one poll that are new, each with its identity keys (see ``stories``)."""
+    unwrapped = [_unwrapped(rt, item) for item in items]
+    trust_guid = True
+    if feed.identity == "auto":
+        url_and_guid = [key for item in unwrapped for key in (stories.url_key(item), stories.guid_key(item)) if key]
+        changed = stories.guid_changes(feed.name, unwrapped, rt.store.key_owners(url_and_guid))
+        if changed and not dry_run:
+            rt.store.add_guid_changes(feed.name, changed, now)
+        trust_guid = stories.trusts_guids(rt.store.guid_changes(feed.name) + (len(changed) if dry_run else 0))
+    candidates: list[tuple[Item, tuple[str, ...]]] = []
+    batch_keys: set[str] = set()
+    for original, item in zip(items, unwrapped, strict=True):
+        keys = stories.identity_keys(item, feed.identity, trust_guid)
+        if item.url != original.url and keys[0].startswith("url:"):
+            keys += ("url:" + str(original.url),)  # the wrapped link too: known next time without a request
+        if batch_keys.isdisjoint(keys):
+            candidates.append((item, keys))
+            batch_keys.update(keys)
+    known = rt.store.known_keys(batch_keys)
+    return [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
+
+
+def _unwrapped(rt: Runtime, item: Item) -> Item:
+    """The item with its aggregator link replaced by the publisher's URL, where that is known."""
+    if not links.is_wrapped(item.url):
+        return item
+    url = links.unwrap(item.url, item.guid)
+    if links.is_wrapped(url) and url and not rt.store.known_keys(["url:" + url]):
+        url = canonical_url(links.follow(rt.client(), url, rt.limits.max_redirects)) or url
+    return replace(item, url=url)
+
+
+def _new_item(
+    rt: Runtime,
+    item: Item,
+    keys: tuple[str, ...],
+    matches: Sequence[Match],
+    views: Sequence[stories.OpenStoryView],
+) -> NewItem:
+    """What to store for a new item: its matches, its story and the messages to send."""
+    if not matches:
+        return NewItem(item, keys)
+    found = stories.features(item, matches)
+    destination = alert_destination(rt.config)
+    outgoing = tuple(
+        Outgoing(
+            destination,
+            channel,
+            _top(matches, channel).priority,
+            _top(matches, channel).rule_id,
+            alert_payload(item, matches),
+        )
+        for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
+    )
+    return NewItem(item, keys, tuple(matches), stories.decide(found, views), outgoing, found.to_json())
+
+
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
     """The highest-priority match routed to ``channel``."""
     routed = [m for m in matches if m.channel == channel and not m.digest_only]
@@ -223,8 +274,8 @@ def _preview(new: NewItem) -> Alert:
     return Alert(
         0,
         0,
-        new.item.key,
-        "alert",
+        new.key,
+        "alert" if isinstance(new.story, OpenStory) else "follow_up",
         "console",
         top.channel,
         top.priority,
