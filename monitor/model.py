@@ -133,6 +133,7 @@ class Amount:
     value: float  # in the written currency
     currency: str  # ISO code: USD, CNY, EUR, ...
     usd: float | None  # converted with the configured rates; None when no rate is known
+    kind: str = "deal"  # deal | valuation | market_cap | revenue (from the surrounding words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ class Explanation:
 
     @property
     def largest_usd(self) -> float | None:
-        values = [a.usd for a in self.amounts if a.usd is not None]
+        values = [a.usd for a in self.amounts if a.usd is not None and a.kind == "deal"]
         return max(values) if values else None
 
 

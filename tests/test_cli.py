@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from conftest import DATA, monitor_command, rss, slack_section, write_config
+from conftest import DATA, monitor_command, monitor_env, rss, slack_section, write_config
 
 from monitor.testing import FeedServer, SlackServer
 
@@ -21,7 +20,7 @@ def article(name: str, link: str, guid: str) -> dict[str, str]:
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=monitor_env(**(env or {})),
     )
 
 
