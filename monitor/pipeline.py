@@ -263,6 +263,14 @@ def _new_item(
     return NewItem(item, keys, tuple(matches), stories.decide(found, views), outgoing, found.to_json())
 
 
+def prune(rt: Runtime) -> int:
+    """Retention: drop item text older than ``[monitor] retention_days`` (identity keys, titles and
+    the stories still open within ``story_window`` stay, so nothing alerts twice)."""
+    now = rt.clock.now()
+    monitor = rt.config.monitor
+    return rt.store.prune(now - timedelta(days=monitor["retention_days"]), now - monitor["story_window"])
+
+
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
     """The highest-priority match routed to ``channel``."""
     routed = [m for m in matches if m.channel == channel and not m.digest_only]

@@ -23,6 +23,7 @@ log = logging.getLogger("monitor.scheduler")
 
 POLL_TICK_SECONDS = 5
 DELIVERY_TICK_SECONDS = 2
+PRUNE_TICK_SECONDS = 3600
 
 
 def due_feeds(rt: pipeline.Runtime, now: datetime) -> list:
@@ -60,6 +61,7 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler.add_job(
         pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **common
     )
+    scheduler.add_job(pipeline.prune, "interval", seconds=PRUNE_TICK_SECONDS, args=(rt,), id="prune", **common)
 
     def on_problem(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:

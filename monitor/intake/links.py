@@ -2,8 +2,8 @@
 publisher's URL, so that identity is computed on the article's own address.
 
 ``unwrap`` is pure: it reads the target from the link's query or from another URL the feed gives
-(a permalink GUID). ``follow`` is the HTTP edge for the rest: it reads the redirect's Location
-without fetching the page. The pipeline asks it only for a wrapped link the feed does not resolve
+(a permalink GUID). ``follow`` is the HTTP edge for the rest: it follows the redirects' Location
+headers without reading a page. The pipeline asks it only for a wrapped link the feed does not resolve
 and that is not already known, so each wrapped link costs at most one request.
 """
 
@@ -52,17 +52,16 @@ def unwrap(url: str | None, *alternatives: str | None) -> str | None:
 
 
 def follow(client: httpx.Client, url: str, max_hops: int) -> str | None:
-    """The first non-aggregator URL the redirects from ``url`` lead to, or None when they lead
-    nowhere else (no redirect, an error, too many hops)."""
+    """Where the redirects from ``url`` end (no page body is read), or None when ``url`` does not
+    redirect, the request fails, or the chain ends on an aggregator or exceeds ``max_hops``."""
+    final = None
     for _ in range(max_hops):
         try:
-            response = client.head(url, follow_redirects=False)
+            with client.stream("GET", url, follow_redirects=False) as response:
+                location = response.headers.get("location")
+                if not response.is_redirect or not location:
+                    break
         except httpx.HTTPError:
-            return None
-        location = response.headers.get("location")
-        if not response.is_redirect or not location:
-            return None
-        url = urljoin(url, location)
-        if not is_wrapped(url):
-            return url
-    return None
+            break
+        url = final = urljoin(url, location)
+    return final if final and not is_wrapped(final) else None
