@@ -177,7 +177,9 @@ def _take_items(
     new_items, recorded = [], []
     with rt.store.exclusive():
         known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
-        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        views = []
+        if any(matches for _, _, matches in fresh):
+            views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
         for item, keys, matches in fresh:
             if not known.isdisjoint(keys):
                 continue

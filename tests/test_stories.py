@@ -236,7 +236,7 @@ MATCH = Match("deal", "Deals", "high", None, False, Explanation())
 def stored(n: int, story=None, seen: datetime = NOW) -> NewItem:
     item = make_item("Wire", f"g{n}", f"https://a.example/{n}", title=f"T{n}", text=f"text {n}")
     item = replace(item, first_seen=seen)
-    info = {"title_words": [], "words": [], "companies": [], "amounts": [], "heads": [], "deal": False, "n": n}
+    info = {"title_words": "", "words": "", "companies": [], "amounts": [], "heads": [], "deal": False, "n": n}
     return NewItem(item, stories.identity_keys(item), (MATCH,), story or OpenStory(), (), info)
 
 
