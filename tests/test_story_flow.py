@@ -15,6 +15,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -42,7 +43,7 @@ def entry(article: str, link: str, guid: str, title: str | None = None) -> dict[
         "link": escape(link),
         "guid": escape(guid),
         "description": escape(a["text"]),
-        "pubDate": "Sun, 22 Nov 2026 08:30:00 GMT",
+        "pubDate": format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True),  # the suite does not age
     }
 
 
@@ -92,8 +93,8 @@ def make_monitor(
     made: list[Monitor] = []
 
     def make(feeds: dict[str, str], monitor: str = "", identity: str = "auto") -> Monitor:
-        path = write_config(tmp_path, feeds, slack_section(slack_server))
-        text = path.read_text(encoding="utf-8").replace("[monitor]\n", f"[monitor]\n{monitor}\n")
+        path = write_config(tmp_path, feeds, slack_section(slack_server), monitor=monitor)
+        text = path.read_text(encoding="utf-8")
         for url in feeds.values():
             text = text.replace(f'url = "{url}"', f'url = "{url}"\nidentity = "{identity}"')
         path.write_text(text, encoding="utf-8")
@@ -210,7 +211,11 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     m.rt.store.close()
     m.rt.store = RacingStore(m.rt.config.database_path)
     m.rt.client()  # made before the threads start: Runtime.client() itself is not thread-safe
-    scheduler.poll_due(m.rt, workers=2)  # the scheduler's worker threads, one feed each
+    jobs = [threading.Thread(target=scheduler.poll_if_due, args=(m.rt, name)) for name in ("Wire", "Explainer")]
+    for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
+        job.start()
+    for job in jobs:
+        job.join()
     for _ in range(3):
         pipeline.deliver_due(m.rt)
         m.clock.advance(pipeline.FOLLOW_UP_WAIT)
