@@ -129,7 +129,7 @@ def main() -> None:
         ours, opened = [], 0
         for item in fresh:
             t0 = time.perf_counter()
-            report = pipeline._take_items(rt, feed, [item], NOW, dry_run=False)
+            report = pipeline._take_items(rt, feed, None, [item], NOW, dry_run=False)
             ours.append(time.perf_counter() - t0)
             opened += report.alerts
         naive = []
