@@ -313,3 +313,18 @@ def test_auto_notices_numbered_guids_and_keeps_the_new_item(
     )
     m.cycle()
     assert len(slack_server.top_level()) == alerts
+
+
+def test_after_retention_an_old_item_still_never_alerts_again(
+    make_monitor, feed_server: FeedServer, slack_server: SlackServer
+) -> None:
+    url = serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL, "wire-1")))
+    m = make_monitor({"Wire": url}, monitor="retention_days = 30")
+    m.cycle()
+    m.clock.advance(timedelta(days=40))
+    assert pipeline.prune(m.rt) == 1
+    texts = m.rt.store.db.execute("SELECT title, summary, content FROM items").fetchall()
+    assert texts == [(ARTICLES["shengshu_wire"]["title"], "", "")]
+    serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL + "?utm_source=rss", "wire-1-again")))
+    m.cycle()
+    assert len(slack_server.messages) == 1
