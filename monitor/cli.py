@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__, config, logs, pipeline
-from monitor.errors import ConfigError, DeliveryError, MonitorError, RuleError, RuleErrors
+from monitor.errors import ConfigError, DatabaseUnreachable, DeliveryError, MonitorError, RuleError, RuleErrors
 from monitor.ops import outbox as ops_outbox
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -49,7 +49,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             for problem in e.problems:
                 click.echo(f"{problem}", err=True)
             sys.exit(2)
-        except (RuleError, DeliveryError) as e:
+        except (RuleError, DeliveryError, DatabaseUnreachable) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         except MonitorError as e:
@@ -290,7 +290,7 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
 
     cfg = _load(config_path)
     ruleset = load_rules(rules_path or cfg.rules_path, rates=cfg.money["rates"])
-    store = open_store(cfg.database_path)
+    store = open_store(cfg.database)
     start = datetime.now(UTC) - since
     try:
         items = _progress(store.stored_items(start), store.count_items(start), "backtest")

@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.errors import ConfigError, LocatedError
 from monitor.events import WEBHOOK_EVENTS
 from monitor.model import FeedConfig
+from monitor.store import is_postgres
 
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "MONITOR_CONFIG"
+DATABASE_URL_ENV = "MONITOR_DATABASE_URL"  # a postgresql:// URL; wins over [monitor] database
 
 # --- value parsers: each takes the raw TOML value and returns the parsed one or raises ValueError ---
 
@@ -204,7 +206,11 @@ class Key:
 # the optional sections (slack, digest, smtp) that switch a feature on by being present.
 SCHEMA: dict[str, dict[str, Key]] = {
     "monitor": {
-        "database": Key(_string, "data/monitor.db", "SQLite file (relative to the config file's folder)."),
+        "database": Key(
+            _string,
+            "data/monitor.db",
+            "SQLite file (relative to the config file's folder), or a postgresql:// URL.",
+        ),
         "rules": Key(_string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."),
         "timezone": Key(_timezone, ZoneInfo("UTC"), "Time zone for the digest time and displayed times."),
         "default_interval": Key(parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."),
@@ -312,6 +318,17 @@ class Config:
     @property
     def database_path(self) -> Path:
         return self.resolve(self.monitor["database"])
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL URL ($MONITOR_DATABASE_URL, or a postgresql:// ``database``); None: SQLite."""
+        url = os.environ.get(DATABASE_URL_ENV) or self.monitor["database"]
+        return url if is_postgres(url) else None
+
+    @property
+    def database(self) -> Path | str:
+        """What ``store.open_store`` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.database_path
 
     @property
     def rules_path(self) -> Path:

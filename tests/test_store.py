@@ -6,7 +6,8 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.model import Explanation, FeedConfig, Item, Match
-from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store import open_store
+from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
 from monitor.store.sqlite import SQLiteStore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -25,8 +26,9 @@ def matched(n: int, story=None) -> NewItem:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = SQLiteStore(tmp_path / "sub" / "m.db")
+def store(database: Path | str):
+    """The same tests on each backend (see conftest ``database``)."""
+    s = open_store(database)
     s.sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
     yield s
     s.close()
@@ -47,7 +49,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         SQLiteStore(path)
 
 
-def test_items_keys_matches_and_outbox_in_one_transaction(store: SQLiteStore) -> None:
+def test_items_keys_matches_and_outbox_in_one_transaction(store: Store) -> None:
     recorded = store.record_items([matched(1), NewItem(item(2), ("url:https://x.example/2",))], NOW)
     assert recorded[0].story_id and len(recorded[0].alert_ids) == 1
     assert recorded[1].story_id is None and recorded[1].alert_ids == ()
@@ -61,7 +63,7 @@ def test_items_keys_matches_and_outbox_in_one_transaction(store: SQLiteStore) ->
     assert store.known_keys(["url:https://x.example/4", "k3"]) == set()  # rolled back together
 
 
-def test_outbox_lifecycle_and_threads(store: SQLiteStore) -> None:
+def test_outbox_lifecycle_and_threads(store: Store) -> None:
     story = store.record_items([matched(1)], NOW)[0].story_id
     follow = store.record_items([matched(2, JoinStory(story))], NOW)[0]
     due = store.due_alerts(NOW)
@@ -76,7 +78,7 @@ def test_outbox_lifecycle_and_threads(store: SQLiteStore) -> None:
     assert store.dead_alerts()[0]["last_error"] == "channel_not_found: x"
 
 
-def test_poll_state_remembers_validators_and_failures(store: SQLiteStore) -> None:
+def test_poll_state_remembers_validators_and_failures(store: Store) -> None:
     store.record_poll("F", PollOutcome("ok", etag='"e"', last_modified="lm", body_hash="h"), NOW)
     before = store.record_poll("F", PollOutcome("error", error="http: HTTP 500"), NOW)
     assert before.consecutive_failures == 0
@@ -87,7 +89,7 @@ def test_poll_state_remembers_validators_and_failures(store: SQLiteStore) -> Non
     assert store.feed_state("F").etag == '"e"'
 
 
-def test_a_summary_counts_as_one_recent_send_and_dead_letters_requeue(store: SQLiteStore) -> None:
+def test_a_summary_counts_as_one_recent_send_and_dead_letters_requeue(store: Store) -> None:
     ids = [store.record_items([matched(n)], NOW)[0].alert_ids[0] for n in (1, 2, 3)]
     store.mark_sending(ids[:2], NOW)
     assert store.in_flight() == {ids[0]: NOW.isoformat(), ids[1]: NOW.isoformat()}

@@ -138,6 +138,15 @@ class Store(Protocol):
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
         """Store a poll's outcome; returns the state before it (for failing/recovered news)."""
 
+    def claim_feed(self, name: str, now: datetime, until: datetime) -> bool:
+        """Take the feed for one poll if it is due and nobody holds it: leased until ``until`` (or
+        until ``record_poll``), so of several processes exactly one polls it; a lease whose holder
+        died expires by itself."""
+
+    def delivery_turn(self) -> AbstractContextManager[bool]:
+        """Try (without waiting) to become the one process that delivers; yields whether it did.
+        Released on exit, and by the OS or the server when the holder dies."""
+
     def known_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these identity keys belong to an item already stored."""
 

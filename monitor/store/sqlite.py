@@ -30,6 +30,7 @@ from monitor.store.base import (
     Recorded,
     StoryRecord,
 )
+from monitor.store.locks import file_lock
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_polled_at TEXT,
     last_ok_at TEXT,
     next_check_at TEXT,
-    failing_since TEXT
+    failing_since TEXT,
+    leased_until TEXT  -- claimed by a poller until then (see claim_feed)
 );
 CREATE TABLE IF NOT EXISTS stories (
     id INTEGER PRIMARY KEY,
@@ -153,6 +155,10 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     at TEXT NOT NULL
 );
 """
+
+
+# A feed another poller may take: due, and not leased (or its lease ran out). Params: now, now.
+FEED_CLAIMABLE = "(next_check_at IS NULL OR next_check_at <= ?) AND (leased_until IS NULL OR leased_until <= ?)"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -284,8 +290,8 @@ class SQLiteStore:
             if outcome.status == "error":
                 self.db.execute(
                     "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
-                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?) "
-                    "WHERE name = ?",
+                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
+                    "leased_until = NULL WHERE name = ?",
                     (outcome.error, _iso(now), _iso(outcome.next_check_at), _iso(now), name),
                 )
             else:
@@ -293,7 +299,7 @@ class SQLiteStore:
                     "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
                     "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
                     "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
-                    "last_polled_at = ?, last_ok_at = ?, next_check_at = ? WHERE name = ?",
+                    "last_polled_at = ?, last_ok_at = ?, next_check_at = ?, leased_until = NULL WHERE name = ?",
                     (
                         outcome.etag,
                         outcome.last_modified,
@@ -306,6 +312,20 @@ class SQLiteStore:
                     ),
                 )
         return before
+
+    def claim_feed(self, name: str, now: datetime, until: datetime) -> bool:
+        with self._lock:
+            return (
+                self.db.execute(
+                    f"UPDATE feeds SET leased_until = ? WHERE name = ? AND {FEED_CLAIMABLE}",
+                    (_iso(until), name, _iso(now), _iso(now)),
+                ).rowcount
+                == 1
+            )
+
+    def delivery_turn(self) -> contextlib.AbstractContextManager[bool]:
+        """``<database>.deliver-lock``, held with flock (see ``store.locks.file_lock``)."""
+        return file_lock(self.path.with_name(self.path.name + ".deliver-lock"))
 
     # --- items, matches, stories, outbox ---------------------------------------------------------
 
@@ -740,8 +760,9 @@ class SQLiteStore:
         with self._lock:
             self.db.execute(
                 "INSERT OR IGNORE INTO digests(period, scheduled, start_at, end_at, next_attempt_at, created_at) "
-                "SELECT ?, ?, s, max(s, ?), ?, ? FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
-                (period, int(scheduled), _iso(end), _iso(now), _iso(now), _iso(default_start)),
+                "SELECT ?, ?, s, CASE WHEN s > ? THEN s ELSE ? END, ?, ? "
+                "FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
+                (period, int(scheduled), _iso(end), _iso(end), _iso(now), _iso(now), _iso(default_start)),
             )
             row = self._digest(period)
         assert row is not None
