@@ -43,7 +43,7 @@ DELIVERY_TICK_SECONDS = 2
 PRUNE_TICK_SECONDS = 3600
 DIGEST_CHECK_SECONDS = 60
 MAX_JITTER_SECONDS = 60
-START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
+START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed (at most one interval in all)
 WATCH_SECONDS = 3
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
@@ -53,10 +53,19 @@ def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
     return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
+def feed_lease(rt: pipeline.Runtime) -> timedelta:
+    """How long a claimed feed stays with its poller: a fetch (``[fetch] timeout``, body included),
+    link following and the decision fit well inside three timeouts. A poller that died is replaced
+    after this long."""
+    return timedelta(seconds=3 * rt.config.fetch["timeout"])
+
+
 def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
-    """A feed job: poll the feed (as the current config has it) if the store says it is due."""
+    """A feed job: poll the feed (as the current config has it) if it is due and this process
+    claims it (``Store.claim_feed``: of several replicas on one database, exactly one polls it)."""
     feed = next((f for f in rt.config.feeds if f.name == name), None)
-    if feed is not None and is_due(rt, feed, rt.clock.now()):
+    now = rt.clock.now()
+    if feed is not None and rt.store.claim_feed(feed.name, now, now + feed_lease(rt)):
         pipeline.poll_feed(rt, feed)
 
 
@@ -70,6 +79,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     start = datetime.now(rt.config.monitor["timezone"])
     for number, (job_id, feed) in enumerate(wanted.items()):
         seconds = feed.interval.total_seconds()
+        spread = min(START_SPREAD_SECONDS, seconds / len(wanted))  # every first poll within one interval
         existing = scheduler.get_job(job_id)
         if existing is not None and existing.trigger.interval == feed.interval:
             continue
@@ -80,7 +90,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
             jitter=min(seconds / 10, MAX_JITTER_SECONDS),
             args=(rt, feed.name),
             id=job_id,
-            next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
+            next_run_time=start + timedelta(seconds=number * spread),
             **JOB_DEFAULTS,
         )
 

@@ -106,3 +106,65 @@ def test_a_summary_counts_as_one_recent_send_and_dead_letters_requeue(store: Sto
     store.mark_dead(fourth.id, "is_archived: x", NOW)
     assert store.retry_dead([fourth.id, ids[0]], NOW) == [fourth.id]
     assert store.outbox_rows(["pending"])[0]["title"] == "Title 4"
+
+
+def test_a_feed_is_claimed_by_one_poller_until_polled_or_the_lease_ends(store: Store) -> None:
+    lease = NOW + timedelta(seconds=60)
+    assert store.claim_feed("F", NOW, lease)
+    assert not store.claim_feed("F", NOW, lease)  # another poller
+    assert store.claim_feed("F", lease, lease + timedelta(seconds=60))  # the first one died
+    store.record_poll("F", PollOutcome("ok", next_check_at=NOW + timedelta(minutes=5)), NOW)
+    assert not store.claim_feed("F", NOW + timedelta(minutes=4), lease)  # polled: not due yet
+    assert store.claim_feed("F", NOW + timedelta(minutes=5), lease)
+
+
+def test_a_digest_period_is_claimed_once_until_its_claim_expires(store: Store) -> None:
+    start = NOW - timedelta(days=1)
+    first = store.open_digest("2026-11-22", NOW, start, scheduled=True, now=NOW)
+    again = store.open_digest("2026-11-22", NOW + timedelta(hours=1), start, scheduled=True, now=NOW)
+    assert (first.start, first.end, again.end, first.state) == (start, NOW, NOW, "pending")
+    until = NOW + timedelta(minutes=10)
+    assert store.claim_digest("2026-11-22", NOW, until).attempts == 1
+    assert store.claim_digest("2026-11-22", NOW, until) is None
+    assert store.claim_digest("2026-11-22", until, until + timedelta(minutes=10)).attempts == 2
+    store.digest_delivered("2026-11-22", "email")
+    store.finish_digest("2026-11-22", "sent", 3, NOW)
+    assert store.claim_digest("2026-11-22", NOW + timedelta(days=1), until) is None
+    [row] = store.digests()
+    assert (row.state, row.done, row.stories, store.last_digest_end()) == ("sent", ("email",), 3, NOW)
+    following = store.open_digest("2026-11-23", NOW + timedelta(days=1), start, scheduled=True, now=NOW)
+    assert following.start == NOW  # starts where the previous period ended
+    assert store.last_scheduled_digest() == "2026-11-23"
+
+
+def test_events_are_queued_once_per_key(store: Store) -> None:
+    first = store.queue_event("webhook:crm", "feed_failing:F:1", {"feed": "F"}, NOW)
+    assert first is not None
+    assert store.queue_event("webhook:crm", "feed_failing:F:1", {"feed": "F"}, NOW) is None
+    assert [a.id for a in store.due_alerts(NOW)] == [first]
+
+
+def test_the_decision_hold_commits_all_or_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.exclusive():
+        store.record_items([matched(1)], NOW)
+        raise RuntimeError("decision failed")
+    assert store.known_keys(["fp:fp1"]) == set()
+    with store.exclusive():
+        story = store.record_items([matched(1)], NOW)[0].story_id
+        store.record_items([matched(2, JoinStory(story))], NOW)
+    assert store.key_owners(["fp:fp2", "fp:none"]) == {"fp:fp2": ("url:https://x.example/2", "F")}
+    [record] = store.stories_first_seen(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+    assert (record.story_id, len(record.items), len(record.matches)) == (story, 2, 2)
+    assert store.count_alerts(NOW, NOW + timedelta(seconds=1)) == 1
+
+
+def test_stored_items_page_by_page_and_retention_keeps_keys(store: Store) -> None:
+    store.record_items([NewItem(item(n), (f"k{n}",)) for n in range(7)], NOW)
+    store.record_items([matched(9)], NOW)
+    assert store.count_items(NOW) == 8
+    assert store.count_items(NOW, unalerted=True) == 7
+    assert sorted(i.title for i in store.stored_items(NOW, page=3)) == sorted(f"Title {n}" for n in (*range(7), 9))
+    store.add_guid_changes("F", ["https://x.example/1", "https://x.example/1"], NOW)
+    assert store.guid_changes("F") == 1
+    assert store.prune(NOW + timedelta(days=1), NOW - timedelta(days=1)) == 8
+    assert store.known_keys(["k0"]) == {"k0"}

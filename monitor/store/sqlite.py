@@ -761,7 +761,7 @@ class SQLiteStore:
             self.db.execute(
                 "INSERT OR IGNORE INTO digests(period, scheduled, start_at, end_at, next_attempt_at, created_at) "
                 "SELECT ?, ?, s, CASE WHEN s > ? THEN s ELSE ? END, ?, ? "
-                "FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
+                "FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests) AS previous",
                 (period, int(scheduled), _iso(end), _iso(end), _iso(now), _iso(now), _iso(default_start)),
             )
             row = self._digest(period)
