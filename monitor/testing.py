@@ -98,7 +98,8 @@ class _FeedHandler(_QuietHandler):
     def do_GET(self) -> None:
         server: FeedServer = self.owner
         path = self.path
-        server.requests.append({"path": path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        server.requests.append({"path": path, "headers": headers, "at": time.monotonic()})
         resource = server.resources.get(path)
         if resource is None:
             self.send(404, b"not found", {"Content-Type": "text/plain"})
