@@ -115,7 +115,9 @@ def test_three_replicas_share_the_work_and_alert_each_story_once(
             for first, second in itertools.pairwise(times):
                 if second - first < INTERVAL - 0.5:  # polled twice within one interval
                     early.append((path, first, second))
-        for path, first, second in early:  # only the dead replica's feeds, after their lease
-            assert first <= killed_at and second - first >= LEASE - 0.5, (path, first - killed_at, second - first)
+        # Only feeds the dead replica was fetching, again after their lease (counted from its claim,
+        # a moment before its fetch; 1.5 s allows for a busy machine between the two).
+        for path, first, second in early:
+            assert first <= killed_at and second - first >= LEASE - 1.5, (path, first - killed_at, second - first)
         assert len(early) <= 20  # at most one per thread of the dead replica
         assert all(len(times) >= 2 for times in fetches.values())  # nobody starved
