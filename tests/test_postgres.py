@@ -62,6 +62,24 @@ def test_unreachable_server_exits_2_naming_the_host_not_the_password(tmp_path: P
     assert "s3cret" not in result.stderr + result.stdout
 
 
+def test_a_lost_connection_fails_that_call_and_the_next_one_reconnects(pg_url: str, postgresql_db) -> None:
+    store = PostgresStore(pg_url)
+    try:
+        store.sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
+        with pytest.raises(StoreError, match="PostgreSQL at /var/run/postgresql:5432/monitor_tests"):
+            store.feed_states()  # warm the pool
+            with store.db.atomic():
+                store.db.execute("SELECT pg_terminate_backend(pg_backend_pid())")  # dropped mid-call
+        # the server drops every other session too (a restart, a failover): the pool reconnects
+        postgresql_db.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert [s.name for s in store.feed_states()] == ["F"]
+    finally:
+        store.close()
+
+
 def item(n: int) -> Item:
     return Item("F", f"g{n}", f"https://x.example/{n}", f"Title {n}", "s", "s", NOW, NOW, f"fp{n}")
 

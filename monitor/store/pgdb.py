@@ -121,24 +121,25 @@ class PgDatabase:
         return getattr(self._local, "conn", None) is not None
 
     @contextlib.contextmanager
-    def connection(self) -> Iterator[psycopg.Connection]:
-        """The thread's transaction connection, or one borrowed from the pool (autocommit)."""
+    def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """The thread's transaction connection, or one borrowed from the pool (autocommit),
+        waiting at most ``timeout`` seconds for it (default: the pool's)."""
         held = getattr(self._local, "conn", None)
         if held is not None:
             yield held
             return
-        with self._errors(), self.pool.connection() as conn:
+        with self._errors(), self.pool.connection(timeout=timeout) as conn:
             yield conn
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[None]:
+    def atomic(self, timeout: float | None = None) -> Iterator[None]:
         """One transaction (or a savepoint inside one); commits at the end, rolls back on error."""
         held = getattr(self._local, "conn", None)
         if held is not None:
             with held.transaction():
                 yield
             return
-        with self.connection() as conn:
+        with self.connection(timeout) as conn:
             self._local.conn = conn
             try:
                 with self._errors(), conn.transaction():

@@ -86,7 +86,7 @@ class PostgresStore(SQLiteStore):
 
     def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
         try:
-            with self.db.atomic():
+            with self.db.atomic(timeout):  # bounded three times: a free connection, locks, the statement
                 ms = int(timeout * 1000)
                 self.db.execute(f"SET LOCAL lock_timeout = {ms}")
                 self.db.execute(f"SET LOCAL statement_timeout = {ms}")
