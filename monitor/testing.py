@@ -64,6 +64,7 @@ class LocalServer:
 
 class _QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall between them
     owner: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
