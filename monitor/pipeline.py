@@ -8,10 +8,11 @@ and propagates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ import httpx
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers
+from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
 from monitor.intake import links, normalise
@@ -42,7 +43,7 @@ from monitor.model import (
     RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -75,6 +76,9 @@ class Runtime:
     def close(self) -> None:
         if self.http is not None:
             self.http.close()
+        for notifier in self.notifiers.values():
+            if isinstance(notifier, webhook.WebhookNotifier):
+                notifier.close()
         self.store.close()
 
 
@@ -84,7 +88,10 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database_path)
     store.sync_feeds(config.feeds)
-    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    if deliver:
+        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+    return rt
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -176,7 +183,7 @@ def _take_items(
     ]
     if dry_run:
         views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
-        new_items = [_new_item(rt, item, keys, matches, views) for item, keys, matches in fresh]
+        new_items = [_decide(rt, item, keys, m, now, views) if m else NewItem(item, keys) for item, keys, m in fresh]
         for new in new_items:
             if new.matches:
                 print(alert_text(_preview(new)))
@@ -195,7 +202,7 @@ def _take_items(
         for item, keys, matches in fresh:
             if not known.isdisjoint(keys):
                 continue
-            new = _new_item(rt, item, keys, matches, views)
+            new = _decide(rt, item, keys, matches, now, views) if matches else NewItem(item, keys)
             rec = rt.store.record_items([new], now)[0]
             if rec.story_id is not None:
                 views = stories.with_member(views, rec.story_id, new.story_info)
@@ -207,13 +214,7 @@ def _take_items(
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
         for match in new.matches:
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
-        if rec.story_id is not None and isinstance(new.story, OpenStory):
-            rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
-        elif rec.story_id is not None:
-            rt.bus.emit(events.StoryJoined(rec.story_id, feed.name, new.item.title, new.item.url))
-        for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
-            rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
-        alerts += len(rec.alert_ids)
+        alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
 
 
@@ -252,17 +253,18 @@ def _unwrapped(rt: Runtime, item: Item) -> Item:
     return replace(item, url=url)
 
 
-def _new_item(
+def _decide(
     rt: Runtime,
     item: Item,
     keys: tuple[str, ...],
     matches: Sequence[Match],
+    now: datetime,
     views: Sequence[stories.OpenStoryView],
 ) -> NewItem:
-    """What to store for a new item: its matches, its story and the messages to send."""
-    if not matches:
-        return NewItem(item, keys)
+    """A matched item's story (one of the open ``views`` it joins, or a new one) and its outbox
+    rows: Slack (or the console) and the webhooks."""
     found = stories.features(item, matches)
+    story = stories.decide(found, views)
     destination = alert_destination(rt.config)
     outgoing = tuple(
         Outgoing(
@@ -274,7 +276,20 @@ def _new_item(
         )
         for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
     )
-    return NewItem(item, keys, tuple(matches), stories.decide(found, views), outgoing, found.to_json())
+    event = "alert" if isinstance(story, OpenStory) else "follow_up"
+    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
+    return NewItem(item, keys, tuple(matches), story, outgoing, found.to_json())
+
+
+def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
+    """Emit the story and alert events of a recorded item; returns how many alerts it queued."""
+    if rec.story_id is not None and isinstance(new.story, OpenStory):
+        rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
+    elif rec.story_id is not None:
+        rt.bus.emit(events.StoryJoined(rec.story_id, new.item.feed, new.item.title, new.item.url))
+    for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
+        rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
+    return len(rec.alert_ids)
 
 
 def prune(rt: Runtime) -> int:
@@ -357,3 +372,41 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
             dead += 1
     return DeliveryReport(delivered, retrying, dead)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    alerts: tuple[Alert, ...]  # what alerts (previews, oldest first); queued too when sent
+    queued: int = 0
+
+
+def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayReport:
+    """Alert the stored ``items`` that never alerted and that the rules now match (a new rule, a
+    fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
+    stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
+    now = rt.clock.now()
+    chosen, recorded = [], []
+    # As in a poll: each item's story is decided against the open stories and stored before the
+    # next item's, under the store's exclusive hold, so two replayed items of one event share it.
+    with rt.store.exclusive() if send else contextlib.nullcontext():
+        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        for item in items:
+            matches = rt.rules.evaluate(item)
+            if not any(not m.digest_only for m in matches):
+                continue
+            chosen.append(_decide(rt, item, _stored_keys(rt, item), matches, now, views))
+            if send:
+                recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
+                views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
+    queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
+    return ReplayReport(tuple(_preview(new) for new in chosen), queued)
+
+
+def _stored_keys(rt: Runtime, item: Item) -> tuple[str, ...]:
+    """The identity keys a stored item was recorded with, by its feed's policy."""
+    feed = next((f for f in rt.config.feeds if f.name == item.feed), None)
+    policy = feed.identity if feed else "auto"
+    return stories.identity_keys(item, policy, stories.trusts_guids(rt.store.guid_changes(item.feed)))
