@@ -23,7 +23,9 @@ names the item in the store.
 Stories
 -------
 A matched item either joins an open story (one opened within ``[monitor] story_window``) or
-opens its own. It joins the open story with the best ``score`` at or above ``SAME_STORY``. The
+opens its own. It joins the open story with the best ``score`` at or above ``SAME_STORY``
+against an item of that story from another outlet (an outlet's own items never join each other:
+a story is what several outlets report). The
 score of two items is made of what the rule engine found (companies, deal amounts, round) and how
 alike their words are:
 
@@ -144,6 +146,7 @@ class Money:
 class StoryFeatures:
     """What the story decision compares, kept with each item of an open story."""
 
+    feed: str  # the outlet
     title_words: frozenset[str]
     words: frozenset[str]
     companies: frozenset[str]
@@ -154,6 +157,7 @@ class StoryFeatures:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (word sets as one string each: quicker to read back than lists)."""
         return {
+            "feed": self.feed,
             "title_words": " ".join(sorted(self.title_words)),
             "words": " ".join(sorted(self.words)),
             "companies": sorted(self.companies),
@@ -166,6 +170,7 @@ class StoryFeatures:
     def from_json(cls, data: Mapping[str, Any]) -> StoryFeatures:
         amounts = tuple(Money(v, c, u) for v, c, u in data["amounts"])
         return cls(
+            feed=data["feed"],
             title_words=frozenset(data["title_words"].split()),
             words=frozenset(data["words"].split()),
             companies=frozenset(data["companies"]),
@@ -195,6 +200,7 @@ def features(item: Item, matches: Sequence[Match]) -> StoryFeatures:
     text = item.content if item.content.startswith(item.summary) else f"{item.summary} {item.content}"
     title_words = words(item.title)
     return StoryFeatures(
+        feed=item.feed,
         title_words=frozenset(title_words),
         words=frozenset(title_words + words(text)[:MAX_WORDS]),
         companies=companies,
@@ -252,10 +258,13 @@ def with_member(views: Sequence[OpenStoryView], story_id: int, data: Mapping[str
 
 
 def decide(item: StoryFeatures, open_stories: Sequence[OpenStoryView]) -> StoryDecision:
-    """Join the open story that scores best, at least ``SAME_STORY``; else open a new one."""
+    """Join the open story that scores best against an item of another outlet, at least
+    ``SAME_STORY``; else open a new one."""
     best, best_score = None, SAME_STORY
     for story in open_stories:
         for member in story.members:
+            if member.feed == item.feed:
+                continue  # an outlet's own articles are not "also reported by" it
             value = score(item, member)
             if value >= best_score:
                 best, best_score = story.story_id, value
