@@ -180,8 +180,8 @@ def _take_items(
         for item, keys in _identify(rt, feed, items, now, dry_run)
     ]
     if dry_run:
-        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
-        new_items = [_decide(rt, item, keys, m, now, views) if m else NewItem(item, keys) for item, keys, m in fresh]
+        views = _open_story_views(rt, now)
+        new_items = [_new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
                 print(alert_text(_preview(new)))
@@ -194,13 +194,11 @@ def _take_items(
     new_items, recorded = [], []
     with rt.store.exclusive():
         known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
-        views = []
-        if any(matches for _, _, matches in fresh):
-            views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        views = _open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
         for item, keys, matches in fresh:
             if not known.isdisjoint(keys):
                 continue
-            new = _decide(rt, item, keys, matches, now, views) if matches else NewItem(item, keys)
+            new = _new_item(rt, item, keys, matches, views, now)
             rec = rt.store.record_items([new], now)[0]
             if rec.story_id is not None:
                 views = stories.with_member(views, rec.story_id, new.story_info)
@@ -214,6 +212,10 @@ def _take_items(
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
         alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
+
+
+def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:
+    return stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
 
 
 def _identify(
@@ -251,16 +253,18 @@ def _unwrapped(rt: Runtime, item: Item) -> Item:
     return replace(item, url=url)
 
 
-def _decide(
+def _new_item(
     rt: Runtime,
     item: Item,
     keys: tuple[str, ...],
     matches: Sequence[Match],
-    now: datetime,
     views: Sequence[stories.OpenStoryView],
+    now: datetime,
 ) -> NewItem:
-    """A matched item's story (one of the open ``views`` it joins, or a new one) and its outbox
-    rows: Slack (or the console) and the webhooks."""
+    """What to store for a new item: its matches, its story and the messages to send (Slack or
+    the console, and the webhooks)."""
+    if not matches:
+        return NewItem(item, keys)
     found = stories.features(item, matches)
     story = stories.decide(found, views)
     destination = alert_destination(rt.config)
@@ -351,12 +355,12 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
     # As in a poll: each item's story is decided against the open stories and stored before the
     # next item's, under the store's exclusive hold, so two replayed items of one event share it.
     with rt.store.exclusive() if send else contextlib.nullcontext():
-        views = stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+        views = _open_story_views(rt, now)
         for item in items:
             matches = rt.rules.evaluate(item)
             if not any(not m.digest_only for m in matches):
                 continue
-            chosen.append(_decide(rt, item, _stored_keys(rt, item), matches, now, views))
+            chosen.append(_new_item(rt, item, _stored_keys(rt, item), matches, views, now))
             if send:
                 recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
                 views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)

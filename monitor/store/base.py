@@ -144,6 +144,21 @@ class Store(Protocol):
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
         """Items, keys, matches, stories and outbox rows, in one transaction."""
 
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        """Like ``record_items`` for items already stored (``monitor replay --send``): their
+        matches, stories and outbox rows, in one transaction."""
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        """Stored items first seen at or after ``since`` (only never-alerted ones if asked)."""
+
+    def stored_items(self, since: datetime, unalerted: bool = False) -> Iterator[Item]:
+        """Those items, oldest first, read page by page. ``unalerted``: no outbox row exists for
+        the item or for its story."""
+
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
+        Returns its id, or None when a row with that key and destination exists."""
+
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the store for a read-decide-write sequence (the story decision): no other thread
         or process writes in between; all of it commits at the end or none of it."""
@@ -163,21 +178,6 @@ class Store(Protocol):
         """Retention: drop the text of items first seen before ``text_before`` and the story
         features of stories opened before ``stories_before``; identity keys, titles and stories
         stay. Returns how many items lost their text."""
-
-    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
-        """Like ``record_items`` for items already stored (``monitor replay --send``): their
-        matches, stories and outbox rows, in one transaction."""
-
-    def count_items(self, since: datetime, unalerted: bool = False) -> int:
-        """Stored items first seen at or after ``since`` (only never-alerted ones if asked)."""
-
-    def stored_items(self, since: datetime, unalerted: bool = False) -> Iterator[Item]:
-        """Those items, oldest first, read page by page. ``unalerted``: no outbox row exists for
-        the item or for its story."""
-
-    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
-        """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
-        Returns its id, or None when a row with that key and destination exists."""
 
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 
