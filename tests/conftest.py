@@ -12,7 +12,8 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -20,7 +21,7 @@ import pytest
 
 from monitor.matching import RuleSet, load_rules
 from monitor.model import Item
-from monitor.testing import FeedServer, SlackServer
+from monitor.testing import FeedServer, SlackServer, SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -46,6 +47,28 @@ def feed_server() -> Iterator[FeedServer]:
 def slack_server() -> Iterator[SlackServer]:
     with SlackServer() as server:
         yield server  # type: ignore[misc]
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (cert, key), made with openssl for this run."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 def write_config(
@@ -91,9 +114,7 @@ def monitor_env(**extra: str) -> dict[str, str]:
 
 def rss(*items: dict[str, str], title: str = "Test feed") -> str:
     """A small RSS 2.0 document; each item is a dict of its child elements (already escaped)."""
-    body = "".join(
-        "<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items
-    )
+    body = "".join("<item>" + "".join(f"<{k}>{v}</{k}>" for k, v in item.items()) + "</item>" for item in items)
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{title}</title><link>https://example.org/</link><description>t</description>"
@@ -163,11 +184,12 @@ def item() -> Callable[..., Item]:
     return make_item
 
 
-def article(name: str, link: str, guid: str) -> dict[str, str]:
-    """An RSS item (for ``rss``) made of one of tests/data/articles: its first line is the title."""
+def article(name: str, link: str, guid: str, age: timedelta = timedelta(hours=1)) -> dict[str, str]:
+    """An RSS item (for ``rss``) carrying one of tests/data/articles (first line: the title),
+    published ``age`` ago."""
     title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
-    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body),
-            "pubDate": "Sun, 22 Nov 2026 09:00:00 GMT"}  # fmt: skip
+    published = format_datetime(datetime.now(UTC) - age, usegmt=True)
+    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body), "pubDate": published}
 
 
 def run_monitor(

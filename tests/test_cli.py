@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from conftest import DATA, article, rss, slack_section, write_config
@@ -84,8 +85,13 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
 
 
 def test_rules_test_explains_an_article() -> None:
-    result = run("rules", "test", str(DATA / "articles" / "shengshu_explainer.txt"), "--config",
-                 str(Path(__file__).parent.parent / "config.toml"))
+    result = run(
+        "rules",
+        "test",
+        str(DATA / "articles" / "shengshu_explainer.txt"),
+        "--config",
+        str(Path(__file__).parent.parent / "config.toml"),
+    )
     assert result.returncode == 0, result.stderr
     assert "ShengShu" in result.stdout
     assert "290" in result.stdout
@@ -96,3 +102,15 @@ def test_missing_slack_token_is_exit_2(tmp_path: Path, slack_server: SlackServer
     result = run("poll", "--config", str(config))
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_first_poll_does_not_flood_with_old_items(tmp_path: Path, feed_server: FeedServer) -> None:
+    old = article("shengshu_wire.txt", "https://wire.example/old", "w-old", age=timedelta(days=3))
+    url = feed_server.add("/w.xml", rss(old))
+    config = write_config(tmp_path, {"Wire": url})
+    first = run("poll", "--config", str(config))
+    assert first.returncode == 0 and "ShengShu" not in first.stdout
+    fresh = article("shengshu_explainer.txt", "https://wire.example/new", "w-new")
+    feed_server.add("/w.xml", rss(old, fresh))
+    second = run("poll", "--config", str(config))
+    assert "https://wire.example/new" in second.stdout and "https://wire.example/old" not in second.stdout

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor import config, logs
@@ -41,8 +42,9 @@ def _problems(error: MonitorError) -> list[str]:
 
 
 class Reloader:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, on_reload: Callable[[], None] = lambda: None) -> None:
         self.rt = rt
+        self.on_reload = on_reload  # e.g. re-create the scheduler's feed jobs
         self._lock = threading.Lock()
         self._seen = self.signature()
 
@@ -96,6 +98,7 @@ class Reloader:
             self.rt.config, self.rt.rules, self.rt.notifiers = new, rules, notifiers
             if new.rules_path != old.rules_path:
                 self._seen = self.signature()
+            self.on_reload()
             log.info(
                 "reloaded config and rules",
                 extra={
