@@ -91,6 +91,8 @@ def schedule_feeds(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
         job = scheduler.get_job(job_id)
         if job is not None and job.args[1] == feed:
             continue
+        if job is not None:  # removed first: before start, replace_existing would leave both pending
+            scheduler.remove_job(job_id)
         seconds = feed.interval.total_seconds()
         scheduler.add_job(
             poll_if_due,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, article, free_port, rss, wait_for, write_config
 
-from monitor import config, pipeline
+from monitor import config, pipeline, scheduler
 from monitor.ops.reload import Reloader
 from monitor.testing import FeedServer
 
@@ -34,7 +34,9 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
     path = write_config(tmp_path, {"A": feed_server.url + "/a.xml"}, rules=rules)
     rt = pipeline.open_runtime(config.load(path))
     try:
-        reloader = Reloader(rt)
+        jobs = scheduler.build(rt)
+        reloader = Reloader(rt, on_reload=lambda: scheduler.reschedule(jobs, rt))
+        job_a = jobs.get_job("feed:A")
         assert reloader.reload_if_changed() is False  # nothing changed
         old_rules, old_config = rt.rules, rt.config
 
@@ -54,10 +56,19 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
         assert reloader.reload() is True
         assert [f.name for f in rt.config.feeds] == ["A", "B"]
         assert rt.store.feed_state("B") is not None
+        assert {job.id for job in jobs.get_jobs()} == {"feed:A", "feed:B", "deliver"}
+        assert jobs.get_job("feed:A") is job_a  # unchanged feed: same job, same place in the schedule
 
         add_to(path, '\n[[feeds]]\nname = "B"\nurl = "not a url"\n')
         assert reloader.reload() is False
         assert [f.name for f in rt.config.feeds] == ["A", "B"]
+
+        path.write_text(
+            path.read_text().split("[[feeds]]")[0] + '[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b2"\n'
+        )
+        assert reloader.reload() is True
+        assert {job.id for job in jobs.get_jobs()} == {"feed:B", "deliver"}
+        assert jobs.get_job("feed:B").args[1].url == "http://127.0.0.1:9/b2"
     finally:
         rt.close()
 
