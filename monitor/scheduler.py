@@ -12,8 +12,8 @@ failed ones; which period is due is decided by ``delivery.digest.due_period`` an
 never by the trigger.
 
 ``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
-(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); ``reschedule``
-then brings the feed and digest jobs in line with the new config.
+(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); ``reschedule`` then
+brings the feed and digest jobs in line with the new config.
 """
 
 from __future__ import annotations
@@ -52,17 +52,46 @@ def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
     return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
-def poll_if_due(rt: pipeline.Runtime, feed: FeedConfig) -> None:
-    if is_due(rt, feed, rt.clock.now()):
+def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
+    """A feed job: poll the feed (as the current config has it) if the store says it is due."""
+    feed = next((f for f in rt.config.feeds if f.name == name), None)
+    if feed is not None and is_due(rt, feed, rt.clock.now()):
         pipeline.poll_feed(rt, feed)
 
 
+def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+    """One interval job per configured feed: add new feeds' jobs, drop removed ones, and
+    reschedule a feed whose interval changed."""
+    wanted = {f"feed:{feed.name}": feed for feed in rt.config.feeds}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("feed:") and job.id not in wanted:
+            job.remove()
+    start = datetime.now(rt.config.monitor["timezone"])
+    for number, (job_id, feed) in enumerate(wanted.items()):
+        seconds = feed.interval.total_seconds()
+        existing = scheduler.get_job(job_id)
+        if existing is not None and existing.trigger.interval == feed.interval:
+            continue
+        if existing is not None:  # removed first: before start, replace_existing would leave both pending
+            existing.remove()
+        scheduler.add_job(
+            poll_if_due,
+            "interval",
+            seconds=seconds,
+            jitter=min(seconds / 10, MAX_JITTER_SECONDS),
+            args=(rt, feed.name),
+            id=job_id,
+            next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
+            **JOB_DEFAULTS,
+        )
+
+
 def build(rt: pipeline.Runtime) -> BlockingScheduler:
-    timezone = rt.config.monitor["timezone"]
     scheduler = BlockingScheduler(
-        timezone=timezone, executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])}
+        timezone=rt.config.monitor["timezone"],
+        executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])},
     )
-    schedule_feeds(scheduler, rt)
+    sync_feed_jobs(scheduler, rt)
     scheduler.add_job(
         pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
@@ -79,42 +108,15 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     return scheduler
 
 
-def schedule_feeds(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
-    """One interval job per configured feed. Jobs of feeds no longer configured are removed; a
-    feed whose settings are unchanged keeps its job and its place in the schedule."""
-    wanted = {f"feed:{feed.name}": feed for feed in rt.config.feeds}
-    for job in scheduler.get_jobs():
-        if job.id.startswith("feed:") and job.id not in wanted:
-            scheduler.remove_job(job.id)
-    start = datetime.now(rt.config.monitor["timezone"])
-    for number, (job_id, feed) in enumerate(wanted.items()):
-        job = scheduler.get_job(job_id)
-        if job is not None and job.args[1] == feed:
-            continue
-        if job is not None:  # removed first: before start, replace_existing would leave both pending
-            scheduler.remove_job(job_id)
-        seconds = feed.interval.total_seconds()
-        scheduler.add_job(
-            poll_if_due,
-            "interval",
-            seconds=seconds,
-            jitter=min(seconds / 10, MAX_JITTER_SECONDS),
-            args=(rt, feed),
-            id=job_id,
-            next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
-            **JOB_DEFAULTS,
-        )
-
-
 def reschedule(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     """After a reload: feed jobs for the new feed list, digest jobs for the new [digest]."""
-    schedule_feeds(scheduler, rt)
+    sync_feed_jobs(scheduler, rt)
     if rt.config.digest is not None:
         add_digest_jobs(scheduler, rt)
-    else:
-        for job_id in ("digest", "digest-check"):
-            if scheduler.get_job(job_id) is not None:
-                scheduler.remove_job(job_id)
+        return
+    for job_id in ("digest", "digest-check"):
+        if scheduler.get_job(job_id) is not None:
+            scheduler.remove_job(job_id)
 
 
 def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:

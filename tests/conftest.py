@@ -188,8 +188,8 @@ def item() -> Callable[..., Item]:
 
 
 def article(name: str, link: str, guid: str, age: timedelta = timedelta(hours=1)) -> dict[str, str]:
-    """An RSS item (for ``rss``) carrying one of tests/data/articles (first line: the title),
-    published ``age`` ago."""
+    """An RSS item (for ``rss``) made of one of tests/data/articles (first line: the title),
+    published ``age`` ago, so the suite does not age."""
     title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
     published = format_datetime(datetime.now(UTC) - age, usegmt=True)
     return {"title": escape(title), "link": link, "guid": guid, "description": escape(body), "pubDate": published}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -63,12 +64,17 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
         assert reloader.reload() is False
         assert [f.name for f in rt.config.feeds] == ["A", "B"]
 
-        path.write_text(
-            path.read_text().split("[[feeds]]")[0] + '[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b2"\n'
-        )
+        head = path.read_text().split("[[feeds]]")[0]
+        only_b = '[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\ninterval = "1h"\n'
+        digest = '\n[digest]\ntime = "09:00"\nto = ["team@example.org"]\nfrom = "monitor@example.org"\n'
+        path.write_text(head + only_b + digest)
+        assert reloader.reload() is True
+        assert {job.id for job in jobs.get_jobs()} == {"feed:B", "deliver", "digest", "digest-check"}
+        assert jobs.get_job("feed:B").trigger.interval == timedelta(hours=1)
+
+        path.write_text(head + only_b)
         assert reloader.reload() is True
         assert {job.id for job in jobs.get_jobs()} == {"feed:B", "deliver"}
-        assert jobs.get_job("feed:B").args[1].url == "http://127.0.0.1:9/b2"
     finally:
         rt.close()
 

@@ -42,9 +42,9 @@ def _problems(error: MonitorError) -> list[str]:
 
 
 class Reloader:
-    def __init__(self, rt: Runtime, on_reload: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, rt: Runtime, on_reload: Callable[[], None] | None = None) -> None:
         self.rt = rt
-        self.on_reload = on_reload  # e.g. re-create the scheduler's feed jobs
+        self.on_reload = on_reload  # e.g. re-sync the scheduler's feed jobs
         self._lock = threading.Lock()
         self._seen = self.signature()
 
@@ -96,9 +96,10 @@ class Reloader:
                 )
             self.rt.store.sync_feeds(new.feeds)
             self.rt.config, self.rt.rules, self.rt.notifiers = new, rules, notifiers
+            if self.on_reload is not None:
+                self.on_reload()
             if new.rules_path != old.rules_path:
                 self._seen = self.signature()
-            self.on_reload()
             log.info(
                 "reloaded config and rules",
                 extra={

@@ -1,5 +1,5 @@
 """What `monitor status` shows: the daemon's health, each feed with its health, last and next poll
-and errors, the outbox, dead letters and recent digests. ``collect`` builds plain JSON-ready data (the
+and errors, the outbox, and dead letters. ``collect`` builds plain JSON-ready data (the
 ``--json`` output, whose keys are stable: see README "monitor status --json"); ``render_table``
 draws it for people."""
 
@@ -20,11 +20,14 @@ STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
 
 
-def feed_health(consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7) -> str:
-    if consecutive_failures == 0:
+def feed_health(state: FeedState, now: datetime, dead_after_days: int = 7) -> str:
+    """new (never polled), ok, failing, or dead (failing and no success for ``dead_after_days``)."""
+    if state.last_polled_at is None:
+        return "new"
+    if state.consecutive_failures == 0:
         return "ok"
-    if last_ok_at is None or (now - last_ok_at).days >= dead_after_days:
-        return "dead" if last_ok_at is not None else "failing"
+    if state.last_ok_at is not None and (now - state.last_ok_at).days >= dead_after_days:
+        return "dead"
     return "failing"
 
 
@@ -44,27 +47,25 @@ def daemon_status(config: Config) -> dict[str, Any]:
     return {"url": local_url(config.monitor["health_host"], port) + "/healthz", "state": state, "detail": detail}
 
 
-def _feed_report(state: FeedState, now: datetime) -> dict[str, Any]:
-    never_polled = state.last_polled_at is None
-    return {
-        "name": state.name,
-        "url": state.url,
-        "health": "new" if never_polled else feed_health(state.consecutive_failures, state.last_ok_at, now),
-        "last_poll": _iso(state.last_polled_at),
-        "last_ok": _iso(state.last_ok_at),
-        "next_poll": _iso(state.next_check_at),
-        "failures": state.consecutive_failures,
-        "error": state.last_error,
-    }
-
-
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     store = open_store(config.database_path)
     try:
         store.sync_feeds(config.feeds)
         states = {s.name: s for s in store.feed_states()}
-        feeds = [_feed_report(states[feed.name], now) for feed in config.feeds]  # config order
+        feeds = [
+            {
+                "name": feed.name,
+                "url": states[feed.name].url,
+                "health": feed_health(states[feed.name], now),
+                "last_poll": _iso(states[feed.name].last_polled_at),
+                "last_ok": _iso(states[feed.name].last_ok_at),
+                "next_poll": _iso(states[feed.name].next_check_at),
+                "failures": states[feed.name].consecutive_failures,
+                "error": states[feed.name].last_error,
+            }
+            for feed in config.feeds
+        ]
         counts = store.outbox_counts()
         dead = store.dead_alerts()
         digests = [
@@ -85,7 +86,6 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
         "outbox": outbox,
         "dead_letters": dead,
         "digests": digests,
-        "last_digest": next((d for d in digests if d["state"] == "sent"), None),
     }
 
 
@@ -129,7 +129,6 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
                 f"Digest {row['period']}: [yellow]not sent yet[/] after {row['attempts']} attempts, "
                 f"next {_when(row['next_attempt_at'], zone)}: {row['last_error'] or 'in progress'}"
             )
-    if sent := report["last_digest"]:
+    sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
+    if sent:
         console.print(f"Last digest: {sent['period']} ({sent['stories']} stories), sent {_when(sent['sent_at'], zone)}")
-    else:
-        console.print("Last digest: none sent yet")

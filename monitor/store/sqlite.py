@@ -116,10 +116,6 @@ CREATE TABLE IF NOT EXISTS story_threads (
     ts TEXT NOT NULL,
     PRIMARY KEY (story_id, destination, channel_key)
 );
-CREATE TABLE IF NOT EXISTS heartbeat (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at TEXT NOT NULL
-);
 CREATE INDEX IF NOT EXISTS stories_opened ON stories(opened_at);
 CREATE INDEX IF NOT EXISTS matches_story ON matches(story_id);
 CREATE TABLE IF NOT EXISTS digests (
@@ -135,6 +131,10 @@ CREATE TABLE IF NOT EXISTS digests (
     stories INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
 );
 """
 
