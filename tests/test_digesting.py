@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ROOT, monitor_command, slack_section, write_config
 from digest_data import HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, feeds, record
+from rich.console import Console
 
 from monitor import config, digesting, events, pipeline, scheduler
 from monitor.clock import FixedClock
 from monitor.errors import ConfigError
-from monitor.ops.status import collect
+from monitor.ops.status import collect, render_table
 from monitor.testing import SlackFault, SlackServer, SmtpServer
 
 OUTLETS = list(dict.fromkeys(o[0] for s in STORIES for o in s.outlets))
@@ -175,6 +176,9 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     assert smtp_server.messages == []
     status = collect(config.load(path), SEND)
     assert status["digests"][0]["state"] == "pending" and "451" in status["digests"][0]["last_error"]
+    console = Console(record=True, width=200)
+    render_table(status, console)
+    assert "Digest 2026-11-22: not sent yet after 1 attempts" in console.export_text()
     assert tick_at(path, SEND + timedelta(seconds=1)) == []  # backing off, not hammering
     assert [r.state for r in tick_at(path, SEND + timedelta(hours=2))] == ["sent"]
     assert tick_at(path, SEND + timedelta(hours=3)) == []
