@@ -180,7 +180,7 @@ class Alert:
     id: int
     story_id: int
     item_key: str
-    kind: Literal["alert", "follow_up"]
+    kind: Literal["alert", "follow_up", "event"]  # event: a webhook event without a story (story_id 0)
     destination: str  # notifier name: "slack", "console", "webhook:NAME"
     channel: str | None
     priority: Priority

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +20,7 @@ import httpx
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers
+from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
 from monitor.intake import normalise
@@ -41,7 +41,7 @@ from monitor.model import (
     RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -74,6 +74,9 @@ class Runtime:
     def close(self) -> None:
         if self.http is not None:
             self.http.close()
+        for notifier in self.notifiers.values():
+            if isinstance(notifier, webhook.WebhookNotifier):
+                notifier.close()
         self.store.close()
 
 
@@ -83,7 +86,10 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database_path)
     store.sync_feeds(config.feeds)
-    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    if deliver:
+        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+    return rt
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -179,25 +185,10 @@ def _take_items(
     known = rt.store.known_keys(batch_keys)
     fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
 
-    destination = alert_destination(rt.config)
     new_items = []
     for item, keys in fresh:
         matches = () if old_before and item.published < old_before else rt.rules.evaluate(item)
-        if not matches:
-            new_items.append(NewItem(item, keys))
-            continue
-        story = stories.decide(item)
-        outgoing = tuple(
-            Outgoing(
-                destination,
-                channel,
-                _top(matches, channel).priority,
-                _top(matches, channel).rule_id,
-                alert_payload(item, matches),
-            )
-            for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
-        )
-        new_items.append(NewItem(item, keys, matches, story, outgoing))
+        new_items.append(_decide(rt, item, keys, matches, now) if matches else NewItem(item, keys))
 
     if dry_run:
         for new in new_items:
@@ -211,14 +202,38 @@ def _take_items(
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
         for match in new.matches:
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
-        if rec.story_id is not None and isinstance(new.story, OpenStory):
-            rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
-        elif rec.story_id is not None:
-            rt.bus.emit(events.StoryJoined(rec.story_id, feed.name, new.item.title, new.item.url))
-        for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
-            rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
-        alerts += len(rec.alert_ids)
+        alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
+
+
+def _decide(rt: Runtime, item: Item, keys: tuple[str, ...], matches: Sequence[Match], now: datetime) -> NewItem:
+    """A matched item's story and its outbox rows: Slack (or the console) and the webhooks."""
+    destination = alert_destination(rt.config)
+    story = stories.decide(item)
+    outgoing = tuple(
+        Outgoing(
+            destination,
+            channel,
+            _top(matches, channel).priority,
+            _top(matches, channel).rule_id,
+            alert_payload(item, matches),
+        )
+        for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
+    )
+    event = "alert" if isinstance(story, OpenStory) else "follow_up"
+    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
+    return NewItem(item, keys, tuple(matches), story, outgoing)
+
+
+def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
+    """Emit the story and alert events of a recorded item; returns how many alerts it queued."""
+    if rec.story_id is not None and isinstance(new.story, OpenStory):
+        rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
+    elif rec.story_id is not None:
+        rt.bus.emit(events.StoryJoined(rec.story_id, new.item.feed, new.item.title, new.item.url))
+    for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
+        rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
+    return len(rec.alert_ids)
 
 
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
@@ -293,3 +308,29 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
             dead += 1
     return DeliveryReport(delivered, retrying, dead)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    alerts: tuple[Alert, ...]  # what alerts (previews, oldest first); queued too when sent
+    queued: int = 0
+
+
+def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayReport:
+    """Alert the stored ``items`` that never alerted and that the rules now match (a new rule, a
+    fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
+    stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
+    now = rt.clock.now()
+    chosen = []
+    for item in items:
+        matches = rt.rules.evaluate(item)
+        if any(not m.digest_only for m in matches):
+            chosen.append(_decide(rt, item, stories.identity_keys(item), matches, now))
+    queued = 0
+    if send and chosen:
+        recorded = rt.store.replay_items(chosen, now)
+        queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=True))
+    return ReplayReport(tuple(_preview(new) for new in chosen), queued)

@@ -10,12 +10,18 @@ With ``[digest]``, a cron job sends the digest at its local time, and a check on
 every minute sends a digest missed while the monitor was down (within ``grace``) and retries
 failed ones; which period is due is decided by ``delivery.digest.due_period`` and the store,
 never by the trigger.
+
+``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
+(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); feed jobs are then
+re-synced with the new feed list.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 
@@ -27,6 +33,9 @@ from apscheduler.triggers.cron import CronTrigger
 
 from monitor import digesting, pipeline
 from monitor.model import FeedConfig
+from monitor.ops.health import Health, HealthServer
+from monitor.ops.metrics import Metrics
+from monitor.ops.reload import Reloader
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -34,6 +43,8 @@ DELIVERY_TICK_SECONDS = 2
 DIGEST_CHECK_SECONDS = 60
 MAX_JITTER_SECONDS = 60
 START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
+WATCH_SECONDS = 3
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
 
 def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
@@ -41,32 +52,46 @@ def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
     return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
-def poll_if_due(rt: pipeline.Runtime, feed: FeedConfig) -> None:
-    if is_due(rt, feed, rt.clock.now()):
+def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
+    """A feed job: poll the feed (as the current config has it) if the store says it is due."""
+    feed = next((f for f in rt.config.feeds if f.name == name), None)
+    if feed is not None and is_due(rt, feed, rt.clock.now()):
         pipeline.poll_feed(rt, feed)
 
 
-def build(rt: pipeline.Runtime) -> BlockingScheduler:
-    timezone = rt.config.monitor["timezone"]
-    scheduler = BlockingScheduler(
-        timezone=timezone, executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])}
-    )
-    common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
-    start = datetime.now(timezone)
-    for number, feed in enumerate(rt.config.feeds):
+def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+    """One interval job per configured feed: add new feeds' jobs, drop removed ones, and
+    reschedule a feed whose interval changed."""
+    wanted = {f"feed:{feed.name}": feed for feed in rt.config.feeds}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("feed:") and job.id not in wanted:
+            job.remove()
+    start = datetime.now(rt.config.monitor["timezone"])
+    for number, (job_id, feed) in enumerate(wanted.items()):
         seconds = feed.interval.total_seconds()
+        existing = scheduler.get_job(job_id)
+        if existing is not None and existing.trigger.interval == feed.interval:
+            continue
         scheduler.add_job(
             poll_if_due,
             "interval",
             seconds=seconds,
             jitter=min(seconds / 10, MAX_JITTER_SECONDS),
-            args=(rt, feed),
-            id=f"feed:{feed.name}",
+            args=(rt, feed.name),
+            id=job_id,
             next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
-            **common,
+            **JOB_DEFAULTS,
         )
+
+
+def build(rt: pipeline.Runtime) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=rt.config.monitor["timezone"],
+        executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])},
+    )
+    sync_feed_jobs(scheduler, rt)
     scheduler.add_job(
-        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **common
+        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
     if rt.config.digest is not None:
         add_digest_jobs(scheduler, rt)
@@ -110,15 +135,53 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     )
 
 
-def run_forever(rt: pipeline.Runtime) -> None:
+@dataclass
+class Daemon:
+    """Everything `monitor run` runs: the scheduler with its jobs, and the ops around it."""
+
+    scheduler: BlockingScheduler
+    health: Health
+    metrics: Metrics
+    reloader: Reloader
+    server: HealthServer | None
+
+
+def assemble(rt: pipeline.Runtime) -> Daemon:
+    """Build the scheduler, subscribe metrics and health to the bus, add the watch job, and start
+    the health endpoint (unless ``health_port`` is 0). The scheduler is not started."""
     scheduler = build(rt)
+    metrics = Metrics(rt.store)
+    metrics.subscribe(rt.bus)
+    health = Health(rt)
+    health.watch(rt.bus)
+    health.attach(scheduler)
+    reloader = Reloader(rt, on_reload=lambda: sync_feed_jobs(scheduler, rt))
+    scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
+    server = None
+    if port := rt.config.monitor["health_port"]:
+        server = HealthServer(health, metrics, rt.config.monitor["health_host"], port).start()
+        log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
+    return Daemon(scheduler, health, metrics, reloader, server)
+
+
+def run_forever(rt: pipeline.Runtime) -> None:
+    daemon = assemble(rt)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping signal=%s", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        daemon.scheduler.shutdown(wait=True)
+
+    def reload(signum: int, frame: FrameType | None) -> None:
+        # off the signal handler: it may have interrupted the scheduler while it holds its locks
+        threading.Thread(target=daemon.reloader.reload, name="reload", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     log.info("started feeds=%d", len(rt.config.feeds))
-    scheduler.start()
+    try:
+        daemon.scheduler.start()
+    finally:
+        if daemon.server is not None:
+            daemon.server.stop()
     log.info("stopped")

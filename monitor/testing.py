@@ -1,5 +1,5 @@
-"""Local stand-ins for the outside world, on 127.0.0.1: a feed server, a Slack Web API server and
-an SMTP server (aiosmtpd).
+"""Local stand-ins for the outside world, on 127.0.0.1: a feed server, a Slack Web API server, a
+webhook receiver and an SMTP server (aiosmtpd).
 
 Used by the test suite and by `monitor demo`, so both exercise the same fakes. Each server runs
 in a daemon thread, binds a free port and records what it received.
@@ -270,6 +270,50 @@ class SlackServer(LocalServer):
 
     def replies(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if m.get("thread_ts")]
+
+
+# --- webhook receiver -----------------------------------------------------------------------------
+
+
+class _WebhookHandler(_QuietHandler):
+    def do_POST(self) -> None:
+        server: WebhookReceiver = self.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with server.lock:
+            status = server.faults.popleft() if server.faults else 200
+            server.received.append({"path": self.path, "headers": headers, "body": raw, "status": status})
+        headers = {"Content-Type": "text/plain"}
+        if status >= 300 and server.retry_after:
+            headers["Retry-After"] = server.retry_after
+        self.send(status, b"ok" if status < 300 else b"unavailable", headers)
+
+
+class WebhookReceiver(LocalServer):
+    """Receives outgoing webhook POSTs and records them (raw body, headers, the status it answered).
+
+    ``fail_next(500, 500)`` answers the next requests with those statuses (an outage), then 200;
+    failures carry ``Retry-After: retry_after`` when that is set.
+    ``accepted()`` is what a receiver would act on: the 2xx-answered requests, JSON-decoded.
+    """
+
+    handler = _WebhookHandler
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: list[dict[str, Any]] = []
+        self.faults: deque[int] = deque()
+        self.retry_after: str | None = None
+        super().__init__()
+
+    def fail_next(self, *statuses: int) -> None:
+        with self.lock:
+            self.faults.extend(statuses)
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{**r, "json": json.loads(r["body"])} for r in self.received if r["status"] < 300]
 
 
 # --- SMTP -----------------------------------------------------------------------------------------

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from conftest import DATA, monitor_command, monitor_env, rss, slack_section, write_config
+from conftest import DATA, article, rss, slack_section, write_config
+from conftest import run_monitor as run
 
 from monitor.testing import FeedServer, SlackServer
-
-
-def article(name: str, link: str, guid: str, age: timedelta = timedelta(hours=1)) -> dict[str, str]:
-    """An RSS item carrying one of the fixture articles, published ``age`` ago."""
-    title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
-    published = format_datetime(datetime.now(UTC) - age, usegmt=True)
-    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body), "pubDate": published}
-
-
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        monitor_command(*args),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=monitor_env(**(env or {})),
-    )
 
 
 def test_poll_alerts_once_with_metadata_and_uses_conditional_get(

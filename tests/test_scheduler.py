@@ -8,8 +8,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import monitor_command, monitor_env, rss, slack_section, write_config
-from test_cli import article
+from conftest import article, monitor_command, monitor_env, rss, slack_section, write_config
 
 from monitor import config, pipeline, scheduler
 from monitor.testing import FeedServer, SlackServer
@@ -32,7 +31,7 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
 ) -> None:
     url = feed_server.add("/w.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
-    path = write_config(tmp_path, {"Wire": url}, slack_section(slack_server))
+    path = write_config(tmp_path, {"Wire": url}, slack_section(slack_server), monitor="health_port = 0")
     process = subprocess.Popen(
         monitor_command("run", "--config", str(path)),
         env=monitor_env(SLACK_BOT_TOKEN="xoxb-local"),

@@ -8,7 +8,7 @@ transaction, so a crash leaves either all of them or none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -118,6 +118,10 @@ class DigestRow:
 class Store(Protocol):
     def close(self) -> None: ...
 
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        """Prove the database takes a write, waiting at most ``timeout`` seconds for a lock;
+        raise StoreError when it does not (read-only file, full disk, another writer)."""
+
     def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
         """Make the stored feed list match the config (new feeds added, URLs updated)."""
 
@@ -133,6 +137,21 @@ class Store(Protocol):
 
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
         """Items, keys, matches, stories and outbox rows, in one transaction."""
+
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        """Like ``record_items`` for items already stored (``monitor replay --send``): their
+        matches, stories and outbox rows, in one transaction."""
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        """Stored items first seen at or after ``since`` (only never-alerted ones if asked)."""
+
+    def stored_items(self, since: datetime, unalerted: bool = False) -> Iterator[Item]:
+        """Those items, oldest first, read page by page. ``unalerted``: no outbox row exists for
+        the item or for its story."""
+
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
+        Returns its id, or None when a row with that key and destination exists."""
 
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 

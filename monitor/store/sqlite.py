@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Match, TermHit
+from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Item, Match, TermHit
 from monitor.store.base import (
     Coverage,
     DigestRow,
@@ -31,6 +31,7 @@ from monitor.store.base import (
 )
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
 
 # Plain SQL so the schema reads in one place; sqlite-utils runs it and does the row work.
 SCHEMA = """
@@ -89,7 +90,7 @@ CREATE TABLE IF NOT EXISTS matches (
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
-    story_id INTEGER NOT NULL REFERENCES stories(id),
+    story_id INTEGER REFERENCES stories(id),  -- NULL for events without a story (kind 'event')
     item_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     destination TEXT NOT NULL,
@@ -130,6 +131,10 @@ CREATE TABLE IF NOT EXISTS digests (
     stories INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
 );
 """
 
@@ -178,7 +183,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except (sqlite3.Error, OSError) as e:
@@ -200,6 +205,24 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        # Bounded twice: by the process's own lock (a job stuck on the database holds it) and by
+        # SQLite's busy timeout (another process holding the write lock).
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreError(f"the database {self.path} is busy: a write has waited longer than {timeout:g}s")
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            with self.db.atomic():
+                self.db.execute(
+                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(now),),
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot write to the database {self.path}: {e}") from e
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._lock.release()
 
     # --- feeds ----------------------------------------------------------------------------------
 
@@ -287,7 +310,40 @@ class SQLiteStore:
                 recorded.append(self._record_item(new, now))
         return recorded
 
-    def _record_item(self, new: NewItem, now: datetime) -> Recorded:
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        with self._lock, self.db.atomic():
+            return [self._record_item(new, now, stored=True) for new in new_items]
+
+    _UNALERTED = (
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_key = items.key)"
+        " AND (story_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = items.story_id))"
+    )
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        where = "first_seen >= ?" + (self._UNALERTED if unalerted else "")
+        with self._lock:
+            return self.db.execute(f"SELECT count(*) FROM items WHERE {where}", (_iso(since),)).fetchone()[0]
+
+    def stored_items(self, since: datetime, unalerted: bool = False, page: int = 500) -> Iterator[Item]:
+        where = "(first_seen, key) > (?, ?)" + (self._UNALERTED if unalerted else "")
+        after = (_iso(since - timedelta(microseconds=1)), "")
+        while True:
+            with self._lock:
+                rows = list(
+                    self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT ?", (*after, page))
+                )
+            for row in rows:
+                yield Item(
+                    **{name: row[name] for name in ("feed", "guid", "url", "title", "summary", "fingerprint")},
+                    content=row["content"] or row["summary"],  # stored empty when it repeats the summary
+                    published=datetime.fromisoformat(row["published"]),
+                    first_seen=datetime.fromisoformat(row["first_seen"]),
+                )
+            if len(rows) < page:
+                return
+            after = (rows[-1]["first_seen"], rows[-1]["key"])
+
+    def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
         item = new.item
         story_id = None
         if isinstance(new.story, OpenStory):
@@ -301,7 +357,9 @@ class SQLiteStore:
             self.db.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (_iso(now), story_id))
         self.db.execute(
             "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            # a replay: the item is stored already, only its story is new
+            + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
             (
                 item.key,
                 item.feed,
@@ -358,6 +416,15 @@ class SQLiteStore:
                 alert_ids.append(cursor.lastrowid)
         return Recorded(item.key, story_id, tuple(alert_ids))
 
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        with self._lock:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO outbox(story_id, item_key, kind, destination, channel, priority, rule_id, "
+                "payload, next_attempt_at, created_at) VALUES (NULL, ?, 'event', ?, '', 'normal', '', ?, ?, ?)",
+                (key, destination, json.dumps(dict(payload), ensure_ascii=False, default=str), _iso(now), _iso(now)),
+            )
+        return cursor.lastrowid if cursor.rowcount else None
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
         with self._lock:
             rows = list(
@@ -370,7 +437,7 @@ class SQLiteStore:
         return [
             Alert(
                 id=row["id"],
-                story_id=row["story_id"],
+                story_id=row["story_id"] or 0,
                 item_key=row["item_key"],
                 kind=row["kind"],
                 destination=row["destination"],
