@@ -184,7 +184,7 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     status = collect(config.load(path), SEND)
     assert status["digests"][0]["state"] == "pending" and "451" in status["digests"][0]["last_error"]
     console = Console(record=True, width=200)
-    render_table(status, console)
+    render_table(status, console=console)
     assert "Digest 2026-11-22: not sent yet after 1 attempts" in console.export_text()
     assert tick_at(path, SEND + timedelta(seconds=1)) == []  # backing off, not hammering
     assert [r.state for r in tick_at(path, SEND + timedelta(hours=2))] == ["sent"]
