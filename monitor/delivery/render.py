@@ -8,7 +8,7 @@ http(s) URLs are linked; texts are cut to Slack's limits after escaping, never i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -151,20 +151,25 @@ def follow_up_message(alert: Alert, channel: str | None, thread_ts: str | None) 
     )
 
 
+def distinct_amounts(amounts: Iterable[Amount]) -> list[Amount]:
+    """One per sum (currency and value), the mention that says the most, in order of appearance."""
+    found: dict[tuple[str, float], Amount] = {}
+    for amount in amounts:
+        known = found.get((amount.currency, amount.value))
+        if known is None or len(amount.text) > len(known.text):
+            found[(amount.currency, amount.value)] = amount
+    return list(found.values())
+
+
 def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     """Everything a notifier needs to render an alert, frozen into the outbox row."""
     ordered = sorted(matches, key=lambda m: PRIORITIES.index(m.priority))
-    amounts: dict[tuple[str, float], Amount] = {}  # one per sum: the mention that says the most
     companies: dict[str, None] = {}
     hits: dict[tuple[str, str], dict[str, str]] = {}  # a summary repeated as content is shown once
     terms: dict[str, None] = {}
     round_ = None
     for match in ordered:
         e = match.explanation
-        for amount in e.amounts:
-            known = amounts.get((amount.currency, amount.value))
-            if known is None or len(amount.text) > len(known.text):
-                amounts[(amount.currency, amount.value)] = amount
         companies.update(dict.fromkeys(e.companies))
         terms.update(dict.fromkeys(e.terms))
         for h in e.hits:
@@ -179,7 +184,7 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],
         "terms": list(terms),
         "hits": list(hits.values())[:10],
-        "amounts": [a.text for a in amounts.values()],
+        "amounts": [a.text for a in distinct_amounts(a for m in ordered for a in m.explanation.amounts)],
         "largest_usd": max(usd) if usd else None,
         "round": round_,
         "companies": list(companies),
