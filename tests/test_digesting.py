@@ -23,6 +23,7 @@ from rich.console import Console
 from monitor import config, digesting, events, pipeline, scheduler
 from monitor.clock import FixedClock
 from monitor.errors import ConfigError
+from monitor.ops.metrics import Metrics
 from monitor.ops.status import collect, render_table
 from monitor.testing import FeedServer, SlackFault, SlackServer, SmtpServer
 
@@ -186,11 +187,17 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     console = Console(record=True, width=200)
     render_table(status, console=console)
     assert "Digest 2026-11-22: not sent yet after 1 attempts" in console.export_text()
+    rt = open_rt(path, SEND)
+    assert "monitor_digests_unsent 1.0" in Metrics(rt.store).exposition().decode()
+    rt.close()
     assert tick_at(path, SEND + timedelta(seconds=1)) == []  # backing off, not hammering
     assert [r.state for r in tick_at(path, SEND + timedelta(hours=2))] == ["sent"]
     assert tick_at(path, SEND + timedelta(hours=3)) == []
     assert len(smtp_server.messages) == 1
     assert collect(config.load(path), SEND)["digests"][0]["state"] == "sent"
+    rt = open_rt(path, SEND)
+    assert "monitor_digests_unsent 0.0" in Metrics(rt.store).exposition().decode()
+    rt.close()
 
 
 def test_without_smtp_the_digest_is_written_next_to_the_database(tmp_path: Path) -> None:
