@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ROOT, monitor_command, monitor_env, rss, slack_section, write_config
 from digest_data import HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, feeds, record
+from markupsafe import escape
 from rich.console import Console
 
 from monitor import config, digesting, events, pipeline, scheduler
@@ -99,7 +100,7 @@ def test_digest_email_carries_every_story_and_link_and_escapes_hostile_text(
     for story in STORIES:
         for outlet, url, title in story.outlets:
             assert outlet in text and url in text and title in text
-            assert outlet in html and f'href="{url}"' in html
+            assert str(escape(outlet)) in html and f'href="{url}"' in html and str(escape(title)) in html
     assert "<script>" not in html and "<img" not in html and "<!channel>" not in html
     assert "&lt;script&gt;" in html and "javascript:" not in html
     assert HOSTILE_TITLE in text and HOSTILE_URL not in text
