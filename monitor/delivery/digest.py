@@ -183,7 +183,7 @@ def _story(record: StoryRecord, tz: tzinfo) -> tuple[Match | None, DigestStory]:
         dict.fromkeys(Outlet(one_line(i.feed, 100), one_line(i.title), safe_url(i.url)) for i in record.items)
     )
     explanations = [m.explanation for m in matches]
-    amounts = distinct_amounts(a for e in explanations for a in e.amounts)
+    amounts = distinct_amounts([a for e in explanations for a in e.amounts])
     also = [m.rule_name for m in matches if top and m.rule_id != top.rule_id]
     usd = [a.usd for a in amounts if a.usd is not None]
     story = DigestStory(
