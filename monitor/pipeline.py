@@ -8,6 +8,7 @@ and propagates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -350,14 +351,25 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
     fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
     stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
     now = rt.clock.now()
-    views = _open_story_views(rt, now)
-    chosen = []
-    for item in items:
-        matches = rt.rules.evaluate(item)
-        if any(not m.digest_only for m in matches):
-            chosen.append(_new_item(rt, item, stories.identity_keys(item), matches, views, now))
-    queued = 0
-    if send and chosen:
-        recorded = rt.store.replay_items(chosen, now)
-        queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=True))
+    chosen, recorded = [], []
+    # As in a poll: each item's story is decided against the open stories and stored before the
+    # next item's, under the store's exclusive hold, so two replayed items of one event share it.
+    with rt.store.exclusive() if send else contextlib.nullcontext():
+        views = _open_story_views(rt, now)
+        for item in items:
+            matches = rt.rules.evaluate(item)
+            if not any(not m.digest_only for m in matches):
+                continue
+            chosen.append(_new_item(rt, item, _stored_keys(rt, item), matches, views, now))
+            if send:
+                recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
+                views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
+    queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
     return ReplayReport(tuple(_preview(new) for new in chosen), queued)
+
+
+def _stored_keys(rt: Runtime, item: Item) -> tuple[str, ...]:
+    """The identity keys a stored item was recorded with, by its feed's policy."""
+    feed = next((f for f in rt.config.feeds if f.name == item.feed), None)
+    policy = feed.identity if feed else "auto"
+    return stories.identity_keys(item, policy, stories.trusts_guids(rt.store.guid_changes(item.feed)))

@@ -2,13 +2,13 @@
 
 Identity
 --------
-An item has up to three keys: its canonical URL (``url:``; tracking parameters, fragment, default
-port and trailing slash already dropped by ``intake.normalise``, and aggregator redirect links
-unwrapped first by ``intake.links``), its GUID within its feed (``guid:FEED:``) and the fingerprint of its
-normalised title and text (``fp:``). An item is *known*, and never alerts again, when any key its
-feed's policy uses is stored: so not after a restart, not when a feed re-publishes or edits an
-entry (the URL or GUID still match), not when two feeds carry the same article (the URL or the
-words match). Which keys a feed's items use is its ``identity`` policy:
+An item has up to three keys: its canonical URL (``url:``; tracking parameters, fragment,
+default port and trailing slash dropped by ``intake.normalise``, aggregator redirect links
+unwrapped first by ``intake.links``), its GUID within its feed (``guid:FEED:``) and the
+fingerprint of its normalised title and text (``fp:``). An item is *known*, and never alerts
+again, when any key its feed's policy uses is stored: so not after a restart, not when a feed
+re-publishes or edits an entry (the URL or GUID still match), not when two feeds carry the same
+article (the URL or the words match). Which keys a feed's items use is its ``identity`` policy:
 
 - ``guid``: GUID and fingerprint (for feeds whose links are not unique, e.g. all to one page);
 - ``link``: canonical URL and fingerprint (for feeds whose GUIDs mean nothing);
@@ -23,18 +23,21 @@ names the item in the store.
 Stories
 -------
 A matched item either joins an open story (one opened within ``[monitor] story_window``) or
-opens its own. It joins the open story with the best ``score`` at or above ``SAME_STORY``. The
-score of two items is made of what the rule engine found (companies, deal amounts, round) and how
-alike their words are:
+opens its own. It joins the open story with the best ``score``, at least ``SAME_STORY``, against
+an item of that story from another outlet (an outlet's own items never join each other: a story
+is what several outlets report). The score of two items is made of what the rule engine found
+(companies and amounts) and how alike their words are:
 
-- different deals: when both name a headline amount (the amounts in the title, else the first
-  one in the text) and one's is not among the other's amounts, they are different stories;
+- different deals: when both titles announce a deal and both have a headline amount (the deal
+  sums in the title, else the first one in the text; valuations, market caps and revenue do not
+  count) and one's is not among the other's amounts, they are different stories;
 - titles that share no word are different stories (a weekly round-up is not the deal it lists);
 - otherwise the score is the Jaccard similarity of their content words (title and the first
-  ``MAX_WORDS`` words of text), plus ``COMPANY_BONUS`` for a shared company, plus
-  ``AMOUNT_BONUS`` for a shared headline amount, minus ``DEAL_PENALTY`` when only one of the two
-  is about a deal (has an amount or a round: a product launch and a funding round of the same
-  company are two stories).
+  ``MAX_WORDS`` words of text), plus up to ``COMPANY_BONUS`` for shared companies (the share of
+  the smaller company list that the other one has), plus ``AMOUNT_BONUS`` for a shared headline
+  amount, minus ``DEAL_PENALTY`` when only one of the two titles announces a deal (an amount or
+  a word such as "raises", "funding", "Series B", "IPO": a product launch and a funding round of
+  the same company are two stories).
 Amounts are the same when they are in the same currency and within 1 %, or converted to USD and
 within 7 % (approximate exchange rates). Two deals by one investor on one day, like $60 million
 for PixVerse and $50 million for Tripo AI, differ in their headline amounts and stay apart.
@@ -144,16 +147,18 @@ class Money:
 class StoryFeatures:
     """What the story decision compares, kept with each item of an open story."""
 
+    feed: str  # the outlet
     title_words: frozenset[str]
     words: frozenset[str]
     companies: frozenset[str]
     amounts: tuple[Money, ...]
-    heads: tuple[Money, ...]  # the headline amounts: those in the title, else the first one
+    heads: tuple[Money, ...]  # the headline deal sums: those in the title, else the first one
     deal: bool  # the title announces a deal
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (word sets as one string each: quicker to read back than lists)."""
         return {
+            "feed": self.feed,
             "title_words": " ".join(sorted(self.title_words)),
             "words": " ".join(sorted(self.words)),
             "companies": sorted(self.companies),
@@ -166,6 +171,7 @@ class StoryFeatures:
     def from_json(cls, data: Mapping[str, Any]) -> StoryFeatures:
         amounts = tuple(Money(v, c, u) for v, c, u in data["amounts"])
         return cls(
+            feed=data["feed"],
             title_words=frozenset(data["title_words"].split()),
             words=frozenset(data["words"].split()),
             companies=frozenset(data["companies"]),
@@ -191,10 +197,12 @@ def features(item: Item, matches: Sequence[Match]) -> StoryFeatures:
     title = unicodedata.normalize("NFKC", item.title).casefold()
     in_title = [money for amount, money in amounts if amount.text.casefold() in title]
     deal = bool(in_title) or bool(_DEAL_WORDS.search(title))
-    heads = (in_title or [money for _, money in amounts[:1]]) if deal else []
+    sums = [(amount, money) for amount, money in amounts if amount.kind == "deal"]  # not valuations
+    heads = ([m for a, m in sums if a.text.casefold() in title] or [m for _, m in sums[:1]]) if deal else []
     text = item.content if item.content.startswith(item.summary) else f"{item.summary} {item.content}"
     title_words = words(item.title)
     return StoryFeatures(
+        feed=item.feed,
         title_words=frozenset(title_words),
         words=frozenset(title_words + words(text)[:MAX_WORDS]),
         companies=companies,
@@ -252,10 +260,13 @@ def with_member(views: Sequence[OpenStoryView], story_id: int, data: Mapping[str
 
 
 def decide(item: StoryFeatures, open_stories: Sequence[OpenStoryView]) -> StoryDecision:
-    """Join the open story that scores best, at least ``SAME_STORY``; else open a new one."""
+    """Join the open story that scores best against an item of another outlet, at least
+    ``SAME_STORY``; else open a new one."""
     best, best_score = None, SAME_STORY
     for story in open_stories:
         for member in story.members:
+            if member.feed == item.feed:
+                continue  # an outlet's own articles are not "also reported by" it
             value = score(item, member)
             if value >= best_score:
                 best, best_score = story.story_id, value

@@ -172,6 +172,13 @@ def test_decide_joins_the_best_scoring_open_story(features_of) -> None:
     assert stories.decide(features_of("genie3_a"), views) == OpenStory()
 
 
+def test_an_outlets_own_items_never_join_each_other(features_of) -> None:
+    wire = features_of("shengshu_wire")
+    copy_by_the_wire = replace(features_of("shengshu_syndicated"), feed=wire.feed)
+    assert stories.score(wire, copy_by_the_wire) >= stories.SAME_STORY
+    assert stories.decide(copy_by_the_wire, [stories.OpenStoryView(3, (wire,))]) == OpenStory()
+
+
 def test_features_round_trip_through_json(features_of) -> None:
     found = features_of("shengshu_explainer")
     assert stories.StoryFeatures.from_json(json.loads(json.dumps(found.to_json()))) == found
@@ -236,7 +243,16 @@ MATCH = Match("deal", "Deals", "high", None, False, Explanation())
 def stored(n: int, story=None, seen: datetime = NOW) -> NewItem:
     item = make_item("Wire", f"g{n}", f"https://a.example/{n}", title=f"T{n}", text=f"text {n}")
     item = replace(item, first_seen=seen)
-    info = {"title_words": "", "words": "", "companies": [], "amounts": [], "heads": [], "deal": False, "n": n}
+    info = {
+        "feed": "Wire",
+        "title_words": "",
+        "words": "",
+        "companies": [],
+        "amounts": [],
+        "heads": [],
+        "deal": False,
+        "n": n,
+    }
     return NewItem(item, stories.identity_keys(item), (MATCH,), story or OpenStory(), (), info)
 
 

@@ -33,17 +33,19 @@ ARTICLES = {
 }
 WIRE_URL = "https://wire.example/2026/11/alibaba-shengshu"
 EXPLAINER_URL = "https://explainer.example/why-alibaba-bets-on-world-models?utm_source=rss"
-START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+START = datetime.now(UTC).replace(microsecond=0)  # feeds date their items from the real clock
 
 
-def entry(article: str, link: str, guid: str, title: str | None = None) -> dict[str, str]:
+def entry(
+    article: str, link: str, guid: str, title: str | None = None, age: timedelta = timedelta(hours=1)
+) -> dict[str, str]:
     a = ARTICLES[article]
     return {
         "title": escape(title or a["title"]),
         "link": escape(link),
         "guid": escape(guid),
         "description": escape(a["text"]),
-        "pubDate": format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True),  # the suite does not age
+        "pubDate": format_datetime(datetime.now(UTC) - age, usegmt=True),  # the suite does not age
     }
 
 
@@ -328,3 +330,22 @@ def test_after_retention_an_old_item_still_never_alerts_again(
     serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL + "?utm_source=rss", "wire-1-again")))
     m.cycle()
     assert len(slack_server.messages) == 1
+
+
+def test_replayed_items_of_two_outlets_make_one_story(
+    make_monitor, feed_server: FeedServer, slack_server: SlackServer
+) -> None:
+    """Items stored without alerting (older than ``first_poll_max_age`` on a feed's first poll)
+    and replayed later cluster as a poll would have clustered them."""
+    old = timedelta(days=2)
+    wire = serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL, "wire-1", age=old)))
+    explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1", age=old)))
+    m = make_monitor({"Wire": wire, "Explainer": explainer})
+    m.cycle()
+    assert not slack_server.messages
+    report = pipeline.replay(m.rt, m.rt.store.stored_items(START - timedelta(days=1), unalerted=True), send=True)
+    assert [a.kind for a in report.alerts] == ["alert", "follow_up"] and report.queued == 2
+    m.cycle()
+    (top,), (reply,) = slack_server.top_level(), slack_server.replies()
+    assert reply["thread_ts"] == top["ts"]
+    assert reply["text"].startswith("Also reported by Wire: ")  # stored items replay oldest first, then by key

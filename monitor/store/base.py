@@ -167,6 +167,7 @@ class Store(Protocol):
     def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
         """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
         Returns its id, or None when a row with that key and destination exists."""
+
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the store for a read-decide-write sequence (the story decision): no other thread
         or process writes in between; all of it commits at the end or none of it."""

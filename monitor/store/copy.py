@@ -1,9 +1,10 @@
 """`monitor copy`: move a SQLite install to PostgreSQL with everything that dedup depends on.
 
 Every table of the schema is copied row for row, ids included (identity keys, stories, the outbox
-and its delivery state, digest periods), in one PostgreSQL transaction: a failed copy leaves the
-target empty. The target must be empty, so a copy never merges two histories. Afterwards the
-identity sequences continue after the highest copied id.
+and its delivery state, digest periods), from one read snapshot of the SQLite file into one
+PostgreSQL transaction: a failed copy leaves the target empty. The target must be empty, so a
+copy never merges two histories. Afterwards the identity sequences continue after the highest
+copied id. Stop the daemon first: what it writes after the snapshot would not be copied.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> dict[str, int]:
                 f"the database at {pg.path} already has data (in {', '.join(used)}); copy into an empty database"
             )
         counts: dict[str, int] = {}
-        with pg.db.atomic():
+        with sqlite.db.atomic(), pg.db.atomic():  # one snapshot of the source, all or nothing in the target
             for table in TABLES:
                 columns = [c.name for c in sqlite.db[table].columns]
                 names, marks = ", ".join(columns), ", ".join("?" * len(columns))

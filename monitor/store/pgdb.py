@@ -10,6 +10,9 @@ rewrites, once per distinct statement:
 - an ``INSERT`` into a table with an ``id INTEGER PRIMARY KEY`` gets ``RETURNING id``, which is
   how ``lastrowid`` is answered.
 
+``INSERT OR REPLACE`` is refused with a message: it needs the conflict target, so the store
+spells it ``INSERT ... ON CONFLICT(key) DO UPDATE``, which both engines run.
+
 The schema is translated the same way (``schema``): identity columns for SQLite's rowid keys, and
 ``TEXT COLLATE "C"`` so text (and so the stored ISO times) compares byte by byte, as in SQLite.
 
@@ -37,6 +40,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from monitor.errors import StoreError
 
 _IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
+_REPLACE = re.compile(r"^\s*(INSERT\s+OR\s+)?REPLACE\s+INTO\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
 _IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
@@ -60,6 +64,10 @@ def schema(sqlite_schema: str) -> str:
 @lru_cache(maxsize=2048)
 def translate(sql: str, returning_id: frozenset[str]) -> tuple[str, bool]:
     """(the statement for PostgreSQL, whether it was given ``RETURNING id`` for ``lastrowid``)."""
+    if _REPLACE.match(sql):
+        raise StoreError(
+            "INSERT OR REPLACE has no PostgreSQL spelling; write INSERT ... ON CONFLICT(key) DO UPDATE SET ..."
+        )
     text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", sql.replace("%", "%%")).rstrip().rstrip(";")
     ignore = bool(_IGNORE.match(text))
     if ignore:

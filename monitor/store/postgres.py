@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monitor.errors import DatabaseUnreachable, StoreError
 from monitor.store import pgdb
@@ -64,7 +64,11 @@ class PostgresStore(SQLiteStore):
             open=False,
             name="monitor",
         )
-        pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout as e:
+            pool.close()
+            raise DatabaseUnreachable(f"cannot open connections to PostgreSQL at {self.path}: {e}") from e
         self.db = pgdb.PgDatabase(pool, pgdb.id_tables(SCHEMA), self.path)
         self._migrate()
 

@@ -414,7 +414,8 @@ class SQLiteStore:
             self.db.execute("INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)", (alias, key))
         if story_id is not None and new.story_info:
             self.db.execute(
-                "INSERT INTO story_items(item_key, story_id, features) VALUES (?, ?, ?)",
+                "INSERT INTO story_items(item_key, story_id, features) VALUES (?, ?, ?) ON CONFLICT(item_key) "
+                "DO UPDATE SET story_id = excluded.story_id, features = excluded.features",
                 (key, story_id, json.dumps(dict(new.story_info), ensure_ascii=False)),
             )
         for match in new.matches:
