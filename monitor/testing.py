@@ -12,6 +12,7 @@ import email.policy
 import json
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -30,6 +31,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client went away mid-answer (a killed monitor): nothing to report
+        super().handle_error(request, client_address)
 
 
 class LocalServer:

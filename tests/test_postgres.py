@@ -3,6 +3,7 @@ digest claims, the delivery turn, the story decision), start-up errors, migrate 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -192,6 +193,11 @@ def test_migrate_then_copy_a_sqlite_install_keeps_dedup_state(tmp_path: Path, pg
         assert target.record_items([matched(4)], NOW)[0].story_id > recorded[1].story_id  # ids continue
     finally:
         target.close()
+
+    status = run_monitor("status", "--json", "--config", str(config))
+    report = json.loads(status.stdout)
+    assert report["database"] == "PostgreSQL at /var/run/postgresql:5432/monitor_tests"
+    assert (report["outbox"]["pending"], report["outbox"]["delivered"]) == (2, 1)
 
     again = run_monitor("copy", "--from", str(tmp_path / "monitor.db"), "--to", pg_url)
     assert again.returncode == 1 and "already has data" in again.stderr

@@ -30,5 +30,5 @@ def describe(database: Path | str) -> str:
     if is_postgres(database):
         from monitor.store.pgdb import where
 
-        return "postgresql://" + where(database)
+        return "PostgreSQL at " + where(database)
     return str(database)
