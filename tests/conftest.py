@@ -279,8 +279,11 @@ def start_monitor(tmp_path: Path) -> Iterator[Callable[..., MonitorProcess]]:
 # --- PostgreSQL: a real server on the local socket (see README "Storage backends") ---------------
 
 PG_SERVER = "postgresql:///postgres"
-postgresql_local = postgresql_noproc(host="/var/run/postgresql", port=5432, user=getpass.getuser())
-postgresql_db = postgresql_factory("postgresql_local", dbname="monitor_tests")
+# Named per test run, so two runs on one server (two checkouts) never share a database.
+postgresql_local = postgresql_noproc(
+    host="/var/run/postgresql", port=5432, user=getpass.getuser(), dbname=f"monitor_template_{os.getpid()}"
+)
+postgresql_db = postgresql_factory("postgresql_local", dbname=f"monitor_tests_{os.getpid()}")
 
 
 @pytest.fixture(scope="session")

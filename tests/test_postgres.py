@@ -4,6 +4,7 @@ digest claims, the delivery turn, the story decision), start-up errors, migrate 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -77,7 +78,7 @@ def test_a_lost_connection_fails_that_call_and_the_next_one_reconnects(pg_url: s
     store = PostgresStore(pg_url)
     try:
         store.sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
-        with pytest.raises(StoreError, match="PostgreSQL at /var/run/postgresql:5432/monitor_tests"):
+        with pytest.raises(StoreError, match="PostgreSQL at /var/run/postgresql:5432/monitor_tests_"):
             store.feed_states()  # warm the pool
             with store.db.atomic():
                 store.db.execute("SELECT pg_terminate_backend(pg_backend_pid())")  # dropped mid-call
@@ -196,7 +197,7 @@ def test_migrate_then_copy_a_sqlite_install_keeps_dedup_state(tmp_path: Path, pg
 
     status = run_monitor("status", "--json", "--config", str(config))
     report = json.loads(status.stdout)
-    assert report["database"] == "PostgreSQL at /var/run/postgresql:5432/monitor_tests"
+    assert report["database"] == f"PostgreSQL at /var/run/postgresql:5432/monitor_tests_{os.getpid()}"
     assert (report["outbox"]["pending"], report["outbox"]["delivered"]) == (2, 1)
 
     again = run_monitor("copy", "--from", str(tmp_path / "monitor.db"), "--to", pg_url)
