@@ -61,6 +61,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load(config_path: Path) -> config.Config:
     loaded = config.load(config_path)
     logs.setup(loaded.monitor["log_format"])
+    logs.hide(config.secret_values(loaded))
     return loaded
 
 
@@ -174,6 +175,41 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
 
 @cli.command()
 @config_option
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the HTML of the digest as it would be sent now to PATH; send nothing.",
+)
+@click.option("--send", is_flag=True, help="Send the digest now: everything since the previous one.")
+@handle_errors
+def digest(config_path: Path, preview: Path | None, send: bool) -> None:
+    """Preview or send the daily digest (`monitor run` sends it on schedule).
+
+    Example: monitor digest --preview digest.html
+    """
+    from monitor import digesting
+
+    if bool(preview) == send:
+        raise click.UsageError("give exactly one of --preview PATH or --send")
+    cfg = _load(config_path)
+    rt = pipeline.open_runtime(cfg, deliver=send)
+    logs.log_events(rt.bus)
+    try:
+        if preview:
+            d = digesting.write_preview(rt, preview)
+            click.echo(f"wrote {preview}: {d.subject} ({d.summary})", err=True)
+            return
+        report = digesting.send_now(rt)
+    finally:
+        rt.close()
+    if report.state != "sent":
+        click.echo(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}", err=True)
+        sys.exit(1)
+    click.echo(f"sent digest {report.period} ({report.stories} stories) to {', '.join(report.destinations)}", err=True)
+
+
+@cli.command()
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def status(config_path: Path, as_json: bool) -> None:
@@ -186,9 +222,29 @@ def status(config_path: Path, as_json: bool) -> None:
     cfg = config.load(config_path)
     report = collect(cfg)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render_table(report)
+        render_table(report, zone=cfg.monitor["timezone"])
+
+
+@cli.command()
+@config_option
+@handle_errors
+def health(config_path: Path) -> None:
+    """Ask the running daemon's /healthz; exit 0 when healthy, 1 when not or unreachable.
+    The container's HEALTHCHECK.
+
+    Example: monitor health --config /config/config.toml
+    """
+    from monitor.ops.health import probe
+
+    cfg = config.load(config_path)
+    if not cfg.monitor["health_port"]:
+        raise ConfigError(cfg.path, cfg.lines.get("monitor.health_port"), "[monitor] health_port is 0: no endpoint")
+    status, text = probe(cfg)
+    click.echo(text.rstrip("\n"))
+    if status != 200:
+        sys.exit(1)
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -192,17 +192,14 @@ class Key:
 SCHEMA: dict[str, dict[str, Key]] = {
     "monitor": {
         "database": Key(_string, "data/monitor.db", "SQLite file (relative to the config file's folder)."),
-        "rules": Key(
-            _string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."
-        ),
+        "rules": Key(_string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."),
         "timezone": Key(_timezone, ZoneInfo("UTC"), "Time zone for the digest time and displayed times."),
-        "default_interval": Key(
-            parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."
+        "default_interval": Key(parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."),
+        "first_poll_max_age": Key(
+            parse_duration, timedelta(hours=24), "On a feed's first poll, older items are stored, not alerted."
         ),
         "retention_days": Key(_int_range(1, 36500), 90, "Keep item text this many days."),
-        "story_window": Key(
-            parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."
-        ),
+        "story_window": Key(parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."),
         "log_format": Key(_choice("text", "json"), "text", "Log lines as key=value text or JSON."),
         "health_host": Key(_string, "127.0.0.1", "Address of the /healthz and /metrics endpoint."),
         "health_port": Key(_int_range(0, 65535), 8787, "Port of the health endpoint (0: none)."),
@@ -229,21 +226,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "per_host": Key(_int_range(1, 100), 2, "Feeds fetched at once from one host."),
     },
     "money": {
-        "rates": Key(
-            _rates, {}, "USD per unit of a currency, over the built-in rates, e.g. { CNY = 0.138 }."
-        ),
+        "rates": Key(_rates, {}, "USD per unit of a currency, over the built-in rates, e.g. { CNY = 0.138 }."),
     },
     "slack": {
         "token_env": Key(_env_name, None, "Env var holding the bot token (xoxb-...)."),
-        "webhook_url_env": Key(
-            _env_name, None, "Env var holding an incoming-webhook URL (instead of a token)."
-        ),
+        "webhook_url_env": Key(_env_name, None, "Env var holding an incoming-webhook URL (instead of a token)."),
         "channel": Key(_channel, None, "Default channel for alerts."),
         "base_url": Key(_url, "https://slack.com/api/", "Slack Web API base URL (proxies, tests)."),
         "ops_channel": Key(_channel, None, "Channel for feed health announcements."),
-        "burst_limit": Key(
-            _int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."
-        ),
+        "burst_limit": Key(_int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."),
         "quiet_hours": Key(_time_range, None, "Hold normal/low priority alerts in this local time range."),
         "timeout": Key(_positive_number, 15.0, "Seconds per Slack request."),
     },
@@ -252,9 +243,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "to": Key(_emails, None, "Recipients.", required=True),
         "from": Key(_email, None, "Sender address.", required=True),
         "send_empty": Key(_bool, False, "Send a digest even when nothing happened."),
-        "grace": Key(
-            parse_duration, timedelta(hours=6), "Send a missed digest on start-up within this window."
-        ),
+        "grace": Key(parse_duration, timedelta(hours=6), "Send a missed digest on start-up within this window."),
         "slack": Key(_bool, False, "Also post the digest to the Slack channel."),
     },
     "smtp": {
@@ -326,6 +315,24 @@ def secret(env_name: str | None, environ: Mapping[str, str] | None = None) -> st
     return None
 
 
+def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of every secret the config names (any ``*_env`` key, in any section), so logs
+    can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
+    names = []
+    for part in fields(config):
+        value = getattr(config, part.name)
+        for table in value if isinstance(value, tuple | list) else [value]:
+            if isinstance(table, Mapping):
+                names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
+    values = []
+    for name in names:
+        try:
+            values.append(secret(name, environ))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return [v for v in values if v]
+
+
 def _line_index(text: str) -> dict[str, int]:
     """Map 'section.key' (and 'feeds[N].key', 'section') to its line number in the raw TOML."""
     index: dict[str, int] = {}
@@ -355,9 +362,7 @@ class _Problems:
         self.found.append(LocatedError(self.path, line, message))
 
 
-def _section(
-    raw: Mapping[str, Any], name: str, where: str, label: str, problems: _Problems
-) -> dict[str, Any]:
+def _section(raw: Mapping[str, Any], name: str, where: str, label: str, problems: _Problems) -> dict[str, Any]:
     schema = SCHEMA[name]
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -409,6 +414,9 @@ def parse(text: str, path: Path) -> Config:
             problems.add("slack", "[slack]: set exactly one of token_env or webhook_url_env")
         if slack["token_env"] and not slack["channel"]:
             problems.add("slack", "[slack] channel: required with token_env")
+    digest = sections.get("digest")
+    if digest is not None and digest["slack"] and slack is None:
+        problems.add("digest.slack", "[digest] slack: true needs a [slack] section to post to")
     if problems.found:
         first = problems.found[0]
         raise ConfigError(first.file, first.line, first.message, problems.found)
@@ -433,9 +441,7 @@ def _feeds(raw: Any, monitor: Mapping[str, Any], problems: _Problems) -> tuple[F
             problems.add(f"{where}.name", f"{label} name: {values['name']!r} is used by another feed")
         names.add(values["name"])
         interval = (
-            values["interval"]
-            or monitor.get("default_interval")
-            or SCHEMA["monitor"]["default_interval"].default
+            values["interval"] or monitor.get("default_interval") or SCHEMA["monitor"]["default_interval"].default
         )
         feeds.append(FeedConfig(values["name"], values["url"], interval, values["identity"]))
     return tuple(feeds)

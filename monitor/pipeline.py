@@ -88,7 +88,7 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     store.sync_feeds(config.feeds)
     rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
     if deliver:
-        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+        webhook.queue_events(rt.bus, rt.store, lambda: rt.config.webhooks, rt.clock)
     return rt
 
 
@@ -105,9 +105,7 @@ class PollReport:
     error: str | None = None
 
 
-def poll_cycle(
-    rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False
-) -> list[PollReport]:
+def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
     """Poll every feed once (or the given ones), one after another."""
     return [poll_feed(rt, feed, dry_run=dry_run) for feed in (feeds or rt.config.feeds)]
 
@@ -128,7 +126,7 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
                 result = parsed
             else:
                 items = normalise.items(parsed, feed.name, now)
-                report = _take_items(rt, feed, items, now, dry_run)
+                report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), items, now, dry_run)
                 outcome = PollOutcome(
                     status="ok",
                     etag=result.headers.get("etag"),
@@ -145,9 +143,7 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
         delay = min(feed.interval * (2 ** min(state.consecutive_failures, 10)), MAX_FEED_BACKOFF)
         if result.retry_after:
             delay = max(delay, min(result.retry_after, MAX_FEED_BACKOFF))
-        outcome = PollOutcome(
-            status="error", error=f"{result.kind}: {result.message}", next_check_at=now + delay
-        )
+        outcome = PollOutcome(status="error", error=f"{result.kind}: {result.message}", next_check_at=now + delay)
     if not dry_run:
         before = rt.store.record_poll(feed.name, outcome, now)
         if outcome.status == "error" and before.consecutive_failures == 0:
@@ -156,16 +152,29 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
             rt.bus.emit(events.FeedRecovered(feed.name))
     rt.bus.emit(
         events.FeedPolled(
-            feed.name, report.status, report.new_items, report.error, time.monotonic() - started
+            feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
         )
     )
     return report
 
 
+def _first_poll_cutoff(rt: Runtime, state: FeedState, now: datetime) -> datetime | None:
+    """No flood on first contact: on a feed's first good poll, older items are only remembered."""
+    if state.last_ok_at is not None:
+        return None
+    return now - rt.config.monitor["first_poll_max_age"]
+
+
 def _take_items(
-    rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
+    rt: Runtime,
+    feed: FeedConfig,
+    old_before: datetime | None,
+    items: Sequence[Item],
+    now: datetime,
+    dry_run: bool,
 ) -> PollReport:
-    """Keep the never-seen items, match them, decide their stories, store it all at once."""
+    """Keep the never-seen items, match them, decide their stories, store it all at once.
+    Items published before ``old_before`` are stored as seen without being matched."""
     candidates: list[tuple[Item, tuple[str, ...]]] = []
     batch_keys: set[str] = set()
     for item in items:
@@ -178,7 +187,7 @@ def _take_items(
 
     new_items = []
     for item, keys in fresh:
-        matches = rt.rules.evaluate(item)
+        matches = () if old_before and item.published < old_before else rt.rules.evaluate(item)
         new_items.append(_decide(rt, item, keys, matches, now) if matches else NewItem(item, keys))
 
     if dry_run:
@@ -272,16 +281,12 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
         now = rt.clock.now()
         notifier = rt.notifiers.get(alert.destination)
         if notifier is None:
-            result = Dead(
-                f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`"
-            )
+            result = Dead(f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`")
         else:
             thread = None
             if alert.kind == "follow_up":
                 thread = rt.store.story_thread(alert.story_id, alert.destination, alert.channel)
-                if thread is None and rt.store.opening_alert_pending(
-                    alert.story_id, alert.destination, alert.channel
-                ):
+                if thread is None and rt.store.opening_alert_pending(alert.story_id, alert.destination, alert.channel):
                     rt.store.mark_retry(alert.id, now + FOLLOW_UP_WAIT, "waiting for the story's first alert")
                     retrying += 1
                     continue
@@ -290,7 +295,7 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
             rt.bus.emit(
                 events.AlertDelivered(
-                    alert.id, alert.destination, result.remote_id, time.monotonic() - started
+                    alert.id, alert.destination, result.remote_id, round(time.monotonic() - started, 3)
                 )
             )
             delivered += 1

@@ -140,6 +140,7 @@ ROUNDS = [
     ("acquisition-of", "the acquisition of Wayve's unit", "acquisition"),
     ("first-wins", "X acquires Y, which raised a Series A last year", "acquisition"),
     ("ipo", "files for an IPO in Hong Kong", "IPO"),
+    ("after-odd-capital", "İSTANBUL: startup closes a Series A", "Series A"),  # İ lower-cases to 2 chars
     ("tv-series", "a new series about robots", None),
     ("lower-series", "a series a day", None),
     ("seed-noun", "seed the dataset with examples", None),

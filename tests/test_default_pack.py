@@ -69,6 +69,8 @@ def test_precision_and_recall(default_pack, item, capsys):
             in_batch = [o for o in outcomes if o[0].get("batch", "dev") == batch]
             print(f"  batch {batch}: {_scores(in_batch)[2]}")
     assert precision >= 0.95 and recall >= 0.95
+    documented = (RULES / "README.md").read_text(encoding="utf-8")
+    assert f"all {report.splitlines()[0].split(', priority')[0]}" in documented  # the README's figures
 
 
 def test_seed_story_is_high_priority_with_its_facts(default_pack, item):
@@ -83,3 +85,31 @@ def test_seed_story_is_high_priority_with_its_facts(default_pack, item):
     facts = matches[0].explanation
     assert facts.largest_usd == 290e6 and facts.round == "Series B"
     assert set(facts.companies) >= {"Alibaba", "ShengShu", "TAL Education", "Baidu Ventures"}
+
+
+def test_article_in_our_own_words_gets_every_fact(default_pack, item):
+    """A seed-like article: one ShengShu round, two earlier deals, and share prices that are not deals."""
+    title, summary, content = (
+        (Path(__file__).parent / "data" / "articles" / "alibaba_shengshu.txt")
+        .read_text(encoding="utf-8")
+        .split("\n", 2)
+    )
+    matches = default_pack.evaluate(item(title, summary, content))
+    assert [m.rule_id for m in matches] == [
+        "world-model-deals",
+        "world-model-money",
+        "world-model-company-deals",
+        "world-model-news",
+    ]
+    facts = matches[0].explanation
+    assert [(a.text, a.usd) for a in facts.amounts] == [
+        ("2 billion yuan ($290 million)", 290e6),
+        ("$60 million", 60e6),
+        ("$50 million", 50e6),
+    ]
+    assert facts.round == "Series B"
+    assert facts.companies == (
+        "Alibaba", "ShengShu", "TAL Education", "Baidu Ventures", "PixVerse", "Tripo AI", "Kuaishou",
+        "ByteDance", "OpenAI",
+    )  # fmt: skip
+    assert ('"world model"', "content") in [(h.term, h.field) for h in facts.hits]

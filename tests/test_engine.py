@@ -13,9 +13,7 @@ SUMMARY = (
 
 
 def test_explanation_has_terms_snippets_amounts_round_and_companies(one_rule, item):
-    (match,) = one_rule('"world model" AND invest*', priority="high", channel="#deals").evaluate(
-        item(TITLE, SUMMARY)
-    )
+    (match,) = one_rule('"world model" AND invest*', priority="high", channel="#deals").evaluate(item(TITLE, SUMMARY))
     assert (match.rule_id, match.rule_name, match.priority, match.channel) == ("r", "r", "high", "#deals")
     e = match.explanation
     assert [(h.term, h.field) for h in e.hits] == [('"world model"', "title"), ("invest*", "title"),
@@ -28,9 +26,7 @@ def test_explanation_has_terms_snippets_amounts_round_and_companies(one_rule, it
 
 
 def test_snippet_is_about_120_chars_around_the_hit_in_the_original_text(one_rule, item):
-    content = (
-        "Lorem ipsum dolor sit amet. " * 20 + "The WORLD—MODEL race heats up. " + "Sed do eiusmod. " * 20
-    )
+    content = "Lorem ipsum dolor sit amet. " * 20 + "The WORLD—MODEL race heats up. " + "Sed do eiusmod. " * 20
     (match,) = one_rule('"world model"').evaluate(item("t", "", content))
     snippet = match.explanation.hits[0].snippet
     assert "WORLD—MODEL" in snippet and snippet.startswith("…") and snippet.endswith("…")
@@ -118,9 +114,7 @@ def test_only_rules_whose_terms_occur_are_evaluated(write_pack, rules_dir, item)
 
 
 def test_near_hit_is_explained_with_both_sides(one_rule, item):
-    (match,) = one_rule('"world model" NEAR/5 funding').evaluate(
-        item("New funding for a world model startup")
-    )
+    (match,) = one_rule('"world model" NEAR/5 funding').evaluate(item("New funding for a world model startup"))
     (hit,) = match.explanation.hits
     assert hit.term == '"world model" NEAR/5 funding' and hit.field == "title"
 
@@ -131,9 +125,7 @@ def test_negated_terms_are_not_evidence(one_rule, item):
 
 
 def test_format_match(one_rule, item):
-    (match,) = one_rule("invest*", priority="high", channel="#deals", digest_only=True).evaluate(
-        item(TITLE, SUMMARY)
-    )
+    (match,) = one_rule("invest*", priority="high", channel="#deals", digest_only=True).evaluate(item(TITLE, SUMMARY))
     assert format_match(match).splitlines() == [
         "[high] r: r -> #deals (digest only)",
         f"  term      invest* in title: {TITLE}",
@@ -153,3 +145,9 @@ def test_companies_find_and_resolve():
     assert companies.resolve("shengshu ai").name == "ShengShu"  # type: ignore[union-attr]
     assert companies.resolve("Nobody") is None
     assert companies.tagged("world-model") == {"ShengShu"}
+
+
+def test_a_name_inside_a_longer_alias_is_not_a_mention():
+    companies = Companies((Company("Baidu"), Company("Baidu Ventures")))
+    assert companies.find("Baidu Ventures led it") == ("Baidu Ventures",)
+    assert companies.find("Baidu and Baidu Ventures") == ("Baidu", "Baidu Ventures")

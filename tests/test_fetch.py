@@ -28,11 +28,7 @@ def test_http_errors_are_values_with_hints(feed_server: FeedServer) -> None:
     gone = get(feed_server.url + "/gone")
     assert isinstance(gone, FetchFailed) and gone.status == 410 and "remove it" in gone.message
     busy = get(feed_server.url + "/busy")
-    assert (
-        isinstance(busy, FetchFailed)
-        and busy.retry_after is not None
-        and busy.retry_after.total_seconds() == 120
-    )
+    assert isinstance(busy, FetchFailed) and busy.retry_after is not None and busy.retry_after.total_seconds() == 120
     missing = get(feed_server.url + "/nothing-here")
     assert isinstance(missing, FetchFailed) and "HTTP 404" in missing.message
 

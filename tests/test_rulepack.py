@@ -70,8 +70,7 @@ def test_bad_query_reports_line_and_column(write_pack, rules_dir):
         query = "robot AND (drone OR"
     """)
     assert problems(rules_dir) == [
-        f"{path}:4: column 20: rule 'a': query: expected a term, phrase, @name, '(' or NOT, "
-        "found end of query"
+        f"{path}:4: column 20: rule 'a': query: expected a term, phrase, @name, '(' or NOT, found end of query"
     ]
 
 
@@ -140,8 +139,7 @@ def test_every_problem_is_reported_at_once(write_pack, rules_dir):
         f"{first}:16: column 7: rule: query: unexpected ')': there is no '(' for it to close",
         f"{first}:17: rule: enabled: expected true or false, found 1",
         f"{first}:20: rule: id: expected letters, digits, '-', '_' or '.', found 'bad id!'",
-        f"{first}:21: column 4: rule 'bad id!': query: "
-        "expected a term, phrase, @name, '(' or NOT, found end of query",
+        f"{first}:21: column 4: rule 'bad id!': query: expected a term, phrase, @name, '(' or NOT, found end of query",
         f"{first}:22: rule 'bad id!': channel: expected a channel name, e.g. #alerts",
         f"{first}:23: rule 'bad id!': companies_all: expected a list, found 'ShengShu'",
         f"{first}:28: rule 'empty-list-item': companies_any: expected a list of non-empty strings",
@@ -177,9 +175,7 @@ def test_entities_file_is_validated(rules_dir, write_pack):
 
 
 def test_no_packs(tmp_path):
-    assert problems(tmp_path) == [
-        f"{tmp_path}: no rule packs found: expected a directory of *.toml files or one"
-    ]
+    assert problems(tmp_path) == [f"{tmp_path}: no rule packs found: expected a directory of *.toml files or one"]
     assert problems(tmp_path / "missing.toml")[0].startswith(f"{tmp_path / 'missing.toml'}: no rule packs")
 
 
@@ -240,8 +236,7 @@ def test_definition_errors(write_pack, rules_dir):
     assert problems(rules_dir) == [
         f"{path}:2: column 11: define: money: expected a term, phrase, @name, '(' or NOT, found end of query",
         f"{path}:3: column 1: define: deal: unknown name '@nothing': define it in a [define] table",
-        f"{path}:5: column 9: define: wrong: @scoped cannot be limited to summary: its term x already "
-        "searches title",
+        f"{path}:5: column 9: define: wrong: @scoped cannot be limited to summary: its term x already searches title",
         f"{path}:6: define: 3d: expected a name of letters, digits, '_' and '-'",
         f"{path}:7: define: bad name: expected a name of letters, digits, '_' and '-'",
         f"{path}:11: column 1: rule 'a': query: unknown name '@deal': define it in a [define] table",

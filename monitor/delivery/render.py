@@ -114,26 +114,18 @@ def alert_message(alert: Alert, channel: str | None) -> SlackMessage:
     outlet = str(p.get("feed") or "")
     mark = PRIORITY_MARK.get(alert.priority, "")
     headline = f"{mark} *{link(p.get('url'), title)}*"
-    meta = " · ".join(
-        x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x
-    )
+    meta = " · ".join(x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(headline, SECTION_LIMIT)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(meta, CONTEXT_LIMIT)}]},
     ]
     why = why_lines(p)
     if why:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(why), SECTION_LIMIT)}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(why), SECTION_LIMIT)}})
     for hit in (p.get("hits") or [])[:3]:
         snippet = f"_{escape(hit['field'])}:_ …{escape(hit['snippet'])}…"
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(snippet, CONTEXT_LIMIT)}]}
-        )
-    text = truncate(
-        f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT
-    )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(snippet, CONTEXT_LIMIT)}]})
+    text = truncate(f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT)
     rule = (p.get("rules") or [{}])[0].get("id", alert.rule_id)
     metadata = {
         "event_type": "monitor_alert",

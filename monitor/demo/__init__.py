@@ -3,7 +3,7 @@
 The bundled sample feeds (``wire.xml``, ``second.xml``: invented outlets and text) are served by
 ``testing.FeedServer`` on 127.0.0.1; alerts go to ``testing.SlackServer`` (a local Slack Web API
 stand-in) and to a signed webhook (``testing.WebhookReceiver``); the digest goes to
-``testing.SmtpSink``. The run uses the real config loader, rules, store, delivery loop and
+``testing.SmtpServer``. The run uses the real config loader, rules, store, delivery loop and
 notifiers: only the far sides are local. It prints what each far side received.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from monitor import config, pipeline
 from monitor.delivery.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from monitor.testing import FeedServer, SlackServer, SmtpSink, WebhookReceiver
+from monitor.testing import FeedServer, SlackServer, SmtpServer, WebhookReceiver
 
 HERE = Path(__file__).resolve().parent
 FEEDS = {"Pacific Tech Wire": "wire.xml", "Compute Daily": "second.xml"}
@@ -78,7 +78,7 @@ def run(out: TextIO) -> None:
         feeds: FeedServer = stack.enter_context(FeedServer())  # type: ignore[assignment]
         slack: SlackServer = stack.enter_context(SlackServer())  # type: ignore[assignment]
         hooks: WebhookReceiver = stack.enter_context(WebhookReceiver())  # type: ignore[assignment]
-        smtp = stack.enter_context(SmtpSink())
+        smtp: SmtpServer = stack.enter_context(SmtpServer())  # type: ignore[assignment]
         stack.enter_context(_environment(DEMO_SECRETS))
         urls = {name: feeds.add("/" + file, (HERE / file).read_bytes()) for name, file in FEEDS.items()}
         path = folder / "config.toml"
@@ -190,11 +190,12 @@ def _print_webhooks(hooks: WebhookReceiver, out: TextIO) -> None:
     for request in received:
         event = request["json"]
         title = event["data"].get("title") or event["data"].get("period") or ""
-        print(f"  {event['event']:<10} id={event['id']:<3} {title}", file=out)
+        print(f"  {event['event']:<14} id={event['id']:<3} {title}", file=out)
 
 
-def _print_mail(smtp: SmtpSink, out: TextIO) -> None:
-    _heading(f"The mailbox received {len(smtp.messages)} digest emails", out)
+def _print_mail(smtp: SmtpServer, out: TextIO) -> None:
+    count = len(smtp.messages)
+    _heading(f"The mailbox received {count} digest email{'s' if count != 1 else ''}", out)
     for message in smtp.messages:
         print(f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}\n", file=out)
         plain = message.get_body(preferencelist=("plain",))

@@ -71,6 +71,9 @@ def _alternation(words: object) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[call-overload]
 
 
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d[\d,.]*")
+_BEFORE_DIGITS, _AFTER_DIGITS = 12, 48  # room for "HK$ " before and "billion Hong Kong dollars" after
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _WORD_SCALE = r"(?:thousand|million|billion|trillion|mln|mn|bn|tn|mil|lakh|crore)s?(?![a-z])"
 _SCALE = rf"(?:[\s-]?{_WORD_SCALE}|[kmbt](?![a-z])|\s?[万亿])"
@@ -129,17 +132,22 @@ def _currency(written: str) -> str:
 
 
 def _raw_amounts(text: str, rates: Mapping[str, float]) -> list[tuple[int, int, Amount]]:
-    found = []
-    for m in _AMOUNT.finditer(text):
-        prefix = m.group("pcur") is not None
-        number = m.group("pnum" if prefix else "snum")
-        scale = m.group("pscale" if prefix else "sscale")
-        currency = _currency(m.group("pcur" if prefix else "scur"))
-        value = float(number.replace(",", "")) * _scale(scale)
-        rate = rates.get(currency)
-        usd = value * rate if rate is not None else None
-        found.append((m.start(), m.end(), Amount(m.group().strip(), value, currency, usd)))
-    return found
+    """Every amount, tried only around each run of digits: the pattern is slow to try everywhere."""
+    found: dict[tuple[int, int], Amount] = {}
+    for digits in _DIGITS.finditer(text):
+        lo, hi = max(0, digits.start() - _BEFORE_DIGITS), min(len(text), digits.end() + _AFTER_DIGITS)
+        for m in _AMOUNT.finditer(text, lo, hi):
+            if not m.start() <= digits.start() < m.end() or m.span() in found:
+                continue
+            prefix = m.group("pcur") is not None
+            number = m.group("pnum" if prefix else "snum")
+            scale = m.group("pscale" if prefix else "sscale")
+            currency = _currency(m.group("pcur" if prefix else "scur"))
+            value = float(number.replace(",", "")) * _scale(scale)
+            rate = rates.get(currency)
+            usd = value * rate if rate is not None else None
+            found[m.span()] = Amount(m.group().strip(), value, currency, usd)
+    return [(start, end, amount) for (start, end), amount in sorted(found.items())]
 
 
 def _merge_restatements(text: str, found: list[tuple[int, int, Amount]]) -> list[tuple[int, int, Amount]]:
@@ -163,6 +171,8 @@ def find_amounts(
     text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
 ) -> tuple[Amount, ...]:
     """Every money mention worth at least ``min_usd`` (by value when no rate is known), in order."""
+    if not _DIGIT.search(text):
+        return ()
     text = unicodedata.normalize("NFKC", text)
     amounts = []
     for start, end, amount in _merge_restatements(text, _raw_amounts(text, rates)):
@@ -187,20 +197,53 @@ _ROUNDS = re.compile(
 )
 
 
+# Words one of which every _ROUNDS match contains, at the start of a word. The pattern is tried
+# only around them: it is slow to try at every position of a long text.
+_ROUND_ANCHORS = (
+    "acqui", "buy", "takeover", "series", "round", "seed", "preseed", "angel", "strategic", "ipo", "public",
+)  # fmt: skip
+
+
+def _anchor_positions(text: str) -> list[int]:
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few non-ASCII capitals lower-case to two characters
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    positions = []
+    for anchor in _ROUND_ANCHORS:
+        at = lowered.find(anchor)
+        while at >= 0:
+            if at == 0 or not lowered[at - 1].isalnum():
+                positions.append(at)
+            at = lowered.find(anchor, at + 1)
+    return sorted(positions)
+
+
+def _first_round(text: str) -> re.Match[str] | None:
+    first = None
+    for at in _anchor_positions(text):
+        if first is not None and at - 25 > first.start():
+            break  # any later match starts after the first one
+        for m in _ROUNDS.finditer(text, max(0, at - 25), min(len(text), at + 40)):
+            covers = m.start() <= at < m.end()
+            if covers and _is_round(m) and (first is None or m.start() < first.start()):
+                first = m
+    return first
+
+
+def _is_round(m: re.Match[str]) -> bool:
+    letter = m.group("letter") or m.group("letter2")
+    return letter is None or letter.isupper()  # IGNORECASE lets "series a" in; round letters are upper case
+
+
 def find_round(text: str) -> str | None:
     """The funding round or deal type mentioned first: "Series B", "seed", "acquisition", ..."""
-    for m in _ROUNDS.finditer(text):
-        kind = m.lastgroup
-        if kind in ("series", "letter_round"):
-            letter = m.group("letter") or m.group("letter2")
-            if not letter.isupper():  # IGNORECASE lets "series a" through; a round letter is upper case
-                continue
-            plus = m.group("plus") or m.group("plus2") or ""
-            pre = "pre-" if m.group().lower().startswith("pre") else ""
-            return f"{pre}Series {letter}{plus}"
-        return {
-            "preseed": "pre-seed",
-            "strategic": "strategic investment",
-            "ipo": "IPO",
-        }.get(kind, kind)  # type: ignore[arg-type]
-    return None
+    m = _first_round(text)
+    if m is None:
+        return None
+    kind = m.lastgroup
+    if kind in ("series", "letter_round"):
+        letter = m.group("letter") or m.group("letter2")
+        plus = m.group("plus") or m.group("plus2") or ""
+        pre = "pre-" if m.group().lower().startswith("pre") else ""
+        return f"{pre}Series {letter}{plus}"
+    return {"preseed": "pre-seed", "strategic": "strategic investment", "ipo": "IPO"}.get(kind, kind)  # type: ignore[arg-type]

@@ -59,23 +59,24 @@ if TYPE_CHECKING:
     from monitor.matching.rulepack import Rule
 
 _WORD = re.compile(r"\w+")
+_BODY: tuple[TextField, ...] = ("title", "summary", "content")  # where amounts, rounds and companies are
 _Hits = dict[int, list[tuple[TextField, int, int]]]
 
 
 class _Scan:
     """One item as the rules see it: folded fields and term hits, the rest worked out on demand."""
 
-    def __init__(
-        self, item: Item, index: PatternIndex, fields: tuple[TextField, ...], ruleset: RuleSet
-    ) -> None:
+    def __init__(self, item: Item, index: PatternIndex, fields: tuple[TextField, ...], ruleset: RuleSet) -> None:
         self.item = item
         self.ruleset = ruleset
         self.texts: dict[TextField, FoldedText] = {}
         self.hits: _Hits = {}
+        self.fields_of: dict[int, set[TextField]] = {}  # where each term occurs
         for name in fields:
             folded = self.texts[name] = fold_text(item.text_of(name))
             for term_id, start, end in index.scan(folded.text):
                 self.hits.setdefault(term_id, []).append((name, start, end))  # type: ignore[arg-type]
+                self.fields_of.setdefault(term_id, set()).add(name)  # type: ignore[arg-type]
 
     def spans(self, term_id: int, name: TextField) -> list[tuple[int, int]]:
         return [(start, end) for f, start, end in self.hits.get(term_id, ()) if f == name]
@@ -95,11 +96,14 @@ class _Scan:
 
     @cached_property
     def _body(self) -> str:
-        return "\n".join(self.item.text_of(name) for name in ("title", "summary", "content"))
+        return "\n".join(self.item.text_of(name) for name in _BODY)
 
     @cached_property
     def companies(self) -> tuple[str, ...]:
-        return self.ruleset.companies.find(self.item.title, self.item.summary, self.item.content)
+        folded = [
+            self.texts[f].text if f in self.texts else fold_text(self.item.text_of(f)).text for f in _BODY
+        ]
+        return self.ruleset.companies.find_folded(*folded)
 
     @cached_property
     def amounts(self) -> tuple[Amount, ...]:
@@ -118,6 +122,7 @@ class _NoHits:
     """Stands in for an item in which no term occurs (see RuleSet.__post_init__)."""
 
     hits: _Hits = {}  # noqa: RUF012 - never written
+    fields_of: dict[int, set[TextField]] = {}  # noqa: RUF012 - never written
 
 
 _NO_HITS = _NoHits()
@@ -149,7 +154,7 @@ class _Compiler:
     def _build(self, node: Node) -> _Test:
         if isinstance(node, Term):
             term_id, fields = self.term_ids[(node.forms, node.prefix)], frozenset(node.fields)
-            return lambda scan: any(hit[0] in fields for hit in scan.hits.get(term_id, ()))
+            return lambda scan: not fields.isdisjoint(scan.fields_of.get(term_id, ()))
         if isinstance(node, Near):
             return lambda scan: _near_span(node, scan, self.term_ids) is not None
         if isinstance(node, Not):
@@ -157,8 +162,22 @@ class _Compiler:
             return lambda scan: not operand(scan)
         parts = tuple(self(operand) for operand in node.operands)
         if isinstance(node, And):
-            return lambda scan: all(part(scan) for part in parts)
-        return lambda scan: any(part(scan) for part in parts)
+
+            def all_hold(scan: _Scan) -> bool:
+                for part in parts:  # noqa: SIM110 - 2.5x faster than all() over a generator
+                    if not part(scan):
+                        return False
+                return True
+
+            return all_hold
+
+        def any_holds(scan: _Scan) -> bool:
+            for part in parts:  # noqa: SIM110 - as above
+                if part(scan):
+                    return True
+            return False
+
+        return any_holds
 
     def witnesses(self, node: Node, scan: _Scan) -> Iterator[Term | Near]:
         """The terms that make a holding ``node`` hold: all of an AND, the first true branch of an OR."""
@@ -210,12 +229,8 @@ class RuleSet:
             # (every remaining term sits under NOT), so one probe on an empty item settles it.
             if holds(_NO_HITS):  # type: ignore[arg-type]
                 always.append(number)
-        fields = tuple(
-            f for f in FIELDS if any(f in term.fields for r in self.rules for term in _terms(r.tree))
-        )
-        index = PatternIndex(
-            (form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms
-        )
+        fields = tuple(f for f in FIELDS if any(f in term.fields for r in self.rules for term in _terms(r.tree)))
+        index = PatternIndex((form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms)
         floors = [r.min_amount_usd for r in self.rules if r.min_amount_usd > 0]
         object.__setattr__(self, "_term_ids", term_ids)
         object.__setattr__(self, "_compiled", tuple(compiled))

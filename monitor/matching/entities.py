@@ -1,7 +1,8 @@
 """Companies: canonical names with aliases and tags, read from ``rules/entities.toml``. Pure.
 
 An item mentions a company when any alias (or the name itself) occurs as whole words in its
-folded text; CJK aliases (生数科技) need no word boundary. Product names that only one company
+folded text, and not only inside a longer alias ("Baidu Ventures" is not a mention of "Baidu");
+CJK aliases (生数科技) need no word boundary. Product names that only one company
 makes (Vidu, Kling, Seedance) are aliases of that company.
 """
 
@@ -42,10 +43,18 @@ class Companies:
 
     def find(self, *texts: str) -> tuple[str, ...]:
         """Canonical names of the companies mentioned in ``texts``, in order of first mention."""
+        return self.find_folded(*(fold_text(text).text for text in texts))
+
+    def find_folded(self, *folded: str) -> tuple[str, ...]:
+        """:meth:`find` for texts already folded with ``text.fold_text``."""
         found: dict[str, None] = {}
-        for text in texts:
-            for name, _, _ in self._index.scan(fold_text(text).text):
-                found.setdefault(name, None)  # type: ignore[arg-type]
+        for text in folded:
+            hits = self._index.scan(text)
+            for name, start, end in hits:
+                # "Baidu Ventures" is not also a mention of "Baidu".
+                inside = any(s <= start and end <= e and (s, e) != (start, end) for _, s, e in hits)
+                if not inside:
+                    found.setdefault(name, None)  # type: ignore[arg-type]
         return tuple(found)
 
     def tagged(self, tag: str) -> frozenset[str]:

@@ -16,9 +16,7 @@ def format_usd(value: float) -> str:
 def _amount(amount: Amount, largest: bool) -> str:
     text = amount.text
     if amount.currency != "USD":
-        text += (
-            f" = {format_usd(amount.usd)}" if amount.usd is not None else f" (no rate for {amount.currency})"
-        )
+        text += f" = {format_usd(amount.usd)}" if amount.usd is not None else f" (no rate for {amount.currency})"
     notes = [amount.kind] if amount.kind != "deal" else []
     if largest:
         notes.append("largest")

@@ -8,11 +8,11 @@ right.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable
 
 import ahocorasick
 
-from monitor.matching.text import is_word_char
+from monitor.matching.text import is_unspaced, is_word_char
 
 
 class PatternIndex:
@@ -41,16 +41,26 @@ class PatternIndex:
             automaton.make_automaton()
             self._automaton = automaton
 
-    def scan(self, text: str) -> Iterator[tuple[Hashable, int, int]]:
+    def scan(self, text: str) -> list[tuple[Hashable, int, int]]:
+        """Every whole-word hit in ``text``, in order of where it ends."""
         if self._automaton is None:
-            return
+            return []
+        hits = []
         size = len(text)
+        # is_word_char inlined: this loop runs for every raw hit, most of them inside longer words.
         for last, (length, check_left, check_right, exact, prefixed) in self._automaton.iter(text):
             start = last - length + 1
-            if check_left and start > 0 and is_word_char(text[start - 1]):
-                continue
+            if check_left and start > 0:
+                before = text[start - 1]
+                if before.isalnum() and (before.isascii() or not is_unspaced(before)):
+                    continue
             for key in prefixed:
-                yield key, start, last + 1
-            if exact and not (check_right and last + 1 < size and is_word_char(text[last + 1])):
+                hits.append((key, start, last + 1))
+            if exact:
+                if check_right and last + 1 < size:
+                    after = text[last + 1]
+                    if after.isalnum() and (after.isascii() or not is_unspaced(after)):
+                        continue
                 for key in exact:
-                    yield key, start, last + 1
+                    hits.append((key, start, last + 1))
+        return hits

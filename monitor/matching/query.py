@@ -140,9 +140,7 @@ def _tokens(query: str) -> Iterator[_Token]:
                 raise QuerySyntaxError(pos, "expected a distance after NEAR, e.g. NEAR/5")
             distance = int(near.group(1))
             if not 1 <= distance <= MAX_NEAR:
-                raise QuerySyntaxError(
-                    pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {distance}"
-                )
+                raise QuerySyntaxError(pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {distance}")
             yield _Token("near", text, pos, distance)
         else:
             yield _Token("word", text, pos)
@@ -243,9 +241,7 @@ class _Parser:
         if self.current.kind == "near":
             raise self.fail("AND or OR between two NEAR clauses")
         last = self.tokens[self.index - 1]
-        return Near(
-            sides[0], sides[1], operator.value, self.query[left_token.offset : last.offset + len(last.text)]
-        )
+        return Near(sides[0], sides[1], operator.value, self.query[left_token.offset : last.offset + len(last.text)])
 
     def unary(self, field: TextField | None) -> Node:
         if self.current.kind == "not":
@@ -277,18 +273,14 @@ class _Parser:
             self.advance()
             name = token.text[1:]
             if name not in self.definitions:
-                raise QuerySyntaxError(
-                    token.offset, f"unknown name '{token.text}': define it in a [define] table"
-                )
+                raise QuerySyntaxError(token.offset, f"unknown name '{token.text}': define it in a [define] table")
             node = self.definitions[name]
             if field is None:
                 return node
             try:
                 return _rescope(node, field)
             except ValueError as e:
-                raise QuerySyntaxError(
-                    token.offset, f"{token.text} cannot be limited to {field}: {e}"
-                ) from None
+                raise QuerySyntaxError(token.offset, f"{token.text} cannot be limited to {field}: {e}") from None
         raise self.fail("a term, phrase, @name, '(' or NOT")
 
 

@@ -122,9 +122,7 @@ class _File:
         except tomllib.TOMLDecodeError as e:
             at = _TOML_AT.search(str(e))
             message = _TOML_AT.sub("", str(e))
-            self.problem(
-                int(at.group(1)) if at else None, f"invalid TOML: {message}", int(at.group(2)) if at else None
-            )
+            self.problem(int(at.group(1)) if at else None, f"invalid TOML: {message}", int(at.group(2)) if at else None)
         self.lines = self.raw.splitlines()
 
     def problem(self, line: int | None, message: str, column: int | None = None) -> None:
@@ -243,13 +241,9 @@ def _rule(
     if rule_id is None:
         file.problem(table.line, "rule: id: missing; every rule needs a unique id")
     elif not _ID.fullmatch(rule_id):
-        file.problem(
-            table.line_of("id"), f"rule: id: expected letters, digits, '-', '_' or '.', found {rule_id!r}"
-        )
+        file.problem(table.line_of("id"), f"rule: id: expected letters, digits, '-', '_' or '.', found {rule_id!r}")
     elif rule_id in seen:
-        file.problem(
-            table.line_of("id"), f"rule '{rule_id}': id: duplicate; first defined at {seen[rule_id]}"
-        )
+        file.problem(table.line_of("id"), f"rule '{rule_id}': id: duplicate; first defined at {seen[rule_id]}")
     else:
         seen[rule_id] = f"{file.path}:{table.line_of('id')}"
     what = f"rule '{rule_id}'" if rule_id else "rule"
@@ -325,9 +319,7 @@ def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> Ru
         packs = [path] if path.exists() else []
         entities = path.parent / ENTITIES_FILE
     if not packs:
-        problems.append(
-            RuleError(path, None, "no rule packs found: expected a directory of *.toml files or one")
-        )
+        problems.append(RuleError(path, None, "no rule packs found: expected a directory of *.toml files or one"))
     companies = _load_companies(_File(entities, problems)) if entities.exists() else Companies()
     files = [_File(pack, problems) for pack in packs]
     definitions: dict[str, Node] = {}

@@ -16,7 +16,6 @@ from functools import lru_cache
 
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 _DASH_TO_SPACE = str.maketrans(dict.fromkeys(_DASHES, " "))
-_ODD_SPACE = re.compile(r"[^\S ]| {2}")
 _SPACES = re.compile(r"\s+")
 
 # Scripts written without spaces between words: a match there needs no word boundary, and a
@@ -86,8 +85,8 @@ def _fold_char(ch: str) -> str:
 def fold_text(source: str) -> FoldedText:
     """Fold item text. ASCII text without odd whitespace (the common case) keeps its offsets."""
     if source.isascii():
-        lowered = source.lower().translate(_DASH_TO_SPACE)
-        if not _ODD_SPACE.search(lowered):
+        lowered = source.lower().replace("-", " ")  # the only ASCII dash
+        if "  " not in lowered and lowered.isprintable():  # no tab, newline or other odd space
             return FoldedText(source, lowered, None)
     else:
         source = unicodedata.normalize("NFC", source)
