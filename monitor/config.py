@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -322,6 +322,8 @@ def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> l
     for part in fields(config):
         value = getattr(config, part.name)
         for table in value if isinstance(value, tuple | list) else [value]:
+            if isinstance(table, WebhookConfig):
+                table = asdict(table)
             if isinstance(table, Mapping):
                 names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
     values = []
