@@ -68,6 +68,22 @@ AMOUNTS = [
     ("usd-yi", "2亿美元", ("2亿美元", 200 * M, "USD", 200 * M)),
     ("trillion-dollar", "$1T", ("$1T", 1e12, "USD", 1e12)),
     ("thousand-k-big", "$1,500k", ("$1,500k", 1.5 * M, "USD", 1.5 * M)),
+    (
+        "words-two-billion-yuan",
+        "raised two billion yuan",
+        ("two billion yuan", 2 * B, "CNY", 2 * B * R["CNY"]),
+    ),
+    ("words-a-billion-dollars", "a billion dollars for robots", ("a billion dollars", B, "USD", B)),
+    (
+        "words-half-a-billion",
+        "half a billion euros",
+        ("half a billion euros", 0.5 * B, "EUR", 0.5 * B * R["EUR"]),
+    ),
+    (
+        "words-restated",
+        "two billion yuan ($290 million)",
+        ("two billion yuan ($290 million)", 2 * B, "CNY", 290 * M),
+    ),
 ]
 
 
@@ -90,6 +106,7 @@ NOT_DEALS = [
     ("round-name", "a Series B round"),
     ("parameters", "a 7 billion parameter model"),
     ("percent", "shares rose 5%"),
+    ("million-without-currency", "a million users and two billion views"),
 ]
 
 
@@ -112,6 +129,9 @@ def test_small_amounts_are_kept_when_the_floor_is_lowered():
         ("a market cap of $300 billion", "market_cap"),
         ("with $20 million in annual revenue", "revenue"),
         ("revenue of $20 million", "revenue"),
+        ("valued at more than $1 billion", "valuation"),
+        ("valuing it at $3 billion", "valuation"),
+        ("a $1 billion valuation and 3 billion yen of new money", "deal"),  # the kind is the nearest words
     ],
 )
 def test_amount_kinds(text, kind):

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-from conftest import ROOT, monitor_command
+from conftest import monitor_command, monitor_env
 
 from monitor.demo import slack_text
 
 
 def test_demo_runs_offline_and_shows_what_slack_the_webhook_and_the_mailbox_received(tmp_path) -> None:
     result = subprocess.run(
-        monitor_command("demo"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,  # a folder without config.toml: the demo needs none
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        monitor_command("demo"), capture_output=True, text=True, timeout=120, cwd=tmp_path, env=monitor_env()
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from monitor.matching import format_match, load_rules
+import random
+import time
+from pathlib import Path
+
+from monitor.matching import RuleSet, format_match, load_rules
 from monitor.matching.entities import Companies, Company
 
 TITLE = 'Alibaba Invests $290M in "World Model" AI'
@@ -151,3 +155,83 @@ def test_a_name_inside_a_longer_alias_is_not_a_mention():
     companies = Companies((Company("Baidu"), Company("Baidu Ventures")))
     assert companies.find("Baidu Ventures led it") == ("Baidu Ventures",)
     assert companies.find("Baidu and Baidu Ventures") == ("Baidu", "Baidu Ventures")
+
+
+def test_near_finds_the_closest_pair_among_many(one_rule, item):
+    ruleset = one_rule("robot NEAR/2 funding")
+    far = "robot " + "filler " * 10 + "funding " + "filler " * 10
+    assert not ruleset.evaluate(item("t", "", far * 3))
+    (match,) = ruleset.evaluate(item("t", "", far * 3 + "funding for a robot"))
+    assert match.explanation.hits[0].snippet.endswith("funding for a robot")
+
+
+def test_near_stays_linear_on_hostile_text(one_rule, item):
+    text = "robot " * 5000 + "filler " * 50 + "funding " * 5000
+    ruleset = one_rule("robot NEAR/3 funding")
+    started = time.process_time()
+    assert not ruleset.evaluate(item("t", "", text))
+    assert time.process_time() - started < 2  # a pairwise check would take minutes
+
+
+ODD = [
+    "İ",
+    "ß",
+    "ﬁ",
+    "e\u0301",
+    "—",
+    "-",
+    "\t",
+    "\n",
+    "\u00a0",
+    "\u3000",
+    "生数",
+    "\uff21\uff29",
+    "$",
+    "€",
+    "¥",
+    "(",
+    ")",
+    '"',
+]
+WORDS = [
+    "world",
+    "model",
+    "robot",
+    "funding",
+    "Series",
+    "B",
+    "2",
+    "billion",
+    "yuan",
+    "$290M",
+    "Vidu",
+    "AI",
+    "video",
+]
+
+
+def test_random_unicode_never_breaks_evaluation(item):
+    """Odd characters next to real terms: no exception, and every snippet quotes something."""
+    ruleset = load_rules(Path(__file__).resolve().parent.parent / "rules")
+    rng = random.Random(3)
+    for _ in range(300):
+        text = "".join(rng.choice([*ODD, *(w + " " for w in WORDS)]) for _ in range(rng.randint(0, 60)))
+        for match in ruleset.evaluate(item(text[:40], text, text[::-1])):
+            assert all(hit.snippet.strip() for hit in match.explanation.hits)
+
+
+def test_content_repeating_the_summary_is_quoted_once(one_rule, item):
+    (match,) = one_rule("robot").evaluate(item("News", "A robot startup.", "A robot startup."))
+    assert [(h.term, h.field) for h in match.explanation.hits] == [("robot", "summary")]
+
+
+def test_format_match_labels_valuations_and_unknown_rates(write_pack, rules_dir, item):
+    write_pack('[[rule]]\nid = "r"\nquery = "robot"\n')
+    text = "Robot maker raises $20 million at a $1 billion valuation and 3 billion yen, plus €9m."
+    (match,) = load_rules(rules_dir).evaluate(item(text))
+    assert format_match(match).splitlines()[2] == (
+        "  amounts   $20 million; $1 billion [valuation]; 3 billion yen = $20.1M [largest]; €9m = $9.72M"
+    )
+    dollars_only = RuleSet(load_rules(rules_dir).rules, rates={"USD": 1.0})
+    (match,) = dollars_only.evaluate(item("Robot maker gets €9m"))
+    assert format_match(match).splitlines()[2] == "  amounts   €9m (no rate for EUR)"

@@ -162,15 +162,17 @@ def test_missing_query_and_wrong_types(write_pack, rules_dir):
 def test_entities_file_is_validated(rules_dir, write_pack):
     entities = rules_dir / "entities.toml"
     entities.write_text(
-        '[[company]]\nname = "A"\naliases = ["Same"]\n\n[[company]]\nname = "B"\naliases = ["same"]\n'
-        'ticker = "B"\n\n[[company]]\naliases = ["C"]\n',
+        'version = 1\n[[company]]\nname = "A"\naliases = ["Same"]\n\n'
+        '[[company]]\nname = "B"\naliases = ["same"]\nticker = "B"\n\n'
+        '[[company]]\naliases = ["C"]\n',
         encoding="utf-8",
     )
     write_pack('[[rule]]\nid = "a"\nquery = "robot"\n')
     assert problems(rules_dir) == [
-        f"{entities}:7: company 'B': 'same' already names company 'A'",
-        f"{entities}:8: company: unknown key 'ticker'; expected one of name, aliases, tags",
-        f"{entities}:10: company: name: expected a non-empty string (the canonical name)",
+        f"{entities}: unknown top-level key 'version': expected only [[company]] tables",
+        f"{entities}:8: company 'B': 'same' already names company 'A'",
+        f"{entities}:9: company: unknown key 'ticker'; expected one of name, aliases, tags",
+        f"{entities}:11: company: name: expected a non-empty string (the canonical name)",
     ]
 
 
@@ -230,7 +232,10 @@ def test_definition_errors(write_pack, rules_dir):
 
         [[rule]]
         id = "a"
-        query = '@deal'
+        query = '@deal AND @money'
+        [[rule]]
+        id = "b"
+        query = '@undefined'
         """
     )
     assert problems(rules_dir) == [
@@ -239,5 +244,35 @@ def test_definition_errors(write_pack, rules_dir):
         f"{path}:5: column 9: define: wrong: @scoped cannot be limited to summary: its term x already searches title",
         f"{path}:6: define: 3d: expected a name of letters, digits, '_' and '-'",
         f"{path}:7: define: bad name: expected a name of letters, digits, '_' and '-'",
-        f"{path}:11: column 1: rule 'a': query: unknown name '@deal': define it in a [define] table",
+        f"{path}:14: column 1: rule 'b': query: unknown name '@undefined': define it in a [define] table",
+    ]  # rule 'a' uses broken fragments: they are reported once, where they are defined
+
+
+def test_more_definition_and_type_errors(write_pack, rules_dir, item):
+    first = write_pack("[define]\nnear = 'robot NEAR/2 funding'\ncount = 5\n", name="a.toml")
+    second = write_pack(
+        """
+        [define]
+        near = 'x'
+
+        [[rule]]
+        id = "a"
+        query = 'title:@near'
+        min_amount_usd = "lots"
+        """,
+        name="b.toml",
+    )
+    third = write_pack("define = 5\n", name="c.toml")
+    assert problems(rules_dir) == [
+        f"{first}:3: define: count: expected a query string, found 5",
+        f"{second}:2: define: near: already defined; names are shared by all packs",
+        f"{second}:7: rule 'a': min_amount_usd: expected a number, found 'lots'",
+        f"{third}: expected 'define' to be a [define] table",
     ]
+
+
+def test_a_field_limits_a_near_fragment(write_pack, rules_dir, item):
+    write_pack("[define]\nnear = 'robot NEAR/2 funding'\n\n[[rule]]\nid = \"a\"\nquery = 'title:@near'\n")
+    ruleset = load_rules(rules_dir)
+    assert ruleset.evaluate(item("robot startup funding"))
+    assert not ruleset.evaluate(item("news", "robot startup funding"))

@@ -78,7 +78,7 @@ def run(out: TextIO) -> None:
         feeds: FeedServer = stack.enter_context(FeedServer())  # type: ignore[assignment]
         slack: SlackServer = stack.enter_context(SlackServer())  # type: ignore[assignment]
         hooks: WebhookReceiver = stack.enter_context(WebhookReceiver())  # type: ignore[assignment]
-        smtp: SmtpServer = stack.enter_context(SmtpServer())  # type: ignore[assignment]
+        smtp = stack.enter_context(SmtpServer())
         stack.enter_context(_environment(DEMO_SECRETS))
         urls = {name: feeds.add("/" + file, (HERE / file).read_bytes()) for name, file in FEEDS.items()}
         path = folder / "config.toml"

@@ -1,7 +1,8 @@
 """Money mentions and funding rounds in news text. Pure functions, no I/O.
 
 An amount is a currency (symbol, ISO code or word) with a number and an optional scale:
-``$290M``, ``US$1.2bn``, ``RMB 2 billion``, ``1.5 trillion won``, ``50 million dollars``, ``20亿元``.
+``$290M``, ``US$1.2bn``, ``RMB 2 billion``, ``1.5 trillion won``, ``50 million dollars``, ``20亿元``,
+``two billion yuan``, ``half a billion dollars``.
 A second amount in brackets or after "or about" restates the first in another currency, so
 ``2 billion yuan ($290 million)`` is ONE amount (2e9 CNY) whose USD value is the stated $290M,
 not a conversion. ``¥`` is read as yuan (write ``JP¥`` or ``yen`` for yen).
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -67,13 +68,14 @@ _SCALES = {
 }  # fmt: skip
 
 
-def _alternation(words: object) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[call-overload]
+def _alternation(words: Iterable[str]) -> str:
+    """A regex alternation of ``words``, longest first so that "US$" wins over "$"."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d[\d,.]*")
-_BEFORE_DIGITS, _AFTER_DIGITS = 12, 48  # room for "HK$ " before and "billion Hong Kong dollars" after
+_BEFORE_ANCHOR, _AFTER_ANCHOR = 16, 48  # room for "half a b" before and "billion Hong Kong dollars" after
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _WORD_SCALE = r"(?:thousand|million|billion|trillion|mln|mn|bn|tn|mil|lakh|crore)s?(?![a-z])"
 _SCALE = rf"(?:[\s-]?{_WORD_SCALE}|[kmbt](?![a-z])|\s?[万亿])"
@@ -82,10 +84,16 @@ _SUFFIX_WORDS = "|".join(
     for w in sorted(_SUFFIX_CURRENCIES, key=len, reverse=True)
 )
 _SUFFIX_CODES = _alternation(c for c in _PREFIX_CURRENCIES if c.isalpha())
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "half a": 0.5,
+}  # fmt: skip
 _AMOUNT = re.compile(
     rf"(?<![\w$.])(?P<pcur>{_alternation(_PREFIX_CURRENCIES)})\s?(?P<pnum>{_NUM})(?P<pscale>{_SCALE})?"
     rf"|(?<![\w.,$])(?P<snum>{_NUM})(?P<sscale>{_SCALE})?\s?(?P<scur>{_SUFFIX_WORDS}|{_SUFFIX_CODES})"
-    r"(?![a-z])",
+    r"(?![a-z])"
+    rf"|\b(?P<wnum>{_alternation(_WORD_NUMBERS)})\s+(?P<wscale>million|billion|trillion)\s+"
+    rf"(?P<wcur>{_SUFFIX_WORDS}|{_SUFFIX_CODES})(?![a-z])",
     re.IGNORECASE,
 )
 # Between an amount and its restatement in another currency: "(", "(about ", ", or about ".
@@ -93,10 +101,15 @@ _RESTATE = re.compile(
     r"\s*(?:\(\s*|,?\s*or\s+)(?:about|around|approximately|approx\.|roughly|some|nearly|almost|~|≈)?\s*\Z",
     re.IGNORECASE,
 )
+# The words right before an amount that make it something other than a deal ("valued at $4.5B").
+_HEDGE = r"(?:about|around|nearly|roughly|over|more than|almost|some|up to|at least|near)?\s*\Z"
 _KIND_BEFORE = (
-    ("valuation", re.compile(r"\bvalu(?:ed|ation|ing)\b[^.;]{0,25}\Z", re.IGNORECASE)),
-    ("market_cap", re.compile(r"\bmarket (?:cap|capitali[sz]ation|value)\b[^.;]{0,20}\Z", re.IGNORECASE)),
-    ("revenue", re.compile(r"\b(?:revenues?|sales|ARR)\b[^.;]{0,15}\Z", re.IGNORECASE)),
+    ("valuation", re.compile(rf"\b(?:valued|valuing \w+|valuation)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
+    ("market_cap", re.compile(rf"\bmarket (?:cap|capitali[sz]ation|value)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
+    (
+        "revenue",
+        re.compile(rf"\b(?:revenues?|sales|ARR)\s+(?:of|at|to|reached|hit|topped)?\s*{_HEDGE}", re.I),
+    ),
 )
 _KIND_AFTER = (
     ("valuation", re.compile(r"\A[\s-]*(?:pre-money |post-money )?valuation", re.IGNORECASE)),
@@ -131,22 +144,41 @@ def _currency(written: str) -> str:
     return _SUFFIX_CURRENCIES.get(key) or _SUFFIX_CURRENCIES[key[:-1]]
 
 
+def _anchors(text: str) -> list[int]:
+    """Where amounts can be: every run of digits, and every "-illion" (for "two billion yuan")."""
+    anchors = [m.start() for m in _DIGITS.finditer(text)]
+    lowered = text.lower()
+    at = lowered.find("illion")
+    while at >= 0:
+        anchors.append(at)
+        at = lowered.find("illion", at + 1)
+    return anchors
+
+
+def _parse(m: re.Match[str]) -> tuple[float, str]:
+    """The value (in units of the currency) and the currency as written of an _AMOUNT match."""
+    if m.group("pcur") is not None:
+        return float(m.group("pnum").replace(",", "")) * _scale(m.group("pscale")), m.group("pcur")
+    if m.group("snum") is not None:
+        return float(m.group("snum").replace(",", "")) * _scale(m.group("sscale")), m.group("scur")
+    number = _WORD_NUMBERS[re.sub(r"\s+", " ", m.group("wnum").lower())]
+    return number * _scale(m.group("wscale")), m.group("wcur")
+
+
 def _raw_amounts(text: str, rates: Mapping[str, float]) -> list[tuple[int, int, Amount]]:
-    """Every amount, tried only around each run of digits: the pattern is slow to try everywhere."""
+    """Every amount, tried only around anchors: the pattern is slow to try at every position."""
     found: dict[tuple[int, int], Amount] = {}
-    for digits in _DIGITS.finditer(text):
-        lo, hi = max(0, digits.start() - _BEFORE_DIGITS), min(len(text), digits.end() + _AFTER_DIGITS)
+    for anchor in _anchors(text):
+        lo, hi = max(0, anchor - _BEFORE_ANCHOR), min(len(text), anchor + _AFTER_ANCHOR)
         for m in _AMOUNT.finditer(text, lo, hi):
-            if not m.start() <= digits.start() < m.end() or m.span() in found:
+            if not m.start() <= anchor < m.end() or m.span() in found:
                 continue
-            prefix = m.group("pcur") is not None
-            number = m.group("pnum" if prefix else "snum")
-            scale = m.group("pscale" if prefix else "sscale")
-            currency = _currency(m.group("pcur" if prefix else "scur"))
-            value = float(number.replace(",", "")) * _scale(scale)
+            value, written = _parse(m)
+            currency = _currency(written)
             rate = rates.get(currency)
-            usd = value * rate if rate is not None else None
-            found[m.span()] = Amount(m.group().strip(), value, currency, usd)
+            found[m.span()] = Amount(
+                m.group().strip(), value, currency, value * rate if rate is not None else None
+            )
     return [(start, end, amount) for (start, end), amount in sorted(found.items())]
 
 
@@ -171,7 +203,7 @@ def find_amounts(
     text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
 ) -> tuple[Amount, ...]:
     """Every money mention worth at least ``min_usd`` (by value when no rate is known), in order."""
-    if not _DIGIT.search(text):
+    if not _DIGIT.search(text) and "illion" not in text.lower():
         return ()
     text = unicodedata.normalize("NFKC", text)
     amounts = []

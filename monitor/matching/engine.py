@@ -8,7 +8,7 @@ How a rule matches an item
    (``STRASSE`` finds ``straße``), and ``world-model`` finds ``world model``.
 2. **Whole words.** A term matches where its folded form occurs and the character just before it
    and the one just after it are not letters or digits. "Letters and digits" is Unicode-aware
-   (``café`` is not found inside ``cafés``... but see 3), except that CJK, kana, Hangul and Thai
+   (``café`` is not found inside ``cafétéria``), except that CJK, kana, Hangul and Thai
    characters never count as a word neighbour and a term made of them needs no boundary
    (``生数科技`` is found inside a Chinese sentence). ``invest*`` needs a boundary on the left
    only, so it finds invest, investor, investment. A phrase is its words, in order, separated
@@ -16,7 +16,7 @@ How a rule matches an item
 3. **Singular and plural.** The last word of a term or phrase also matches its other number by
    simple English rules: ``model`` finds models, ``"world models"`` finds world model,
    ``company`` finds companies. Words ending in -ss, -us, -is or -ics, and news, series,
-   species, data and media, are left alone. Prefix terms are never inflected.
+   species, means, headquarters, data and media, are left alone. Prefix terms are never inflected.
 4. **Fields.** A term without a field searches the title, the summary and the content. ``title:x``
    searches only the title; ``feed:x`` only the feed's name. A field before parentheses applies to
    every term inside: ``title:(raise* OR funding)``.
@@ -25,7 +25,8 @@ How a rule matches an item
    The item is one document: ``title:a AND b`` holds when a is in the title and b is anywhere in
    title, summary or content; the two need not share a field.
 6. **NEAR.** ``x NEAR/N y`` holds when x and y occur in the same field, in either order, with at
-   most N words between them. Both sides must be terms or phrases, with the same fields.
+   most N words between them. Each side is a term, a phrase or ``(a OR b ...)`` of them, all
+   searching the same fields.
 7. **NOT and fields.** ``NOT x`` holds when x occurs in none of x's fields: ``NOT x`` rejects an
    item with x anywhere in title, summary or content; ``NOT title:x`` only one with x in the title.
 8. **Conditions** after the query, all of which must hold: ``companies_any`` (one of them
@@ -85,14 +86,10 @@ class _Scan:
     def _word_starts(self) -> dict[TextField, list[int]]:
         return {name: [m.start() for m in _WORD.finditer(text.text)] for name, text in self.texts.items()}
 
-    def word_gap(self, name: TextField, first: tuple[int, int], second: tuple[int, int]) -> int:
-        """How many words lie between two spans of the same field (0 when they touch or overlap)."""
-        if second[0] < first[0]:
-            first, second = second, first
+    def word_span(self, name: TextField, span: tuple[int, int]) -> tuple[int, int]:
+        """The indexes of the first and last words of a character span of a field."""
         starts = self._word_starts[name]
-        last_word_of_first = bisect.bisect_right(starts, first[1] - 1)
-        first_word_of_second = bisect.bisect_right(starts, second[0])
-        return max(0, first_word_of_second - last_word_of_first - 1)
+        return bisect.bisect_right(starts, span[0]) - 1, bisect.bisect_right(starts, span[1] - 1) - 1
 
     @cached_property
     def _body(self) -> str:
@@ -193,7 +190,7 @@ class _Compiler:
                     break
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compiled state: compared and hashed by identity
 class RuleSet:
     """Validated rules ready to evaluate; build it with :func:`monitor.matching.load_rules`."""
 
@@ -270,10 +267,28 @@ def _near_span(node: Near, scan: _Scan, term_ids: Mapping) -> tuple[TextField, i
     for name in node.left[0].fields:
         lefts = [span for i in left_ids for span in scan.spans(i, name)]
         rights = [span for i in right_ids for span in scan.spans(i, name)]
-        for left in lefts:
-            for right in rights:
-                if scan.word_gap(name, left, right) <= node.distance:
-                    return name, min(left[0], right[0]), max(left[1], right[1])
+        if lefts and rights:
+            for first, second in ((lefts, rights), (rights, lefts)):
+                pair = _closest_after(scan, name, first, second, node.distance)
+                if pair is not None:
+                    return name, min(pair[0][0], pair[1][0]), max(pair[0][1], pair[1][1])
+    return None
+
+
+def _closest_after(
+    scan: _Scan, name: TextField, firsts: list[tuple[int, int]], seconds: list[tuple[int, int]], distance: int
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """A span of ``firsts`` and one of ``seconds`` starting no earlier, at most ``distance`` words
+    apart. Linear after sorting, so a long text full of both terms stays cheap."""
+    words = sorted((scan.word_span(name, span), span) for span in firsts)
+    best_end, best, index = -1, None, 0  # the first-span ending last among those started so far
+    for (start, _), span in sorted((scan.word_span(name, span), span) for span in seconds):
+        while index < len(words) and words[index][0][0] <= start:
+            if words[index][0][1] > best_end:
+                best_end, best = words[index][0][1], words[index][1]
+            index += 1
+        if best is not None and start - best_end - 1 <= distance:
+            return best, span
     return None
 
 
@@ -300,10 +315,14 @@ def _evidence(compiled: _CompiledRule, scan: _Scan) -> Iterator[TermHit]:
             name, start, end = span
             yield TermHit(atom.text, name, scan.texts[name].snippet(start, end))
             continue
+        quoted = set()
         for name in atom.fields:
             spans = scan.spans(scan.ruleset._term_ids[(atom.forms, atom.prefix)], name)
             if spans:
-                yield TermHit(atom.text, name, scan.texts[name].snippet(*spans[0]))
+                snippet = scan.texts[name].snippet(*spans[0])
+                if snippet not in quoted:  # feeds often repeat the summary as the content
+                    quoted.add(snippet)
+                    yield TermHit(atom.text, name, snippet)
 
 
 def _match(compiled: _CompiledRule, scan: _Scan) -> Match:

@@ -16,7 +16,7 @@ from monitor.matching.text import is_unspaced, is_word_char
 
 
 class PatternIndex:
-    """Folded forms mapped to keys; :meth:`scan` yields ``(key, start, end)`` for each whole-word hit."""
+    """Folded forms mapped to keys; :meth:`scan` lists ``(key, start, end)`` for each whole-word hit."""
 
     def __init__(self, entries: Iterable[tuple[str, Hashable, bool]]) -> None:
         """``entries`` are ``(folded form, key, is_prefix)``; many keys may share a form."""

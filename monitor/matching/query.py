@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from monitor.matching.text import fold, inflections, is_word_char
+from monitor.matching.text import fold, inflections
 from monitor.model import TextField
 
 FIELDS: tuple[TextField, ...] = ("title", "summary", "content", "feed")
@@ -159,7 +159,7 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
     if star >= 0:
         raise QuerySyntaxError(body_offset + star, "'*' is only allowed at the end of a term, as in invest*")
     folded = fold(body)
-    if not any(is_word_char(ch) or ch.isalnum() for ch in folded):
+    if not any(ch.isalnum() for ch in folded):
         what = "an empty phrase" if token.kind == "phrase" else f"'{raw}'"
         raise QuerySyntaxError(token.offset, f"expected a word with letters or digits, found {what}")
     if prefix and len(folded.rpartition(" ")[2]) < MIN_PREFIX:
@@ -198,8 +198,7 @@ class _Parser:
         node = self.or_expr(None)
         if self.current.kind == "rparen":
             raise QuerySyntaxError(self.current.offset, "unexpected ')': there is no '(' for it to close")
-        if self.current.kind != "end":
-            raise self.fail("AND, OR, NEAR/N or the end of the query")
+        assert self.current.kind == "end"  # and_expr stops only at OR, ')' or the end; near() at NEAR
         return node
 
     def or_expr(self, field: TextField | None) -> Node:

@@ -19,7 +19,7 @@ from monitor.errors import RuleError, RuleErrors
 from monitor.matching.amounts import DEFAULT_RATES_USD
 from monitor.matching.engine import RuleSet
 from monitor.matching.entities import Companies, Company
-from monitor.matching.query import Node, QuerySyntaxError, parse
+from monitor.matching.query import Node, Or, QuerySyntaxError, parse
 from monitor.matching.text import fold
 from monitor.model import PRIORITIES, Priority
 
@@ -46,6 +46,7 @@ COMPANY_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "tags": ((list,), (), "labels rules can select with company_tags_any, e.g. world-model"),
 }
 _TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+_BROKEN = Or(())  # stands in for a [define] fragment that did not parse; the load fails anyway
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
@@ -230,8 +231,9 @@ def _definitions(file: _File, known: dict[str, Node]) -> None:
             file.problem(table.line_of(name), f"{what}: already defined; names are shared by all packs")
         elif not isinstance(text, str):
             file.problem(table.line_of(name), f"{what}: expected a query string, found {text!r}")
-        elif (node := file.query(text, table.line_of(name), what, known)) is not None:
-            known[name] = node
+        else:
+            # A broken fragment is reported once; its placeholder keeps the rules using it quiet.
+            known[name] = file.query(text, table.line_of(name), what, known) or _BROKEN
 
 
 def _rule(
