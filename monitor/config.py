@@ -101,6 +101,12 @@ def _positive_number(value: Any) -> float:
     return float(value)
 
 
+def _pace(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+        raise ValueError("expected a number of seconds from 0 to 60")
+    return float(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("expected true or false")
@@ -135,6 +141,13 @@ def _time_range(value: Any) -> tuple[dtime, dtime]:
     if not sep:
         raise ValueError(f"{value!r} is not a range of times; write e.g. '22:00-07:00'")
     return _clock_time(start.strip()), _clock_time(end.strip())
+
+
+def _quiet_hours(value: Any) -> tuple[dtime, dtime] | dict[str, tuple[dtime, dtime]]:
+    """One range for every channel ('22:00-07:00'), or a table of channel = range."""
+    if isinstance(value, dict):
+        return {_channel(channel): _time_range(text) for channel, text in value.items()}
+    return _time_range(value)
 
 
 def _emails(value: Any) -> tuple[str, ...]:
@@ -235,7 +248,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "base_url": Key(_url, "https://slack.com/api/", "Slack Web API base URL (proxies, tests)."),
         "ops_channel": Key(_channel, None, "Channel for feed health announcements."),
         "burst_limit": Key(_int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."),
-        "quiet_hours": Key(_time_range, None, "Hold normal/low priority alerts in this local time range."),
+        "quiet_hours": Key(
+            _quiet_hours,
+            None,
+            "Hold normal/low priority alerts in this local time range, or a table of channel = range.",
+        ),
+        "pace": Key(_pace, 1.0, "Seconds between two messages to one channel (Slack allows about one a second)."),
         "timeout": Key(_positive_number, 15.0, "Seconds per Slack request."),
     },
     "digest": {

@@ -82,7 +82,7 @@ def log_events(bus: EventBus) -> None:
 
     def write(event: Event) -> None:
         fields = {"event": event.name, **asdict(event)}
-        level = logging.WARNING if event.name in ("FeedFailing", "AlertDead") else logging.INFO
+        level = logging.WARNING if event.name in ("FeedFailing", "AlertDead", "AlertInterrupted") else logging.INFO
         log.log(level, event.name, extra={"fields": fields})
 
     bus.subscribe(Event, write)

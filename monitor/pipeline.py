@@ -20,8 +20,10 @@ import httpx
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
+from monitor.delivery import Notifier, alert_destination, build_notifiers, dispatch, webhook
 from monitor.delivery.console import alert_text
+from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
+from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
 from monitor.intake import normalise
 from monitor.intake.fetch import FetchLimits, fetch, make_client
@@ -29,8 +31,6 @@ from monitor.intake.parse import parse
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
-    Dead,
-    Delivered,
     FeedConfig,
     FeedState,
     Fetched,
@@ -38,7 +38,6 @@ from monitor.model import (
     Item,
     Match,
     NotModified,
-    RetryAt,
 )
 from monitor.store import Store, open_store
 from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Recorded
@@ -46,7 +45,6 @@ from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Record
 log = logging.getLogger("monitor.pipeline")
 
 MAX_FEED_BACKOFF = timedelta(days=1)
-FOLLOW_UP_WAIT = timedelta(seconds=30)
 
 
 @dataclass
@@ -266,48 +264,9 @@ def _report(feed: FeedConfig, new_items: Sequence[NewItem], alerts: int) -> Poll
 # --- delivery -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeliveryReport:
-    delivered: int = 0
-    retrying: int = 0
-    dead: int = 0
-
-
 def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
-    """Try every outbox row that is due; each outcome is stored before the next send."""
-    delivered = retrying = dead = 0
-    for alert in rt.store.due_alerts(rt.clock.now(), limit):
-        started = time.monotonic()
-        now = rt.clock.now()
-        notifier = rt.notifiers.get(alert.destination)
-        if notifier is None:
-            result = Dead(f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`")
-        else:
-            thread = None
-            if alert.kind == "follow_up":
-                thread = rt.store.story_thread(alert.story_id, alert.destination, alert.channel)
-                if thread is None and rt.store.opening_alert_pending(alert.story_id, alert.destination, alert.channel):
-                    rt.store.mark_retry(alert.id, now + FOLLOW_UP_WAIT, "waiting for the story's first alert")
-                    retrying += 1
-                    continue
-            result = notifier.send(alert, thread, now)
-        if isinstance(result, Delivered):
-            rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
-            rt.bus.emit(
-                events.AlertDelivered(
-                    alert.id, alert.destination, result.remote_id, round(time.monotonic() - started, 3)
-                )
-            )
-            delivered += 1
-        elif isinstance(result, RetryAt):
-            rt.store.mark_retry(alert.id, result.when, result.reason)
-            rt.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
-            retrying += 1
-        else:
-            rt.store.mark_dead(alert.id, result.reason, now)
-            rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
-            dead += 1
-    return DeliveryReport(delivered, retrying, dead)
+    """Deliver the due outbox rows, paced; see ``delivery.dispatch`` for the order and the lock."""
+    return dispatch.deliver_due(rt, limit)
 
 
 # --- replay -------------------------------------------------------------------------------------

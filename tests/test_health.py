@@ -120,6 +120,16 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
     assert get(daemon, "/nope").status_code == 404
 
 
+def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    store = daemon.health.rt.store
+    wait_for(lambda: store.outbox_counts()["delivered"] == 1, what="the alert's delivery")
+    store.mark_dead(1, "not_in_channel: invite the bot", daemon.health.rt.clock.now())
+    response = get(daemon, "/healthz")
+    assert response.status_code == 200
+    assert response.text.splitlines()[-1] == "dead letters: 1 (see `monitor outbox list --state dead`)"
+
+
 def test_healthz_503_when_the_scheduler_stopped(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
     daemon.scheduler.shutdown()

@@ -80,6 +80,7 @@ def _span(delta: timedelta) -> str:
 class HealthReport:
     problems: tuple[str, ...]
     last_ok_poll: datetime | None
+    dead_letters: int = 0  # shown, but not unhealthy: a restart cannot fix them, a person can
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,8 @@ class HealthReport:
     def text(self) -> str:
         last = self.last_ok_poll.isoformat() if self.last_ok_poll else "never"
         lines = ["ok" if self.ok else "unhealthy", *self.problems, f"last successful poll: {last}"]
+        if self.dead_letters:
+            lines.append(f"dead letters: {self.dead_letters} (see `monitor outbox list --state dead`)")
         return "\n".join(lines) + "\n"
 
 
@@ -133,7 +136,8 @@ class Health:
             last_ok_poll=self.last_ok_poll,
             deadline=poll_deadline(self.rt.config),
         )
-        return HealthReport(tuple(problems), self.last_ok_poll)
+        dead = 0 if db_error else self.rt.store.outbox_counts()["dead"]
+        return HealthReport(tuple(problems), self.last_ok_poll, dead)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------

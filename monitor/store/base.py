@@ -162,11 +162,33 @@ class Store(Protocol):
     def opening_alert_pending(self, story_id: int, destination: str, channel: str | None) -> bool:
         """Whether the story's opening alert to that destination is still waiting to be sent."""
 
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Note, committed before the send, that these rows are being sent (see ``in_flight``)."""
+
+    def in_flight(self) -> dict[int, str]:
+        """Pending rows a crash interrupted mid-send: alert id -> group token (the rows sent as
+        one message share it)."""
+
     def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None: ...
+
+    def mark_sent(self, alert_ids: Sequence[int], remote_id: str, channel: str | None, now: datetime) -> None:
+        """Mark every row of one message (an alert or a summary) delivered, in one transaction."""
 
     def mark_retry(self, alert_id: int, when: datetime, reason: str) -> None: ...
 
+    def defer(self, alert_ids: Sequence[int], until: datetime, reason: str) -> None:
+        """Not before ``until``, without counting an attempt (quiet hours, a rate-limited channel)."""
+
     def mark_dead(self, alert_id: int, reason: str, now: datetime) -> None: ...
+
+    def recent_sends(self, since: datetime) -> dict[tuple[str, str | None], list[datetime]]:
+        """Send times per (destination, stored channel) since ``since``; a summary counts once."""
+
+    def retry_dead(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        """Make dead letters (these, or all when None) pending again; returns the ids requeued."""
+
+    def outbox_rows(self, states: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows in these states, oldest first, with the alert's title."""
 
     def outbox_counts(self) -> dict[str, int]:
         """Number of outbox rows per state: pending, delivered, dead."""

@@ -105,9 +105,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     remote_id TEXT,
     created_at TEXT NOT NULL,
     delivered_at TEXT,
+    sending_at TEXT,  -- set (committed) just before a send, cleared with its outcome: a crash leaves it
     UNIQUE (item_key, destination, channel)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(delivered_at);
 CREATE TABLE IF NOT EXISTS story_threads (
     story_id INTEGER NOT NULL REFERENCES stories(id),
     destination TEXT NOT NULL,
@@ -471,37 +473,104 @@ class SQLiteStore:
             ).fetchone()
         return row is not None
 
-    def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None:
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
         with self._lock, self.db.atomic():
-            self.db.execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, remote_id = ?, delivered_at = ?, "
-                "last_error = NULL WHERE id = ?",
-                (remote_id, _iso(now), alert_id),
+            self.db.conn.executemany(
+                "UPDATE outbox SET sending_at = ? WHERE id = ?", [(_iso(now), i) for i in alert_ids]
             )
-            row = self.db.execute(
-                "SELECT story_id, destination, channel, kind FROM outbox WHERE id = ?", (alert_id,)
-            ).fetchone()
-            if row and row[3] == "alert" and channel:
+
+    def in_flight(self) -> dict[int, str]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT id, sending_at FROM outbox WHERE state = 'pending' AND sending_at IS NOT NULL"
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None:
+        self.mark_sent([alert_id], remote_id, channel, now)
+
+    def mark_sent(self, alert_ids: Sequence[int], remote_id: str, channel: str | None, now: datetime) -> None:
+        with self._lock, self.db.atomic():
+            for alert_id in alert_ids:
                 self.db.execute(
-                    "INSERT OR IGNORE INTO story_threads(story_id, destination, channel_key, channel, ts) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (row[0], row[1], row[2] or "", channel, remote_id),
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, remote_id = ?, "
+                    "delivered_at = ?, last_error = NULL, sending_at = NULL WHERE id = ?",
+                    (remote_id, _iso(now), alert_id),
                 )
+                row = self.db.execute(
+                    "SELECT story_id, destination, channel, kind FROM outbox WHERE id = ?", (alert_id,)
+                ).fetchone()
+                if row and row[3] == "alert" and channel:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO story_threads(story_id, destination, channel_key, channel, ts) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (row[0], row[1], row[2] or "", channel, remote_id),
+                    )
 
     def mark_retry(self, alert_id: int, when: datetime, reason: str) -> None:
         with self._lock:
             self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, sending_at = NULL "
+                "WHERE id = ?",
                 (_iso(when), reason, alert_id),
+            )
+
+    def defer(self, alert_ids: Sequence[int], until: datetime, reason: str) -> None:
+        with self._lock, self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, sending_at = NULL WHERE id = ?",
+                [(_iso(until), reason, i) for i in alert_ids],
             )
 
     def mark_dead(self, alert_id: int, reason: str, now: datetime) -> None:
         with self._lock:
             self.db.execute(
-                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "sending_at = NULL WHERE id = ?",
                 (reason, _iso(now), alert_id),
             )
+
+    def recent_sends(self, since: datetime) -> dict[tuple[str, str | None], list[datetime]]:
+        sends: dict[tuple[str, str | None], list[datetime]] = {}
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT DISTINCT destination, channel, remote_id, delivered_at FROM outbox "
+                "WHERE delivered_at >= ? AND state = 'delivered' ORDER BY delivered_at",
+                (_iso(since),),
+            ).fetchall()
+        for destination, channel, _, delivered_at in rows:
+            sends.setdefault((destination, channel), []).append(datetime.fromisoformat(delivered_at))
+        return sends
+
+    def retry_dead(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        where = "state = 'dead'"
+        params: list[Any] = []
+        if alert_ids is not None:
+            where += f" AND id IN ({','.join('?' * len(alert_ids))})"
+            params = list(alert_ids)
+        with self._lock, self.db.atomic():
+            ids = [row[0] for row in self.db.execute(f"SELECT id FROM outbox WHERE {where} ORDER BY id", params)]
+            self.db.conn.executemany(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL "
+                "WHERE id = ?",
+                [(_iso(now), i) for i in ids],
+            )
+        return ids
+
+    def outbox_rows(self, states: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = list(
+                self.db.query(
+                    "SELECT id, story_id, kind, destination, channel, priority, state, attempts, next_attempt_at, "
+                    f"last_error, created_at, delivered_at, payload FROM outbox WHERE state IN ({marks}) "
+                    "ORDER BY id DESC LIMIT ?",
+                    [*states, limit],
+                )
+            )
+        for row in rows:
+            row["title"] = json.loads(row.pop("payload")).get("title")
+        return rows[::-1]
 
     def outbox_counts(self) -> dict[str, int]:
         counts = {"pending": 0, "delivered": 0, "dead": 0}
