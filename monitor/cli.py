@@ -110,6 +110,8 @@ def poll(config_path: Path, dry_run: bool) -> None:
     try:
         reports = pipeline.poll_cycle(rt, dry_run=dry_run)
         delivery = pipeline.DeliveryReport() if dry_run else pipeline.deliver_due(rt)
+        if not dry_run:
+            pipeline.prune(rt)
     finally:
         rt.close()
     failing = [r for r in reports if r.status == "error"]

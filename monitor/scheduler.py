@@ -40,6 +40,7 @@ from monitor.ops.reload import Reloader
 log = logging.getLogger("monitor.scheduler")
 
 DELIVERY_TICK_SECONDS = 2
+PRUNE_TICK_SECONDS = 3600
 DIGEST_CHECK_SECONDS = 60
 MAX_JITTER_SECONDS = 60
 START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
@@ -93,6 +94,7 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler.add_job(
         pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
+    scheduler.add_job(pipeline.prune, "interval", seconds=PRUNE_TICK_SECONDS, args=(rt,), id="prune", **JOB_DEFAULTS)
     if rt.config.digest is not None:
         add_digest_jobs(scheduler, rt)
 

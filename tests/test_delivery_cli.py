@@ -127,6 +127,13 @@ HOSTILE_SUMMARY = (
     "The probe says &amp;lt;!channel&amp;gt; &amp;lt;!here&amp;gt; &amp;lt;@U0BADBAD&amp;gt; "
     "&amp;lt;!subteam^S0BAD&amp;gt; &amp;lt;https://evil.example/x|Bloomberg&amp;gt; probe."
 )
+
+
+def distinct(n: int) -> str:
+    """The hostile summary plus words of its own, so each probe is its own story, not a follow-up."""
+    return HOSTILE_SUMMARY + " " + " ".join(f"topic{n}word{i}" for i in range(40))
+
+
 FORBIDDEN = ("<!channel", "<!here", "<!everyone", "<@U", "<!subteam", "<http://evil", "<https://evil")
 
 
@@ -135,7 +142,7 @@ def test_hostile_feed_text_cannot_ping_or_forge_links(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer, burst_limit: int
 ) -> None:
     items = [
-        {"title": title, "link": f"https://wire.example/h{n}", "guid": f"h{n}", "description": HOSTILE_SUMMARY}
+        {"title": title, "link": f"https://wire.example/h{n}", "guid": f"h{n}", "description": distinct(n)}
         for n, title in enumerate(HOSTILE_TITLES)
     ]
     items.append({"title": "Probe with a bad link", "link": "javascript:alert(1)", "guid": "js"})

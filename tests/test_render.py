@@ -104,3 +104,17 @@ def test_summary_lists_alerts_within_slack_limits() -> None:
     assert all("<!channel>" not in line and "&lt;!channel&gt;" in line for line in lines)
     assert message.metadata["event_payload"]["story_ids"] == [7] * 40
     assert len(message.text) <= 4000
+
+
+def test_each_sum_is_shown_once_by_its_fullest_mention() -> None:
+    from monitor.delivery.render import distinct_amounts
+    from monitor.model import Amount
+
+    title = Amount("2 billion yuan", 2e9, "CNY", 2.76e8)
+    body = Amount("2 billion yuan ($290 million)", 2e9, "CNY", 2.9e8)
+    short = Amount("$290M", 2.9e8, "USD", 2.9e8)
+    other = Amount("$60 million", 6e7, "USD", 6e7)
+    assert [a.text for a in distinct_amounts([title, short, body, other])] == [
+        "2 billion yuan ($290 million)",
+        "$60 million",
+    ]

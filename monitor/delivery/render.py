@@ -209,24 +209,35 @@ def summary_message(alerts: Sequence[Alert], channel: str | None) -> SlackMessag
     )
 
 
+def distinct_amounts(amounts: Sequence[Amount]) -> list[Amount]:
+    """Each sum once, by its most informative mention: "2 billion yuan" in a title and
+    "2 billion yuan ($290 million)" in the text are one sum, as are "$290M" and "$290 million"."""
+    kept: list[tuple[int, Amount]] = []
+    seen: set[object] = set()
+    for index, amount in sorted(enumerate(amounts), key=lambda pair: -len(pair[1].text)):
+        keys = {(amount.currency, amount.value), round(amount.usd, -6) if amount.usd is not None else None} - {None}
+        if seen.isdisjoint(keys):
+            kept.append((index, amount))
+        seen |= keys
+    return [amount for _, amount in sorted(kept, key=lambda pair: pair[0])]
+
+
 def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     """Everything a notifier needs to render an alert, frozen into the outbox row."""
     ordered = sorted(matches, key=lambda m: PRIORITIES.index(m.priority))
-    amounts: dict[tuple[str, float], Amount] = {}  # one per sum: the mention that says the most
+    amounts: list[Amount] = []
     companies: dict[str, None] = {}
-    hits: dict[tuple[str, str], dict[str, str]] = {}  # a summary repeated as content is shown once
+    hits: dict[str, dict[str, str]] = {}  # one snippet per field, so overlapping snippets are not repeated
     terms: dict[str, None] = {}
     round_ = None
     for match in ordered:
         e = match.explanation
-        for amount in e.amounts:
-            known = amounts.get((amount.currency, amount.value))
-            if known is None or len(amount.text) > len(known.text):
-                amounts[(amount.currency, amount.value)] = amount
+        amounts.extend(e.amounts)
         companies.update(dict.fromkeys(e.companies))
         terms.update(dict.fromkeys(e.terms))
         for h in e.hits:
-            hits.setdefault((h.term, h.snippet), {"term": h.term, "field": h.field, "snippet": h.snippet})
+            if not any(h.snippet == shown["snippet"] for shown in hits.values()):
+                hits.setdefault(h.field, {"term": h.term, "field": h.field, "snippet": h.snippet})
         round_ = round_ or e.round
     usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
     return {
@@ -237,7 +248,7 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],
         "terms": list(terms),
         "hits": list(hits.values())[:10],
-        "amounts": [a.text for a in amounts.values()],
+        "amounts": [a.text for a in distinct_amounts(amounts)],
         "largest_usd": max(usd) if usd else None,
         "round": round_,
         "companies": list(companies),

@@ -164,9 +164,11 @@ def _block_lines(block: Mapping[str, Any]) -> list[str]:
 
 def _print_slack(slack: SlackServer, out: TextIO) -> None:
     _heading(f"Slack received {len(slack.messages)} messages", out)
+    names = {number: name for name, number in slack.channel_ids.items()}  # replies go to the channel ID
     for message in slack.messages:
         reply = bool(message.get("thread_ts"))
-        where = f"{message['channel']}, thread reply" if reply else message["channel"]
+        channel = names.get(message["channel"], message["channel"])
+        where = f"{channel}, thread reply" if reply else channel
         print(f"\n[{where}]", file=out)
         for block in message.get("blocks") or []:
             for line in _block_lines(block):

@@ -9,6 +9,7 @@ transaction, so a crash leaves either all of them or none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -52,6 +53,11 @@ class NewItem:
     story: StoryDecision | None = None  # None: not matched, kept only for dedup
     outgoing: tuple[Outgoing, ...] = ()
     story_info: Mapping[str, Any] = field(default_factory=dict)  # companies, amounts: for clustering
+
+    @property
+    def key(self) -> str:
+        """The key the item is stored under: the first of its identity keys."""
+        return self.keys[0] if self.keys else self.item.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +159,26 @@ class Store(Protocol):
     def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
         """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
         Returns its id, or None when a row with that key and destination exists."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the store for a read-decide-write sequence (the story decision): no other thread
+        or process writes in between; all of it commits at the end or none of it."""
+
+    def key_owners(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """For each of these identity keys that is stored: (the key naming its item, the item's feed)."""
+
+    def guid_changes(self, feed: str) -> int:
+        """How many of the feed's links came back under a new GUID (see ``stories``)."""
+
+    def add_guid_changes(self, feed: str, urls: Iterable[str], now: datetime) -> None: ...
+
+    def open_stories(self, since: datetime) -> list[tuple[int, Mapping[str, Any]]]:
+        """(story id, story features) of every item in a story opened at or after ``since``."""
+
+    def prune(self, text_before: datetime, stories_before: datetime) -> int:
+        """Retention: drop the text of items first seen before ``text_before`` and the story
+        features of stories opened before ``stories_before``; identity keys, titles and stories
+        stay. Returns how many items lost their text."""
 
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 

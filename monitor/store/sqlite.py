@@ -7,6 +7,7 @@ method is a short statement or transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -110,6 +111,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(delivered_at);
+CREATE INDEX IF NOT EXISTS stories_opened ON stories(opened_at);
+CREATE TABLE IF NOT EXISTS story_items (
+    item_key TEXT PRIMARY KEY REFERENCES items(key),
+    story_id INTEGER NOT NULL REFERENCES stories(id),
+    features TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS story_items_story ON story_items(story_id);
+CREATE TABLE IF NOT EXISTS guid_changes (
+    feed TEXT NOT NULL,
+    url TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (feed, url)
+);
 CREATE TABLE IF NOT EXISTS story_threads (
     story_id INTEGER NOT NULL REFERENCES stories(id),
     destination TEXT NOT NULL,
@@ -350,7 +364,7 @@ class SQLiteStore:
             params.update(after=rows[-1]["first_seen"], key=rows[-1]["key"])
 
     def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
-        item = new.item
+        item, key = new.item, new.key
         story_id = None
         if isinstance(new.story, OpenStory):
             priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
@@ -367,7 +381,7 @@ class SQLiteStore:
             # a replay: the item is stored already, only its story is new
             + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
             (
-                item.key,
+                key,
                 item.feed,
                 item.guid,
                 item.url,
@@ -380,14 +394,19 @@ class SQLiteStore:
                 story_id,
             ),
         )
-        for key in dict.fromkeys((item.key, *new.keys)):
-            self.db.execute("INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)", (key, item.key))
+        for alias in dict.fromkeys((key, *new.keys)):
+            self.db.execute("INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)", (alias, key))
+        if story_id is not None and new.story_info:
+            self.db.execute(
+                "INSERT OR REPLACE INTO story_items(item_key, story_id, features) VALUES (?, ?, ?)",
+                (key, story_id, json.dumps(dict(new.story_info), ensure_ascii=False)),
+            )
         for match in new.matches:
             self.db.execute(
                 "INSERT OR IGNORE INTO matches(item_key, story_id, rule_id, rule_name, priority, digest_only, "
                 "explanation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    item.key,
+                    key,
                     story_id,
                     match.rule_id,
                     match.rule_name,
@@ -407,7 +426,7 @@ class SQLiteStore:
                 "payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     story_id,
-                    item.key,
+                    key,
                     kind,
                     out.destination,
                     out.channel,
@@ -420,7 +439,71 @@ class SQLiteStore:
             )
             if cursor.rowcount:
                 alert_ids.append(cursor.lastrowid)
-        return Recorded(item.key, story_id, tuple(alert_ids))
+        return Recorded(key, story_id, tuple(alert_ids))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold this process's lock and SQLite's write lock (BEGIN IMMEDIATE, so another process
+        waits too) around a read-decide-write sequence; commit at the end, roll back on error."""
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.execute("COMMIT")
+
+    def key_owners(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        keys = list(dict.fromkeys(keys))
+        owners: dict[str, tuple[str, str]] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, item_key, feed in self.db.execute(
+                    f"SELECT k.key, k.item_key, i.feed FROM item_keys k JOIN items i ON i.key = k.item_key "
+                    f"WHERE k.key IN ({marks})",
+                    chunk,
+                ):
+                    owners[key] = (item_key, feed)
+        return owners
+
+    def guid_changes(self, feed: str) -> int:
+        with self._lock:
+            return self.db.execute("SELECT count(*) FROM guid_changes WHERE feed = ?", (feed,)).fetchone()[0]
+
+    def add_guid_changes(self, feed: str, urls: Iterable[str], now: datetime) -> None:
+        with self._lock, self.db.atomic():
+            for url in urls:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO guid_changes(feed, url, seen_at) VALUES (?, ?, ?)", (feed, url, _iso(now))
+                )
+
+    def open_stories(self, since: datetime) -> list[tuple[int, Mapping[str, Any]]]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT s.story_id, s.features FROM story_items s JOIN stories ON stories.id = s.story_id "
+                "WHERE stories.opened_at >= ? ORDER BY s.story_id",
+                (_iso(since),),
+            ).fetchall()
+        return [(story_id, json.loads(features)) for story_id, features in rows]
+
+    def prune(self, text_before: datetime, stories_before: datetime) -> int:
+        with self._lock, self.db.atomic():
+            self.db.execute(
+                "DELETE FROM story_items WHERE story_id IN (SELECT id FROM stories WHERE opened_at < ?)",
+                (_iso(stories_before),),
+            )
+            return self.db.execute(
+                "UPDATE items SET summary = '', content = '' WHERE first_seen < ? AND (summary != '' OR content != '') "
+                "AND key NOT IN (SELECT item_key FROM story_items)",
+                (_iso(text_before),),
+            ).rowcount
 
     def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
         with self._lock:
