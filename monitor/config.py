@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -333,19 +333,23 @@ def secret(env_name: str | None, environ: Mapping[str, str] | None = None) -> st
     return None
 
 
+def _env_names(value: Any) -> list[str]:
+    """Every ``*_env`` value inside a config value: tables, lists of tables, dataclasses."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, Mapping):
+        names = [v for k, v in value.items() if isinstance(k, str) and k.endswith("_env") and isinstance(v, str)]
+        return names + [n for v in value.values() for n in _env_names(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _env_names(v)]
+    return []
+
+
 def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
     """The values of every secret the config names (any ``*_env`` key, in any section), so logs
     can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
-    names = []
-    for part in fields(config):
-        value = getattr(config, part.name)
-        for table in value if isinstance(value, tuple | list) else [value]:
-            if isinstance(table, WebhookConfig):
-                table = asdict(table)
-            if isinstance(table, Mapping):
-                names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
     values = []
-    for name in names:
+    for name in dict.fromkeys(_env_names(config)):
         try:
             values.append(secret(name, environ))
         except (OSError, UnicodeDecodeError):

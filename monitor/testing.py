@@ -37,9 +37,9 @@ class LocalServer:
 
     handler: type[BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("Handler", (self.handler,), {"owner": self})
-        self.server = _Server(("127.0.0.1", 0), handler)
+        self.server = _Server((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
