@@ -88,7 +88,7 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     store.sync_feeds(config.feeds)
     rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
     if deliver:
-        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+        webhook.queue_events(rt.bus, rt.store, lambda: rt.config.webhooks, rt.clock)
     return rt
 
 

@@ -19,11 +19,16 @@ def test_demo_runs_offline_and_shows_what_slack_the_webhook_and_the_mailbox_rece
     slack = out.split("── Slack received", 1)[1].split("── Webhook", 1)[0]
     assert "🚨 Alibaba Cloud leads 2 billion yuan round in ShengShu, the maker of Vidu (https://wire.demo" in slack
     assert "PixVerse raises $60 million" in slack and "Tripo AI closes $50 million" in slack
-    assert "Amount: 2 billion yuan ($290 million)" in slack
+    assert "2 billion yuan ($290 million)" in slack and "(largest ≈ $290M)" in slack
+    assert "[#world-model-alerts, thread reply]\n    ↳ Also reported by Compute Daily: Vidu developer ShengShu" in slack
     assert "tram" not in slack.lower() and "fashion" not in slack.lower()  # the noise stays quiet
-    webhook = out.split("── Webhook received", 1)[1].split("──", 1)[0]
+    webhook = out.split("── Webhook received", 1)[1].split("\n── ", 1)[0]
     received, valid = webhook.split(" events, ")[0], webhook.split(" events, ")[1].split(" with")[0]
     assert received.strip() == valid.strip() != "0"
+    assert "alert          id=" in webhook and "follow_up" in webhook and "digest_sent" in webhook
+    mail = out.split("── The mailbox received 1 digest email", 1)[1]
+    assert "Subject: World-model monitor: " in mail and "To: team@demo.example" in mail
+    assert "HIGH PRIORITY" in mail and "Tripo AI closes $50 million Series B" in mail
     assert list(tmp_path.iterdir()) == []  # nothing left behind in the working folder
 
 

@@ -128,6 +128,9 @@ def test_stored_items_pages_oldest_first_from_since_and_skips_alerted(tmp_path: 
             outgoing = (Outgoing("slack", None, "high", "deal", {}),) if n == 3 else ()
             story = OpenStory() if n == 3 else None
             store.record_items([NewItem(item, (item.key,), (MATCH,) if n == 3 else (), story, outgoing)], seen)
+        seen = NOW + timedelta(hours=2)
+        old = Item("F", "g9", "https://x.example/9", "Old", "s", "c", NOW - timedelta(days=30), seen, "fp9")
+        store.record_items([NewItem(old, (old.key,))], seen)  # a first poll's old item: never in the window
         since = NOW + timedelta(hours=1)
         assert [i.title for i in store.stored_items(since, page=2)] == ["T1", "T2", "T3", "T4"]
         assert [i.title for i in store.stored_items(since, unalerted=True, page=2)] == ["T1", "T2", "T4"]

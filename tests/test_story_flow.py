@@ -343,7 +343,8 @@ def test_replayed_items_of_two_outlets_make_one_story(
     m = make_monitor({"Wire": wire, "Explainer": explainer})
     m.cycle()
     assert not slack_server.messages
-    report = pipeline.replay(m.rt, m.rt.store.stored_items(START - timedelta(days=1), unalerted=True), send=True)
+    since = START - timedelta(days=3)  # the window covers when they were published, not only first seen
+    report = pipeline.replay(m.rt, m.rt.store.stored_items(since, unalerted=True), send=True)
     assert [a.kind for a in report.alerts] == ["alert", "follow_up"] and report.queued == 2
     m.cycle()
     (top,), (reply,) = slack_server.top_level(), slack_server.replies()

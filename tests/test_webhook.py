@@ -308,3 +308,10 @@ def test_dead_slack_alert_is_an_event_and_a_dead_webhook_is_not(
     assert receiver.received[0]["path"] == "/crm" and receiver.received[1]["path"] == "/ops"
     assert event["event"] == "alert_dead" and event["story_id"] is None
     assert event["data"]["destination"] == "slack" and "channel_not_found" in event["data"]["reason"]
+
+
+def test_webhook_secrets_are_hidden_from_logs() -> None:
+    cfg = parse(
+        '[[webhooks]]\nname = "crm"\nurl = "https://h.example/"\nevents = ["alert"]\nsecret_env = "CRM_SECRET"\n'
+    )
+    assert config.secret_values(cfg, {"CRM_SECRET": "hush-hush"}) == ["hush-hush"]

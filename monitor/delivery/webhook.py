@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,23 +103,23 @@ def outgoing(
     return tuple(Outgoing(w.destination, None, top.priority, top.rule_id, payload) for w in wanted)
 
 
-def queue_events(bus: EventBus, store: Store, webhooks: Iterable[WebhookConfig], clock: Clock) -> None:
-    """Subscribe: each chosen domain event becomes a durable outbox row for each webhook wanting it."""
-    chosen = [w for w in webhooks if any(name in w.events for name in WEBHOOK_SOURCES.values())]
-    if not chosen:
-        return
+def queue_events(bus: EventBus, store: Store, webhooks: Callable[[], Iterable[WebhookConfig]], clock: Clock) -> None:
+    """Subscribe: each chosen domain event becomes a durable outbox row for each webhook wanting
+    it. ``webhooks`` is asked at each event, so a reloaded config takes effect at once."""
 
     def on_event(event: Event) -> None:
         if isinstance(event, AlertDead) and event.destination.startswith("webhook:"):
             return  # a dead webhook delivery is not news for webhooks: no loops
         name = WEBHOOK_SOURCES[type(event)]
+        wanted = [w for w in webhooks() if name in w.events]
+        if not wanted:
+            return
         now = clock.now()
         data = asdict(event)
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
         key = f"event:{name}:{now.isoformat()}:{digest}"
-        for webhook in chosen:
-            if name in webhook.events:
-                store.queue_event(webhook.destination, key, event_payload(name, data, now), now)
+        for webhook in wanted:
+            store.queue_event(webhook.destination, key, event_payload(name, data, now), now)
 
     for event_type in WEBHOOK_SOURCES:
         bus.subscribe(event_type, on_event)

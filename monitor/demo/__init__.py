@@ -164,9 +164,11 @@ def _block_lines(block: Mapping[str, Any]) -> list[str]:
 
 def _print_slack(slack: SlackServer, out: TextIO) -> None:
     _heading(f"Slack received {len(slack.messages)} messages", out)
+    names = {number: name for name, number in slack.channel_ids.items()}  # replies go to the channel ID
     for message in slack.messages:
         reply = bool(message.get("thread_ts"))
-        where = f"{message['channel']}, thread reply" if reply else message["channel"]
+        channel = names.get(message["channel"], message["channel"])
+        where = f"{channel}, thread reply" if reply else channel
         print(f"\n[{where}]", file=out)
         for block in message.get("blocks") or []:
             for line in _block_lines(block):
@@ -190,11 +192,12 @@ def _print_webhooks(hooks: WebhookReceiver, out: TextIO) -> None:
     for request in received:
         event = request["json"]
         title = event["data"].get("title") or event["data"].get("period") or ""
-        print(f"  {event['event']:<10} id={event['id']:<3} {title}", file=out)
+        print(f"  {event['event']:<14} id={event['id']:<3} {title}", file=out)
 
 
 def _print_mail(smtp: SmtpServer, out: TextIO) -> None:
-    _heading(f"The mailbox received {len(smtp.messages)} digest emails", out)
+    count = len(smtp.messages)
+    _heading(f"The mailbox received {count} digest email{'s' if count != 1 else ''}", out)
     for message in smtp.messages:
         print(f"From: {message['From']}\nTo: {message['To']}\nSubject: {message['Subject']}\n", file=out)
         plain = message.get_body(preferencelist=("plain",))

@@ -158,7 +158,8 @@ class Store(Protocol):
         matches, stories and outbox rows, in one transaction."""
 
     def count_items(self, since: datetime, unalerted: bool = False) -> int:
-        """Stored items first seen at or after ``since`` (only never-alerted ones if asked)."""
+        """Stored items first seen and published at or after ``since`` (only never-alerted ones
+        if asked). Old items a feed's first poll stored without alerting stay out."""
 
     def stored_items(self, since: datetime, unalerted: bool = False) -> Iterator[Item]:
         """Those items, oldest first, read page by page. ``unalerted``: no outbox row exists for

@@ -355,18 +355,22 @@ class SQLiteStore:
         " AND (story_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = items.story_id))"
     )
 
+    def _window(self, unalerted: bool) -> str:
+        # published too: a feed's first poll stores its old items without alerting them
+        return " AND published >= :since" + (self._UNALERTED if unalerted else "")
+
     def count_items(self, since: datetime, unalerted: bool = False) -> int:
-        where = "first_seen >= ?" + (self._UNALERTED if unalerted else "")
+        where = "first_seen >= :since" + self._window(unalerted)
         with self._lock:
-            return self.db.execute(f"SELECT count(*) FROM items WHERE {where}", (_iso(since),)).fetchone()[0]
+            return self.db.execute(f"SELECT count(*) FROM items WHERE {where}", {"since": _iso(since)}).fetchone()[0]
 
     def stored_items(self, since: datetime, unalerted: bool = False, page: int = 500) -> Iterator[Item]:
-        where = "(first_seen, key) > (?, ?)" + (self._UNALERTED if unalerted else "")
-        after = (_iso(since - timedelta(microseconds=1)), "")
+        where = "(first_seen, key) > (:after, :key)" + self._window(unalerted)
+        params = {"since": _iso(since), "after": _iso(since - timedelta(microseconds=1)), "key": "", "page": page}
         while True:
             with self._lock:
                 rows = list(
-                    self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT ?", (*after, page))
+                    self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT :page", params)
                 )
             for row in rows:
                 yield Item(
@@ -377,7 +381,7 @@ class SQLiteStore:
                 )
             if len(rows) < page:
                 return
-            after = (rows[-1]["first_seen"], rows[-1]["key"])
+            params.update(after=rows[-1]["first_seen"], key=rows[-1]["key"])
 
     def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
         item, key = new.item, new.key
