@@ -30,6 +30,10 @@ IDS = pgdb.id_tables(SCHEMA)
     [
         ("SELECT a FROM t WHERE b = ? AND c LIKE '5%'", "SELECT a FROM t WHERE b = %s AND c LIKE '5%%'"),
         (
+            "SELECT * FROM items WHERE first_seen >= :since AND url != 'https://x' LIMIT :page",
+            "SELECT * FROM items WHERE first_seen >= %(since)s AND url != 'https://x' LIMIT %(page)s",
+        ),
+        (
             "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)",
             "INSERT INTO item_keys(key, item_key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
         ),
@@ -41,7 +45,7 @@ IDS = pgdb.id_tables(SCHEMA)
         ("SELECT 1 FROM outbox WHERE channel IS ?", "SELECT 1 FROM outbox WHERE channel IS NOT DISTINCT FROM %s"),
         ("SELECT 1 FROM outbox WHERE channel IS NULL", "SELECT 1 FROM outbox WHERE channel IS NULL"),
     ],
-    ids=["placeholders", "or-ignore", "or-ignore-with-id", "own-returning", "is-param", "is-null"],
+    ids=["placeholders", "named", "or-ignore", "or-ignore-with-id", "own-returning", "is-param", "is-null"],
 )
 def test_sqlite_spellings_become_postgres(sqlite: str, postgres: str) -> None:
     assert pgdb.translate(sqlite, IDS)[0] == postgres

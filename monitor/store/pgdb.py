@@ -4,7 +4,8 @@
 values, ``RETURNING``, ISO-8601 UTC text for times) plus three SQLite spellings that this module
 rewrites, once per distinct statement:
 
-- ``?`` placeholders become ``%s`` (a literal ``%`` becomes ``%%``; no query has ``?`` in a string);
+- ``?`` placeholders become ``%s`` and ``:name`` ones ``%(name)s`` (a literal ``%`` becomes ``%%``;
+  no query has ``?`` or ``:name`` in a string);
 - ``INSERT OR IGNORE INTO t ...`` becomes ``INSERT INTO t ... ON CONFLICT DO NOTHING``;
 - ``x IS ?`` (null-safe equality) becomes ``x IS NOT DISTINCT FROM %s``;
 - an ``INSERT`` into a table with an ``id INTEGER PRIMARY KEY`` gets ``RETURNING id``, which is
@@ -44,6 +45,7 @@ _REPLACE = re.compile(r"^\s*(INSERT\s+OR\s+)?REPLACE\s+INTO\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
 _IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _ROWID_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(\s*id INTEGER PRIMARY KEY\b")
 
 
@@ -80,7 +82,7 @@ def translate(sql: str, returning_id: frozenset[str]) -> tuple[str, bool]:
     adds_id = bool(insert) and not returning and insert.group(1) in returning_id
     if adds_id:
         text += " RETURNING id"
-    return text.replace("?", "%s"), adds_id
+    return _NAMED.sub(r"%(\1)s", text.replace("?", "%s")), adds_id
 
 
 def where(dsn: str) -> str:
