@@ -3,6 +3,12 @@
 Created on first use, WAL mode, schema version in ``PRAGMA user_version``. One connection shared
 by the process's threads behind a lock: SQLite has one writer at a time anyway, and every
 method is a short statement or transaction.
+
+``PostgresStore`` runs these same methods on PostgreSQL (``store.pgdb`` translates ``?``/``:name``
+placeholders, ``INSERT OR IGNORE``, ``IS ?`` and ``lastrowid``), so new SQL here should stay in
+what both engines speak: ``ON CONFLICT ... DO UPDATE`` rather than ``INSERT OR REPLACE``, ``CASE``
+rather than two-argument ``max``/``min``, ``coalesce`` rather than ``ifnull``, an alias on every
+subquery in ``FROM``. ``tests/test_store.py`` runs on both.
 """
 
 from __future__ import annotations
