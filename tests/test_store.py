@@ -168,3 +168,30 @@ def test_stored_items_page_by_page_and_retention_keeps_keys(store: Store) -> Non
     assert store.guid_changes("F") == 1
     assert store.prune(NOW + timedelta(days=1), NOW - timedelta(days=1)) == 8
     assert store.known_keys(["k0"]) == {"k0"}
+
+
+def test_replay_heartbeat_and_digest_retries(store: Store) -> None:
+    store.heartbeat(NOW)
+    assert [s.name for s in store.feed_states()] == ["F"]
+    with store.delivery_turn() as turn:
+        assert turn
+    store.record_items([NewItem(item(1), ("url:https://x.example/1",))], NOW)  # stored, never alerted
+    info = {"words": "zorblax deal"}
+    out = Outgoing("slack", None, "high", "deal", {"title": "Title 1"})
+    again = NewItem(item(1), ("url:https://x.example/1",), (MATCH,), OpenStory(), (out,), info)
+    [replayed] = store.replay_items([again], NOW)
+    assert replayed.story_id is not None and len(replayed.alert_ids) == 1
+    assert store.open_stories(NOW) == [(replayed.story_id, info)]
+    store.open_digest("2026-11-22-manual", NOW, NOW - timedelta(days=1), scheduled=False, now=NOW)
+    store.claim_digest("2026-11-22-manual", NOW, NOW + timedelta(minutes=10))
+    store.retry_digest("2026-11-22-manual", NOW + timedelta(minutes=5), "smtp: connection refused")
+    assert store.due_digests(NOW) == []
+    [due] = store.due_digests(NOW + timedelta(minutes=5))
+    assert (due.state, due.last_error, due.scheduled) == ("pending", "smtp: connection refused", False)
+
+
+def test_every_store_method_is_tested_here_so_on_both_backends() -> None:
+    """A new Store method needs a test in this file: it then runs on SQLite and on PostgreSQL."""
+    text = Path(__file__).read_text(encoding="utf-8")
+    methods = [name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")]
+    assert [name for name in methods if f".{name}(" not in text] == []
