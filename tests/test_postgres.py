@@ -148,6 +148,21 @@ def test_one_replica_delivers_at_a_time(replicas: list[PostgresStore]) -> None:
         assert again
 
 
+def test_a_replica_that_lost_its_delivery_turn_stops_sending(replicas: list[PostgresStore], postgresql_db) -> None:
+    [recorded] = replicas[0].record_items([matched(1)], NOW)
+    with replicas[0].delivery_turn() as turn:
+        assert turn
+        replicas[0].mark_sending(recorded.alert_ids, NOW)  # still ours
+        postgresql_db.execute(  # the holder's connection drops (a network blip): the server frees the lock
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        with replicas[1].delivery_turn() as other:
+            assert other  # another replica takes over ...
+            with pytest.raises(StoreError, match="lost the delivery turn"):
+                replicas[0].mark_sending(recorded.alert_ids, NOW)  # ... and the first one sends no more
+
+
 def test_two_replicas_deciding_the_same_item_store_it_once(replicas: list[PostgresStore]) -> None:
     def decide(i: int) -> int:
         with replicas[i].exclusive():

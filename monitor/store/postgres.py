@@ -19,7 +19,7 @@ decision that slipped past the lock could not store an item twice.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import psycopg
@@ -31,7 +31,14 @@ from monitor.store.sqlite import FEED_CLAIMABLE, SCHEMA, SCHEMA_VERSION, SQLiteS
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 POOL_TIMEOUT = 30.0  # seconds a thread waits for a free connection
-SESSION_OPTIONS = "-c statement_timeout=60s -c lock_timeout=30s -c idle_in_transaction_session_timeout=5min"
+# The server gives up on a client it has not heard from in about 25 s (a replica's host went down
+# without closing its connections), which releases that client's locks for the other replicas.
+SESSION_OPTIONS = (
+    "-c statement_timeout=60s -c lock_timeout=30s -c idle_in_transaction_session_timeout=5min "
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
+# ... and a replica notices a server it cannot reach any more as soon.
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 
 # Advisory lock keys (any constant bigint; these spell "monitor" + a purpose).
 MIGRATE_LOCK = 0x6D6F6E69746F7201
@@ -46,7 +53,13 @@ class PostgresStore(SQLiteStore):
         self.dsn = dsn
         self.path = pgdb.where(dsn)  # used in messages; never the DSN itself (it may hold a password)
         self._lock = contextlib.nullcontext()  # threads use their own connections
-        kwargs = {"autocommit": True, "connect_timeout": CONNECT_TIMEOUT, "options": SESSION_OPTIONS}
+        self._turn: psycopg.Connection | None = None  # the connection holding the delivery turn
+        kwargs = {
+            "autocommit": True,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "options": SESSION_OPTIONS,
+            **CLIENT_KEEPALIVES,
+        }
         try:
             psycopg.connect(dsn, **kwargs).close()  # one try first, for a precise message
         except psycopg.Error as e:
@@ -122,8 +135,23 @@ class PostgresStore(SQLiteStore):
     def delivery_turn(self) -> Iterator[bool]:
         with self.db.connection() as conn:
             taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (DELIVER_LOCK,)).fetchone()[0]
+            self._turn = conn if taken else None
             try:
                 yield taken
             finally:
-                if taken:
+                self._turn = None
+                if taken and not conn.closed:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (DELIVER_LOCK,))
+
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Before each send, make sure the delivery turn is still ours: if its connection dropped,
+        the server released the lock and another replica may be delivering, so this round stops."""
+        if self._turn is not None:
+            try:
+                self._turn.execute("SELECT 1")
+            except psycopg.Error as e:
+                raise StoreError(
+                    f"lost the delivery turn (the connection to PostgreSQL at {self.path} dropped); "
+                    "this delivery round stops, another replica or the next round carries on"
+                ) from e
+        super().mark_sending(alert_ids, now)
