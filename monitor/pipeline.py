@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import httpx
-
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
 from monitor.delivery import Notifier, alert_destination, build_notifiers
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
-from monitor.intake import normalise
-from monitor.intake.fetch import FetchLimits, fetch, make_client
+from monitor.delivery.slack import SlackNotifier
+from monitor.intake import health, normalise
+from monitor.intake.fetch import FetchLimits, fetch_many
 from monitor.intake.parse import parse
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
@@ -35,17 +34,17 @@ from monitor.model import (
     FeedState,
     Fetched,
     FetchFailed,
+    FetchResult,
     Item,
     Match,
     NotModified,
     RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome
 
 log = logging.getLogger("monitor.pipeline")
 
-MAX_FEED_BACKOFF = timedelta(days=1)
 FOLLOW_UP_WAIT = timedelta(seconds=30)
 
 
@@ -59,21 +58,26 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     bus: events.EventBus = field(default_factory=events.EventBus)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
-    http: httpx.Client | None = None
 
     @property
     def limits(self) -> FetchLimits:
         f = self.config.fetch
-        return FetchLimits(f["timeout"], f["connect_timeout"], f["max_bytes"], f["max_redirects"])
+        return FetchLimits(
+            timeout=f["timeout"],
+            connect_timeout=f["connect_timeout"],
+            max_bytes=f["max_bytes"],
+            max_redirects=f["max_redirects"],
+            read_timeout=f["read_timeout"],
+            concurrency=f["concurrency"],
+            per_host=f["per_host"],
+        )
 
-    def client(self) -> httpx.Client:
-        if self.http is None:
-            self.http = make_client(self.limits)
-        return self.http
+    @property
+    def policy(self) -> health.Policy:
+        f = self.config.fetch
+        return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
 
     def close(self) -> None:
-        if self.http is not None:
-            self.http.close()
         self.store.close()
 
 
@@ -99,20 +103,34 @@ class PollReport:
     error: str | None = None
 
 
-def poll_cycle(
-    rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False
-) -> list[PollReport]:
-    """Poll every feed once (or the given ones), one after another."""
-    return [poll_feed(rt, feed, dry_run=dry_run) for feed in (feeds or rt.config.feeds)]
+def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
+    """Poll every feed once (or the given ones): fetched concurrently, then each feed's items
+    parsed, matched and stored one feed at a time in this thread, in the order the answers
+    arrive, so story decisions never race. Then queue-and-send feed health announcements."""
+    feeds = list(rt.config.feeds if feeds is None else feeds)
+    states = {s.name: s for s in rt.store.feed_states()}
+    known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+    reports: dict[int, PollReport] = {}
+    requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
+    for index, result in fetch_many(requests, rt.limits):
+        reports[index] = _settle(rt, feeds[index], known[index], result, dry_run)
+    if not dry_run:
+        deliver_notices(rt)
+    return [reports[i] for i in range(len(feeds))]
 
 
 def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollReport:
+    return poll_cycle(rt, [feed], dry_run=dry_run)[0]
+
+
+def _settle(rt: Runtime, feed: FeedConfig, state: FeedState, result: FetchResult, dry_run: bool) -> PollReport:
+    """One feed's fetch result -> items stored, its poll outcome recorded, events emitted."""
     started = time.monotonic()
     now = rt.clock.now()
-    state = rt.store.feed_state(feed.name) or FeedState(feed.name, feed.url)
-    result = fetch(rt.client(), state.url or feed.url, state, rt.limits)
-    report: PollReport
+    hints: tuple[timedelta | None, ...] = ()
+    body_hash = None
     if isinstance(result, Fetched):
+        hints = (health.max_age(result.headers),)
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash:
             result = NotModified(result.url, result.headers)
@@ -121,44 +139,84 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
             if isinstance(parsed, FetchFailed):
                 result = parsed
             else:
-                items = normalise.items(parsed, feed.name, now)
-                report = _take_items(rt, feed, items, now, dry_run)
-                outcome = PollOutcome(
-                    status="ok",
-                    etag=result.headers.get("etag"),
-                    last_modified=result.headers.get("last-modified"),
-                    body_hash=body_hash,
-                    new_url=result.final_url if result.permanent_redirect else None,
-                    next_check_at=now + feed.interval,
-                )
+                hints = (*hints, parsed.ttl)
+                report = _take_items(rt, feed, normalise.items(parsed, feed.name, now), now, dry_run)
     if isinstance(result, NotModified):
+        hints = (health.max_age(result.headers),)
         report = PollReport(feed.name, "not_modified")
-        outcome = PollOutcome(status="not_modified", next_check_at=now + feed.interval)
-    elif isinstance(result, FetchFailed):
-        report = PollReport(feed.name, "error", error=result.message)
-        delay = min(feed.interval * (2 ** min(state.consecutive_failures, 10)), MAX_FEED_BACKOFF)
-        if result.retry_after:
-            delay = max(delay, min(result.retry_after, MAX_FEED_BACKOFF))
+    if isinstance(result, FetchFailed):
+        report = PollReport(feed.name, "error", error=f"{result.kind}: {result.message}")
+        outcome = _failed(rt, feed, state, result, now)
+    else:
         outcome = PollOutcome(
-            status="error", error=f"{result.kind}: {result.message}", next_check_at=now + delay
+            status="ok" if isinstance(result, Fetched) else "not_modified",
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            body_hash=body_hash,
+            new_url=result.final_url if isinstance(result, Fetched) and result.permanent_redirect else None,
+            next_check_at=health.next_check_ok(now, feed.interval, hints, rt.policy),
+            health="ok",
+            notice=_notice(rt, feed, state.health, "ok", None),
         )
     if not dry_run:
-        before = rt.store.record_poll(feed.name, outcome, now)
-        if outcome.status == "error" and before.consecutive_failures == 0:
-            rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
-        elif outcome.status != "error" and before.consecutive_failures > 0:
-            rt.bus.emit(events.FeedRecovered(feed.name))
-    rt.bus.emit(
-        events.FeedPolled(
-            feed.name, report.status, report.new_items, report.error, time.monotonic() - started
-        )
-    )
+        rt.store.record_poll(feed.name, outcome, now)
+        _emit_health(rt, feed, state, outcome)
+    rt.bus.emit(events.FeedPolled(feed.name, report.status, report.new_items, report.error, time.monotonic() - started))
     return report
 
 
-def _take_items(
-    rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
-) -> PollReport:
+def _failed(rt: Runtime, feed: FeedConfig, state: FeedState, failure: FetchFailed, now: datetime) -> PollOutcome:
+    error = f"{failure.kind}: {failure.message}"
+    after = health.health_after(True, state.failing_since, now, rt.policy)
+    return PollOutcome(
+        status="error",
+        error=error,
+        next_check_at=health.next_check_failed(
+            now, feed.interval, state.consecutive_failures, failure.retry_after, rt.policy
+        ),
+        health=after,
+        notice=_notice(rt, feed, state.health, after, error),
+    )
+
+
+def _notice(rt: Runtime, feed: FeedConfig, before: str, after: health.Health, error: str | None) -> FeedNotice | None:
+    channel = (rt.config.slack or {}).get("ops_channel")
+    text = health.announcement(feed.name, before, after, error, rt.policy)
+    return FeedNotice(feed.name, after, channel, text) if channel and text else None
+
+
+def _emit_health(rt: Runtime, feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> None:
+    if outcome.health == before.health:
+        return
+    if outcome.health == "ok":
+        rt.bus.emit(events.FeedRecovered(feed.name))
+    elif outcome.health == "dead":
+        rt.bus.emit(events.FeedDead(feed.name, outcome.error or ""))
+    elif before.health == "ok":
+        rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
+
+
+def deliver_notices(rt: Runtime) -> int:
+    """Send the due feed-health announcements to the ops channel, all in one message; returns how
+    many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
+    notices = rt.store.due_notices(rt.clock.now())
+    slack = rt.notifiers.get("slack")
+    if not notices or not isinstance(slack, SlackNotifier):
+        return 0
+    now = rt.clock.now()
+    ids = [n.id for n in notices]
+    result = slack.notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
+    if isinstance(result, Delivered):
+        rt.store.mark_notices(ids, now, None, None)
+        return len(ids)
+    if isinstance(result, RetryAt):
+        rt.store.mark_notices(ids, now, result.when, result.reason)
+    else:
+        rt.store.mark_notices(ids, now, None, result.reason)
+    return 0
+
+
+def _take_items(rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool) -> PollReport:
     """Keep the never-seen items, match them, decide their stories, store it all at once."""
     candidates: list[tuple[Item, tuple[str, ...]]] = []
     batch_keys: set[str] = set()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import FrameType
 
@@ -36,23 +35,21 @@ def due_feeds(rt: pipeline.Runtime, now: datetime) -> list:
     ]
 
 
-def poll_due(rt: pipeline.Runtime, workers: int) -> None:
+def poll_due(rt: pipeline.Runtime) -> None:
+    """Poll the feeds that are due, concurrently (limits from [fetch])."""
     feeds = due_feeds(rt, rt.clock.now())
-    if not feeds:
-        return
-    with ThreadPoolExecutor(max_workers=min(workers, len(feeds))) as pool:
-        list(pool.map(lambda feed: pipeline.poll_feed(rt, feed), feeds))
+    if feeds:
+        pipeline.poll_cycle(rt, feeds)
 
 
 def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=rt.config.monitor["timezone"])
-    workers = rt.config.fetch["concurrency"]
     common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 60}
     scheduler.add_job(
         poll_due,
         "interval",
         seconds=POLL_TICK_SECONDS,
-        args=(rt, workers),
+        args=(rt,),
         id="poll",
         next_run_time=datetime.now(rt.config.monitor["timezone"]),
         **common,

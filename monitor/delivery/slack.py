@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from monitor.config import secret
 from monitor.delivery import outbox
-from monitor.delivery.render import SlackMessage, alert_message, follow_up_message
+from monitor.delivery.render import SECTION_LIMIT, SlackMessage, alert_message, escape, follow_up_message, truncate
 from monitor.errors import DeliveryError
 from monitor.intake.fetch import parse_retry_after
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
@@ -81,10 +81,18 @@ class SlackNotifier:
         return alert_message(alert, channel)
 
     def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
-        message = self.message(alert, thread)
+        return self._deliver(self.message(alert, thread), alert.attempts, now)
+
+    def notice(self, channel: str, lines: list[str], attempts: int, now: datetime) -> DeliveryResult:
+        """Operational news (feed health) as plain lines to ``channel``, escaped like feed text."""
+        text = truncate("\n".join(escape(line) for line in lines), SECTION_LIMIT)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return self._deliver(SlackMessage(channel=channel, text=text, blocks=blocks), attempts, now)
+
+    def _deliver(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
         if self.client is not None:
-            return self._post(message, alert.attempts, now)
-        return self._webhook(message, alert.attempts, now)
+            return self._post(message, attempts, now)
+        return self._webhook(message, attempts, now)
 
     def _post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
         assert self.client is not None

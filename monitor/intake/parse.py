@@ -1,4 +1,6 @@
-"""Fetched bytes + headers -> ParsedFeed, through feedparser.
+"""Fetched bytes + headers -> ParsedFeed: plain RSS/Atom through the fast path (``xmlfeed``),
+everything else through feedparser, which recovers what it can from broken feeds (bozo feeds with
+entries are used; their problem is kept as a warning).
 
 feedparser gets a file object (``io.BytesIO``), never a string or bytes it could take for a path
 or URL, and the response headers with lower-case keys so encodings and relative links resolve.
@@ -12,9 +14,11 @@ import calendar
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urljoin
 
 import feedparser
 
+from monitor.intake import xmlfeed
 from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
 
 _ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
@@ -22,6 +26,12 @@ _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
 
 
 def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
+    """The feed's entries: through the fast path when the XML is plain, else through feedparser."""
+    if not fetched.body.strip():
+        return FetchFailed(fetched.url, "not_a_feed", "the server sent an empty body, not a feed")
+    fast = xmlfeed.parse(fetched.body, fetched.headers, fetched.final_url)
+    if fast is not None:
+        return fast
     headers = dict(fetched.headers)
     headers.setdefault("content-location", fetched.final_url)
     try:
@@ -46,12 +56,10 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
 
 def _not_a_feed_message(fetched: Fetched, result: feedparser.FeedParserDict) -> str:
     content_type = fetched.headers.get("content-type", "unknown type")
-    if not fetched.body.strip():
-        return "the server sent an empty body, not a feed"
     message = f"not a feed (content-type {content_type})"
     if link := _ALTERNATE.search(fetched.body[:200_000]):
         if href := _HREF.search(link.group(0)):
-            suggestion = href.group(1).decode("utf-8", "replace")
+            suggestion = urljoin(fetched.final_url, href.group(1).decode("utf-8", "replace").strip())
             message += f"; the page advertises a feed at {suggestion}: use that URL"
     elif result.get("bozo_exception"):
         message += f": {result.get('bozo_exception')}"

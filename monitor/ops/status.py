@@ -3,24 +3,21 @@ outbox. ``collect`` builds plain data (also the --json output); ``render_table``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.intake.health import Policy, health_after
+from monitor.model import FeedState
 from monitor.store import open_store
 
 
-def feed_health(
-    consecutive_failures: int, last_ok_at: datetime | None, now: datetime, dead_after_days: int = 7
-) -> str:
-    if consecutive_failures == 0:
-        return "ok"
-    if last_ok_at is None or (now - last_ok_at).days >= dead_after_days:
-        return "dead" if last_ok_at is not None else "failing"
-    return "failing"
+def feed_health(state: FeedState, now: datetime, dead_after: timedelta) -> str:
+    """ok, failing, or dead (failing for ``dead_after``), as of ``now``."""
+    return health_after(state.consecutive_failures > 0, state.failing_since, now, Policy(dead_after=dead_after))
 
 
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
@@ -32,12 +29,14 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
             {
                 "name": s.name,
                 "url": s.url,
-                "health": feed_health(s.consecutive_failures, s.last_ok_at, now),
+                "health": feed_health(s, now, config.fetch["dead_after"]),
                 "last_poll": s.last_polled_at,
                 "last_ok": s.last_ok_at,
                 "next_poll": s.next_check_at,
                 "failures": s.consecutive_failures,
                 "error": s.last_error,
+                "failing_since": s.failing_since,
+                "moved_to": s.moved_to,
             }
             for s in store.feed_states()
             if any(f.name == s.name for f in config.feeds)
@@ -66,7 +65,7 @@ def render_table(report: dict[str, Any], console: Console | None = None) -> None
             f"[{colours[health]}]{health}[/]" + (f" ({feed['failures']}x)" if feed["failures"] else ""),
             _when(feed["last_poll"]),
             _when(feed["next_poll"]),
-            feed["error"] or "",
+            (feed["error"] or "") + (f" (moved permanently to {feed['moved_to']})" if feed["moved_to"] else ""),
         )
     console.print(table)
     o = report["outbox"]

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from monitor.errors import StoreError
 from monitor.model import Alert, FeedConfig, FeedState, Match
-from monitor.store.base import JoinStory, NewItem, OpenStory, PollOutcome, Recorded
+from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, PollOutcome, Recorded
 
 SCHEMA_VERSION = 1
 
@@ -36,8 +36,24 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_polled_at TEXT,
     last_ok_at TEXT,
     next_check_at TEXT,
-    failing_since TEXT
+    failing_since TEXT,
+    health TEXT NOT NULL DEFAULT 'ok',
+    config_url TEXT
 );
+CREATE TABLE IF NOT EXISTS feed_notices (
+    id INTEGER PRIMARY KEY,
+    feed TEXT NOT NULL,
+    health TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS feed_notices_due ON feed_notices(state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS stories (
     id INTEGER PRIMARY KEY,
     opened_at TEXT NOT NULL,
@@ -164,13 +180,18 @@ class SQLiteStore:
     # --- feeds ----------------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
+        """New feeds are added; a feed whose configured URL changed starts over at the new URL.
+        A URL learnt from a permanent redirect is kept while the configured URL stays the same."""
         with self._lock, self.db.atomic():
             for feed in feeds:
                 self.db.execute(
-                    "INSERT INTO feeds(name, url) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
-                    "url = excluded.url, etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag END, "
-                    "last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified END",
-                    (feed.name, feed.url),
+                    "INSERT INTO feeds(name, url, config_url) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                    "url = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.url ELSE excluded.url END, "
+                    "etag = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.etag END, "
+                    "last_modified = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.last_modified END, "
+                    "body_hash = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.body_hash END, "
+                    "config_url = excluded.config_url",
+                    (feed.name, feed.url, feed.url),
                 )
 
     def feed_state(self, name: str) -> FeedState | None:
@@ -195,6 +216,9 @@ class SQLiteStore:
             last_polled_at=_time(row["last_polled_at"]),
             last_ok_at=_time(row["last_ok_at"]),
             next_check_at=_time(row["next_check_at"]),
+            failing_since=_time(row["failing_since"]),
+            health=row["health"],
+            moved_to=row["url"] if row["config_url"] and row["url"] != row["config_url"] else None,
         )
 
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
@@ -205,14 +229,21 @@ class SQLiteStore:
             if outcome.status == "error":
                 self.db.execute(
                     "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
-                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?) "
-                    "WHERE name = ?",
-                    (outcome.error, _iso(now), _iso(outcome.next_check_at), _iso(now), name),
+                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
+                    "health = ? WHERE name = ?",
+                    (
+                        outcome.error,
+                        _iso(now),
+                        _iso(outcome.next_check_at),
+                        _iso(now),
+                        outcome.health or "failing",
+                        name,
+                    ),
                 )
             else:
                 self.db.execute(
                     "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
-                    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+                    "health = 'ok', etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
                     "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
                     "last_polled_at = ?, last_ok_at = ?, next_check_at = ? WHERE name = ?",
                     (
@@ -226,7 +257,34 @@ class SQLiteStore:
                         name,
                     ),
                 )
+            if outcome.notice is not None:
+                n = outcome.notice
+                self.db.execute(
+                    "INSERT INTO feed_notices(feed, health, channel, text, next_attempt_at, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (n.feed, n.health, n.channel, n.text, _iso(now), _iso(now)),
+                )
         return before
+
+    def due_notices(self, now: datetime) -> list[FeedNotice]:
+        with self._lock:
+            rows = self.db.query(
+                "SELECT * FROM feed_notices WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id", (_iso(now),)
+            )
+            return [
+                FeedNotice(r["feed"], r["health"], r["channel"], r["text"], id=r["id"], attempts=r["attempts"])
+                for r in rows
+            ]
+
+    def mark_notices(self, ids: Sequence[int], now: datetime, retry_at: datetime | None, error: str | None) -> None:
+        state = "sent" if error is None else "pending" if retry_at else "dead"
+        with self._lock, self.db.atomic():
+            for notice_id in ids:
+                self.db.execute(
+                    "UPDATE feed_notices SET state = ?, attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
+                    (state, error, _iso(retry_at), _iso(now) if error is None else None, notice_id),
+                )
 
     # --- items, matches, stories, outbox ---------------------------------------------------------
 
