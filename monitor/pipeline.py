@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor import events, stories
@@ -22,9 +22,9 @@ from monitor.delivery import Notifier, alert_destination, build_notifiers
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
 from monitor.delivery.slack import SlackNotifier
-from monitor.intake import health, normalise
+from monitor.intake import health
 from monitor.intake.fetch import FetchLimits, fetch_many
-from monitor.intake.parse import parse
+from monitor.intake.prepare import Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
@@ -103,17 +103,35 @@ class PollReport:
     error: str | None = None
 
 
-def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
-    """Poll every feed once (or the given ones): fetched concurrently, then each feed's items
-    parsed, matched and stored one feed at a time in this thread, in the order the answers
-    arrive, so story decisions never race. Then queue-and-send feed health announcements."""
+def poll_cycle(
+    rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False
+) -> list[PollReport]:
+    """Poll every feed once (or the given ones). Fetching runs concurrently and, in a large cycle,
+    parsing runs in a worker process; each feed's items are then matched, given their story and
+    stored one feed at a time in this thread, in the order the feeds finish, so story decisions
+    never race. Finally the feed health announcements are sent."""
     feeds = list(rt.config.feeds if feeds is None else feeds)
     states = {s.name: s for s in rt.store.feed_states()}
     known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
     reports: dict[int, PollReport] = {}
+    waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
+
+    def settle(index: int, result: FetchResult, prepared: Prepared | FetchFailed | None = None) -> None:
+        fetched, body_hash = waiting.pop(index, (result, None))
+        reports[index] = _settle(rt, feeds[index], known[index], fetched, prepared, body_hash, dry_run)
+
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
-    for index, result in fetch_many(requests, rt.limits):
-        reports[index] = _settle(rt, feeds[index], known[index], result, dry_run)
+    with Preparer(len(feeds), backlog=rt.limits.concurrency) as preparer:
+        for index, result in fetch_many(requests, rt.limits):
+            body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
+            if body_hash is None or body_hash == known[index].body_hash:
+                settle(index, result)  # not modified, unchanged (same hash) or failed
+                continue
+            waiting[index] = (replace(result, body=b""), body_hash)  # the preparer has the body
+            for done, prepared in preparer.submit((index, result, feeds[index].name, rt.clock.now())):
+                settle(done, result, prepared)
+        for done, prepared in preparer.drain():
+            settle(done, waiting[done][0], prepared)
     if not dry_run:
         deliver_notices(rt)
     return [reports[i] for i in range(len(feeds))]
@@ -123,26 +141,27 @@ def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollRepor
     return poll_cycle(rt, [feed], dry_run=dry_run)[0]
 
 
-def _settle(rt: Runtime, feed: FeedConfig, state: FeedState, result: FetchResult, dry_run: bool) -> PollReport:
-    """One feed's fetch result -> items stored, its poll outcome recorded, events emitted."""
+def _settle(
+    rt: Runtime,
+    feed: FeedConfig,
+    state: FeedState,
+    result: FetchResult,
+    prepared: Prepared | FetchFailed | None,
+    body_hash: str | None,
+    dry_run: bool,
+) -> PollReport:
+    """One feed's fetch (and parse) result -> items stored, its poll outcome recorded, events."""
     started = time.monotonic()
     now = rt.clock.now()
-    hints: tuple[timedelta | None, ...] = ()
-    body_hash = None
-    if isinstance(result, Fetched):
-        hints = (health.max_age(result.headers),)
-        body_hash = hashlib.sha256(result.body).hexdigest()
-        if body_hash == state.body_hash:
-            result = NotModified(result.url, result.headers)
-        else:
-            parsed = parse(result)
-            if isinstance(parsed, FetchFailed):
-                result = parsed
-            else:
-                hints = (*hints, parsed.ttl)
-                report = _take_items(rt, feed, normalise.items(parsed, feed.name, now), now, dry_run)
+    hints: tuple[timedelta | None, ...] = (None if isinstance(result, FetchFailed) else health.max_age(result.headers),)
+    if isinstance(result, Fetched) and prepared is None:
+        result = NotModified(result.url, result.headers)  # the same body as last time
+    elif isinstance(prepared, FetchFailed):
+        result = prepared
+    elif isinstance(prepared, Prepared):
+        hints = (*hints, prepared.ttl)
+        report = _take_items(rt, feed, prepared.items, now, dry_run)
     if isinstance(result, NotModified):
-        hints = (health.max_age(result.headers),)
         report = PollReport(feed.name, "not_modified")
     if isinstance(result, FetchFailed):
         report = PollReport(feed.name, "error", error=f"{result.kind}: {result.message}")
@@ -161,7 +180,9 @@ def _settle(rt: Runtime, feed: FeedConfig, state: FeedState, result: FetchResult
     if not dry_run:
         rt.store.record_poll(feed.name, outcome, now)
         _emit_health(rt, feed, state, outcome)
-    rt.bus.emit(events.FeedPolled(feed.name, report.status, report.new_items, report.error, time.monotonic() - started))
+    rt.bus.emit(
+        events.FeedPolled(feed.name, report.status, report.new_items, report.error, time.monotonic() - started)
+    )
     return report
 
 

@@ -16,6 +16,7 @@ Never raises for a feed's own failure: every outcome is a ``FetchResult`` value.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -23,6 +24,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from collections import Counter
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -72,24 +74,64 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> timedel
     return max(when - (now or datetime.now(UTC)), timedelta(0))
 
 
-def make_client(limits: FetchLimits) -> httpx.AsyncClient:
+def make_client(limits: FetchLimits, transport: PerHostTransport | None = None) -> httpx.AsyncClient:
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout, pool=None)
     return httpx.AsyncClient(
         timeout=timeout,
         follow_redirects=True,
         max_redirects=limits.max_redirects,
-        limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
+        transport=transport or PerHostTransport(limits.per_host),
         headers={"user-agent": USER_AGENT, "accept": ACCEPT, "accept-encoding": ACCEPT_ENCODING},
     )
 
 
-class Gate:
-    """The global and per-host concurrency limits for one event loop."""
+class PerHostTransport(httpx.AsyncBaseTransport):
+    """One small connection pool per host instead of one big pool.
 
-    def __init__(self, limits: FetchLimits) -> None:
+    httpcore's pool scans every connection for every queued request: with a hundred hosts in
+    one pool that was 14 million ``is_idle`` calls and 3.5 ms of CPU per feed. Pools of
+    ``per_host`` connections keep that scan trivial. ``release(host)`` closes a host's pool as
+    soon as its last feed is done, so idle keep-alive sockets never pile up to the fd limit.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self.per_host = per_host
+        self.ssl = httpx.create_ssl_context()  # built once: loading the CA bundle costs ~10 ms
+        self.pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+
+    def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        key = (url.raw_scheme, url.raw_host, url.port)
+        pool = self.pools.get(key)
+        if pool is None:
+            limits = httpx.Limits(max_connections=self.per_host, max_keepalive_connections=self.per_host)
+            pool = self.pools[key] = httpx.AsyncHTTPTransport(verify=self.ssl, limits=limits)
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool(request.url).handle_async_request(request)
+
+    async def release(self, url: str) -> None:
+        parsed = httpx.URL(url)
+        pool = self.pools.pop((parsed.raw_scheme, parsed.raw_host, parsed.port), None)
+        if pool is not None:
+            await pool.aclose()
+
+    async def aclose(self) -> None:
+        pools, self.pools = list(self.pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+class Gate:
+    """The global and per-host limits for one cycle's requests, on one event loop. When a host's
+    last feed of the cycle is done, its connection pool is closed."""
+
+    def __init__(self, limits: FetchLimits, transport: PerHostTransport, urls: Sequence[str]) -> None:
         self.limits = limits
+        self.transport = transport
         self.all = asyncio.Semaphore(limits.concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.remaining = Counter(_host(url) for url in urls)
 
     async def fetch(
         self,
@@ -100,14 +142,23 @@ class Gate:
         hand_over: Callable[[int, FetchResult], Awaitable[None]],
     ) -> None:
         """Fetch under both limits, then ``hand_over`` the result while still holding them."""
-        try:
-            host = httpx.URL(url).netloc.decode("ascii", "replace")
-        except httpx.InvalidURL as e:
-            await hand_over(index, FetchFailed(url, "http", f"the URL is not valid: {e}"))
+        host = _host(url)
+        if host is None:
+            await hand_over(index, FetchFailed(url, "http", "the URL is not a valid http(s) URL"))
             return
         per_host = self.hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         async with per_host, self.all:
             await hand_over(index, await fetch(client, url, state, self.limits))
+        self.remaining[host] -= 1
+        if not self.remaining[host]:
+            await self.transport.release(url)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return httpx.URL(url).netloc.decode("ascii", "replace") or None
+    except httpx.InvalidURL:
+        return None
 
 
 Request = tuple[str, FeedState | None]  # (url, what the store remembers about the feed)
@@ -128,13 +179,14 @@ def fetch_many(requests: Sequence[Request], limits: FetchLimits) -> Iterator[tup
     async def run() -> None:
         shared["loop"], shared["room"] = asyncio.get_running_loop(), asyncio.Semaphore(limits.concurrency)
         loop_ready.set()
-        gate = Gate(limits)
+        transport = PerHostTransport(limits.per_host)
+        gate = Gate(limits, transport, [url for url, _ in requests])
 
         async def hand_over(index: int, result: FetchResult) -> None:
             await shared["room"].acquire()  # released by the consumer when it takes a result
             results.put((index, result))
 
-        async with make_client(limits) as client:
+        async with make_client(limits, transport) as client:
             tasks = [
                 asyncio.create_task(gate.fetch(client, url, state, i, hand_over))
                 for i, (url, state) in enumerate(requests)
@@ -171,10 +223,8 @@ def fetch_many(requests: Sequence[Request], limits: FetchLimits) -> Iterator[tup
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
     """Run ``callback`` on the fetch loop, unless that loop has already finished."""
-    try:
+    with contextlib.suppress(RuntimeError):  # closed: every fetch is done, nothing left to tell it
         loop.call_soon_threadsafe(callback)
-    except RuntimeError:  # the loop is closed: every fetch is done, nothing left to tell it
-        pass
 
 
 async def fetch(client: httpx.AsyncClient, url: str, state: FeedState | None, limits: FetchLimits) -> FetchResult:
@@ -203,6 +253,8 @@ async def _get(
 ) -> FetchResult:
     async with client.stream("GET", url, headers=conditional_headers(state)) as response:
         headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code >= 300:
+            await _discard(response)
         if response.status_code == 304:
             return NotModified(url, headers)
         if response.status_code >= 400:
@@ -228,6 +280,16 @@ async def _get(
             elapsed=timedelta(seconds=time.monotonic() - started),
             permanent_redirect=any(r.status_code in (301, 308) for r in response.history),
         )
+
+
+async def _discard(response: httpx.Response, limit: int = 65536) -> None:
+    """Read a small unwanted body (304, errors) to its end, so the connection is kept for the
+    host's next feed; httpcore drops a connection whose response was not read to the end."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen > limit:
+            return
 
 
 Decoder = Callable[[bytes, int], bytes]

@@ -23,16 +23,18 @@ from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
 
 _ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)[\"']?", re.IGNORECASE)
+_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
     """The feed's entries: through the fast path when the XML is plain, else through feedparser."""
     if not fetched.body.strip():
         return FetchFailed(fetched.url, "not_a_feed", "the server sent an empty body, not a feed")
-    fast = xmlfeed.parse(fetched.body, fetched.headers, fetched.final_url)
+    headers = _trust_utf8_document(dict(fetched.headers), fetched.body)
+    fast = xmlfeed.parse(fetched.body, headers, fetched.final_url)
     if fast is not None:
         return fast
-    headers = dict(fetched.headers)
     headers.setdefault("content-location", fetched.final_url)
     try:
         result = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers, sanitize_html=True)
@@ -52,6 +54,25 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
         warnings=warnings,
         ttl=_ttl(result.feed.get("ttl")),
     )
+
+
+def _trust_utf8_document(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    """Drop the server's charset when it contradicts a document that declares UTF-8 and is valid
+    UTF-8. RFC 3023 lets the server win, but servers mislabel far more often than valid UTF-8
+    happens by accident (feedparser would turn "Zürich" into "ZÃ¼rich")."""
+    content_type = headers.get("content-type", "")
+    charset = _CHARSET.search(content_type)
+    if not charset or charset.group(1).lower().replace("_", "-") in ("utf-8", "utf8"):
+        return headers
+    declared = _DECLARED.match(body[:200])
+    if not declared or declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        return headers
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return headers
+    headers["content-type"] = content_type[: charset.start()].rstrip("; ")
+    return headers
 
 
 def _not_a_feed_message(fetched: Fetched, result: feedparser.FeedParserDict) -> str:
@@ -76,7 +97,8 @@ def _ttl(value: object) -> timedelta | None:
 
 def _date(raw: feedparser.FeedParserDict) -> datetime | None:
     # feedparser gives naive struct_time already normalised to UTC: use timegm, never mktime.
-    parsed = raw.get("published_parsed") or raw.get("updated_parsed")
+    # dict.get: FeedParserDict's own get warns about its updated -> published fallback
+    parsed = dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")
     if not parsed:
         return None
     try:

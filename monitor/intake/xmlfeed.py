@@ -6,7 +6,8 @@ slow but forgiving. ``parse`` returns None ("not for me") whenever the document 
 one of the two formats:
 
 - a DOCTYPE or ENTITY declaration anywhere (so no entity expansion or external entity can be
-  involved here: feedparser's own defences handle those),
+  involved here: feedparser's own defences handle those), or C1 control characters (cp1252
+  smart quotes or double-encoded UTF-8, which feedparser repairs),
 - an HTTP charset that disagrees with the XML declaration (RFC 3023 says the HTTP charset wins;
   feedparser implements that and its fallbacks),
 - any XML error (feedparser's loose parser may still recover entries),
@@ -38,7 +39,7 @@ DC_DATE = "{http://purl.org/dc/elements/1.1/}date"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+_UNSAFE = re.compile(rb"<!DOCTYPE|<!ENTITY|\xc2[\x80-\x9f]", re.IGNORECASE)  # C1 controls: cp1252 or mojibake
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.IGNORECASE)
 _LOOKS_LIKE_HTML = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^>]*)?/?>|&[a-zA-Z]+;|&#\d+;")
 
@@ -95,7 +96,7 @@ def _date(value: str) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # feedparser assumes UTC too
     try:
-        return moment.astimezone(UTC)
+        return moment.astimezone(UTC).replace(microsecond=0)  # feedparser keeps whole seconds
     except (OverflowError, ValueError):
         return None
 
@@ -110,17 +111,19 @@ def _rss(channel: ET.Element, base_url: str) -> ParsedFeed:
         guid_element = item.find("guid")
         guid = _text(guid_element) or None
         link = _text(item.find("link"))
-        if not link and guid and (guid_element.get("isPermaLink", "true") != "false"):
-            link = guid
+        if guid and guid_element.get("isPermaLink", "true") != "false":
+            guid = urljoin(base_url, guid)  # a permalink guid is a URL, maybe relative (feedparser agrees)
+            link = link or guid
         title = _text(item.find("title"))
+        content = _text(item.find(CONTENT))
         entries.append(
             Entry(
                 guid=guid,
                 link=urljoin(base_url, link) if link else None,
                 title=title,
                 title_is_html=bool(_LOOKS_LIKE_HTML.search(title)),
-                summary_html=_text(item.find("description")),
-                content_html=_text(item.find(CONTENT)),
+                summary_html=_text(item.find("description")) or content,  # as feedparser does
+                content_html=content,
                 published=_date(_text(item.find("pubDate")) or _text(item.find(DC_DATE))),
             )
         )
@@ -160,11 +163,11 @@ def _atom(feed: ET.Element, base_url: str) -> ParsedFeed:
         published = _text(entry.find(ATOM + "published")) or _text(entry.find(ATOM + "updated"))
         entries.append(
             Entry(
-                guid=_text(entry.find(ATOM + "id")) or None,
+                guid=urljoin(base, guid) if (guid := _text(entry.find(ATOM + "id"))) else None,
                 link=_atom_link(entry, base),
                 title=title if title_is_html else html.unescape(title),
                 title_is_html=title_is_html,
-                summary_html=summary,
+                summary_html=summary or content,  # as feedparser does
                 content_html=content,
                 published=_date(published),
             )

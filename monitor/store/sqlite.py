@@ -338,8 +338,10 @@ class SQLiteStore:
                 story_id,
             ),
         )
-        for key in dict.fromkeys((item.key, *new.keys)):
-            self.db.execute("INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)", (key, item.key))
+        self.db.conn.executemany(  # one statement for all keys: a cold cycle stores 20,000 items
+            "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)",
+            [(key, item.key) for key in dict.fromkeys((item.key, *new.keys))],
+        )
         for match in new.matches:
             self.db.execute(
                 "INSERT OR IGNORE INTO matches(item_key, story_id, rule_id, rule_name, priority, digest_only, "
