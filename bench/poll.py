@@ -37,10 +37,35 @@ from email.utils import formatdate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = (
-    "model video robot startup chip data cloud agent simulation training investors billion million "
-    "series seed lab research open source launch platform partner market growth team quarter users"
-).split()
+WORDS = [
+    "model",
+    "video",
+    "robot",
+    "startup",
+    "chip",
+    "data",
+    "cloud",
+    "agent",
+    "simulation",
+    "training",
+    "investors",
+    "billion",
+    "million",
+    "series",
+    "seed",
+    "lab",
+    "research",
+    "open",
+    "source",
+    "launch",
+    "platform",
+    "partner",
+    "market",
+    "growth",
+    "team",
+    "quarter",
+    "users",
+]
 RULES = """
 [[rule]]
 id = "world-model-funding"

@@ -21,10 +21,10 @@ import queue
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from collections import Counter
 from email.utils import parsedate_to_datetime
 from typing import Any
 
