@@ -15,6 +15,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -43,6 +44,10 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
 
     if not result.get("version") and not result.entries:
         return FetchFailed(fetched.url, "not_a_feed", _not_a_feed_message(fetched, result))
+    if not result.entries and isinstance(result.get("bozo_exception"), SAXParseException):
+        return FetchFailed(
+            fetched.url, "parse", f"invalid XML, and no entry could be recovered: {result.get('bozo_exception')}"
+        )
 
     entries = tuple(_entry(raw) for raw in result.entries)
     warnings = ()
