@@ -8,10 +8,10 @@ import functools
 import io
 import json
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +19,7 @@ from monitor import __version__, config, logs, pipeline
 from monitor.errors import ConfigError, DeliveryError, MonitorError, RuleError, RuleErrors
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+T = TypeVar("T")
 
 
 def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,6 +61,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 def _load(config_path: Path) -> config.Config:
     loaded = config.load(config_path)
     logs.setup(loaded.monitor["log_format"])
+    logs.hide(config.secret_values(loaded))
     return loaded
 
 
@@ -173,6 +175,41 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
 
 @cli.command()
 @config_option
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the HTML of the digest as it would be sent now to PATH; send nothing.",
+)
+@click.option("--send", is_flag=True, help="Send the digest now: everything since the previous one.")
+@handle_errors
+def digest(config_path: Path, preview: Path | None, send: bool) -> None:
+    """Preview or send the daily digest (`monitor run` sends it on schedule).
+
+    Example: monitor digest --preview digest.html
+    """
+    from monitor import digesting
+
+    if bool(preview) == send:
+        raise click.UsageError("give exactly one of --preview PATH or --send")
+    cfg = _load(config_path)
+    rt = pipeline.open_runtime(cfg, deliver=send)
+    logs.log_events(rt.bus)
+    try:
+        if preview:
+            d = digesting.write_preview(rt, preview)
+            click.echo(f"wrote {preview}: {d.subject} ({d.summary})", err=True)
+            return
+        report = digesting.send_now(rt)
+    finally:
+        rt.close()
+    if report.state != "sent":
+        click.echo(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}", err=True)
+        sys.exit(1)
+    click.echo(f"sent digest {report.period} ({report.stories} stories) to {', '.join(report.destinations)}", err=True)
+
+
+@cli.command()
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def status(config_path: Path, as_json: bool) -> None:
@@ -185,9 +222,129 @@ def status(config_path: Path, as_json: bool) -> None:
     cfg = config.load(config_path)
     report = collect(cfg)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render_table(report)
+        render_table(report, zone=cfg.monitor["timezone"])
+
+
+@cli.command()
+@config_option
+@handle_errors
+def health(config_path: Path) -> None:
+    """Ask the running daemon's /healthz; exit 0 when healthy, 1 when not or unreachable.
+    The container's HEALTHCHECK.
+
+    Example: monitor health --config /config/config.toml
+    """
+    from monitor.ops.health import probe
+
+    cfg = config.load(config_path)
+    if not cfg.monitor["health_port"]:
+        raise ConfigError(cfg.path, cfg.lines.get("monitor.health_port"), "[monitor] health_port is 0: no endpoint")
+    status, text = probe(cfg)
+    click.echo(text.rstrip("\n"))
+    if status != 200:
+        sys.exit(1)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    try:
+        return config.parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """A progress bar on stderr when it is a terminal; the items pass through unchanged."""
+    from rich.console import Console
+    from rich.progress import track
+
+    console = Console(stderr=True)
+    yield from track(items, label, total=total, console=console, transient=True, disable=not console.is_terminal)
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="30d", show_default=True, callback=_duration, help="How far back, e.g. 7d or 12h.")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Rules folder (or one pack) to try instead of the configured one.",
+)
+@handle_errors
+def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> None:
+    """Run the rules over the stored items and print what would have alerted, per rule and per
+    day, with counts: tune a rule's noise before enabling it. Stores and sends nothing.
+
+    Example: monitor backtest --since 30d --rules rules-next/
+    """
+    from monitor.matching import load_rules
+    from monitor.ops import backtest as bt
+    from monitor.store import open_store
+
+    cfg = _load(config_path)
+    ruleset = load_rules(rules_path or cfg.rules_path, rates=cfg.money["rates"])
+    store = open_store(cfg.database_path)
+    start = datetime.now(UTC) - since
+    try:
+        items = _progress(store.stored_items(start), store.count_items(start), "backtest")
+        report = bt.run(ruleset, items, start, cfg.monitor["timezone"])
+    finally:
+        store.close()
+    for line in bt.render(report):
+        click.echo(line)
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="7d", show_default=True, callback=_duration, help="How far back, e.g. 7d or 12h.")
+@click.option("--send", is_flag=True, help="Queue the alerts and deliver them (default: only print them).")
+@handle_errors
+def replay(config_path: Path, since: timedelta, send: bool) -> None:
+    """Alert the stored items of the last --since that never alerted but that the rules match now
+    (after adding or fixing a rule). Prints them; --send queues and delivers them like a poll.
+
+    Example: monitor replay --since 7d --send
+    """
+    from monitor.delivery.console import alert_text
+
+    cfg = _load(config_path)
+    rt = pipeline.open_runtime(cfg, deliver=send)
+    logs.log_events(rt.bus)
+    try:
+        start = rt.clock.now() - since
+        total = rt.store.count_items(start, unalerted=True)
+        items = _progress(rt.store.stored_items(start, unalerted=True), total, "replay")
+        report = pipeline.replay(rt, items, send=send)
+        delivery = pipeline.deliver_due(rt) if send else pipeline.DeliveryReport()
+        pending = rt.store.outbox_counts()["pending"]
+    finally:
+        rt.close()
+    if not send:
+        for alert in report.alerts:
+            click.echo(alert_text(alert))
+        click.echo(f"{len(report.alerts)} of {total} never-alerted items would alert; --send to send them", err=True)
+        return
+    click.echo(
+        f"replayed {total} never-alerted items: {len(report.alerts)} alert, {report.queued} outbox rows queued; "
+        f"delivered {delivery.delivered}, retrying {delivery.retrying}, dead {delivery.dead}; {pending} pending",
+        err=True,
+    )
+
+
+@cli.command()
+@handle_errors
+def demo() -> None:
+    """Run the whole pipeline offline on bundled sample feeds served on 127.0.0.1, with a local
+    Slack stand-in, a signed webhook receiver and an SMTP sink; print what each received, then
+    exit. Needs no config, no network and no accounts; leaves nothing behind.
+
+    Example: monitor demo
+    """
+    from monitor import demo as demo_run
+
+    demo_run.run(sys.stdout)
 
 
 @cli.group()
@@ -216,7 +373,7 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
                 "name": feed.name,
                 "url": feed.url,
                 "interval": str(feed.interval),
-                "health": known.get("health", "ok"),
+                "health": known.get("health", "new"),
                 "moved_to": known.get("moved_to"),
                 "error": known.get("error"),
             }

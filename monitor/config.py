@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError, LocatedError
+from monitor.events import WEBHOOK_EVENTS
 from monitor.model import FeedConfig
 
 DEFAULT_CONFIG_PATH = "config.toml"
@@ -151,6 +152,22 @@ def _email(value: Any) -> str:
     return _emails(value)[0]
 
 
+def _webhook_name(value: Any) -> str:
+    text = _string(value)
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", text):
+        raise ValueError(f"{text!r}: use lower-case letters, digits, '-' and '_' (at most 40), e.g. 'crm'")
+    return text
+
+
+def _webhook_events(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"expected a list of event names from: {', '.join(WEBHOOK_EVENTS)}")
+    for name in value:
+        if name not in WEBHOOK_EVENTS:
+            raise ValueError(f"{name!r} is not an event; choose from: {', '.join(WEBHOOK_EVENTS)}")
+    return tuple(dict.fromkeys(value))
+
+
 def _rates(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ValueError("expected a table of currency = USD per unit, e.g. { CNY = 0.138 }")
@@ -175,17 +192,14 @@ class Key:
 SCHEMA: dict[str, dict[str, Key]] = {
     "monitor": {
         "database": Key(_string, "data/monitor.db", "SQLite file (relative to the config file's folder)."),
-        "rules": Key(
-            _string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."
-        ),
+        "rules": Key(_string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."),
         "timezone": Key(_timezone, ZoneInfo("UTC"), "Time zone for the digest time and displayed times."),
-        "default_interval": Key(
-            parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."
+        "default_interval": Key(parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."),
+        "first_poll_max_age": Key(
+            parse_duration, timedelta(hours=24), "On a feed's first poll, older items are stored, not alerted."
         ),
         "retention_days": Key(_int_range(1, 36500), 90, "Keep item text this many days."),
-        "story_window": Key(
-            parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."
-        ),
+        "story_window": Key(parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."),
         "log_format": Key(_choice("text", "json"), "text", "Log lines as key=value text or JSON."),
         "health_host": Key(_string, "127.0.0.1", "Address of the /healthz and /metrics endpoint."),
         "health_port": Key(_int_range(0, 65535), 8787, "Port of the health endpoint (0: none)."),
@@ -195,6 +209,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "url": Key(_url, None, "Feed URL (http or https).", required=True),
         "interval": Key(parse_duration, None, "Poll interval; default [monitor] default_interval."),
         "identity": Key(_choice("auto", "guid", "link", "content"), "auto", "How items are identified."),
+    },
+    "webhooks": {
+        "name": Key(_webhook_name, None, "Webhook name; its outbox rows go to 'webhook:NAME'.", required=True),
+        "url": Key(_url, None, "URL that receives the signed JSON POSTs.", required=True),
+        "events": Key(_webhook_events, None, "Events to send, e.g. ['alert', 'follow_up'].", required=True),
+        "secret_env": Key(_env_name, None, "Env var holding the HMAC-SHA256 signing secret.", required=True),
+        "timeout": Key(_positive_number, 10.0, "Seconds per webhook request."),
     },
     "fetch": {
         "timeout": Key(_positive_number, 20.0, "Total seconds for one feed request, body included."),
@@ -213,21 +234,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "dead_after": Key(parse_duration, timedelta(days=7), "A feed failing this long is reported dead."),
     },
     "money": {
-        "rates": Key(
-            _rates, {}, "USD per unit of a currency, over the built-in rates, e.g. { CNY = 0.138 }."
-        ),
+        "rates": Key(_rates, {}, "USD per unit of a currency, over the built-in rates, e.g. { CNY = 0.138 }."),
     },
     "slack": {
         "token_env": Key(_env_name, None, "Env var holding the bot token (xoxb-...)."),
-        "webhook_url_env": Key(
-            _env_name, None, "Env var holding an incoming-webhook URL (instead of a token)."
-        ),
+        "webhook_url_env": Key(_env_name, None, "Env var holding an incoming-webhook URL (instead of a token)."),
         "channel": Key(_channel, None, "Default channel for alerts."),
         "base_url": Key(_url, "https://slack.com/api/", "Slack Web API base URL (proxies, tests)."),
         "ops_channel": Key(_channel, None, "Channel for feed health announcements."),
-        "burst_limit": Key(
-            _int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."
-        ),
+        "burst_limit": Key(_int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."),
         "quiet_hours": Key(_time_range, None, "Hold normal/low priority alerts in this local time range."),
         "timeout": Key(_positive_number, 15.0, "Seconds per Slack request."),
     },
@@ -236,9 +251,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "to": Key(_emails, None, "Recipients.", required=True),
         "from": Key(_email, None, "Sender address.", required=True),
         "send_empty": Key(_bool, False, "Send a digest even when nothing happened."),
-        "grace": Key(
-            parse_duration, timedelta(hours=6), "Send a missed digest on start-up within this window."
-        ),
+        "grace": Key(parse_duration, timedelta(hours=6), "Send a missed digest on start-up within this window."),
         "slack": Key(_bool, False, "Also post the digest to the Slack channel."),
     },
     "smtp": {
@@ -252,6 +265,20 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 OPTIONAL_SECTIONS = {"slack", "digest", "smtp"}
+ARRAY_SECTIONS = {"feeds", "webhooks"}  # [[name]] tables, validated row by row
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    name: str
+    url: str
+    events: tuple[str, ...]
+    secret_env: str
+    timeout: float = 10.0
+
+    @property
+    def destination(self) -> str:
+        return f"webhook:{self.name}"
 
 
 @dataclass(frozen=True)
@@ -264,6 +291,7 @@ class Config:
     slack: Mapping[str, Any] | None = None
     digest: Mapping[str, Any] | None = None
     smtp: Mapping[str, Any] | None = None
+    webhooks: tuple[WebhookConfig, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict, repr=False)
 
     def resolve(self, relative: str) -> Path:
@@ -295,6 +323,24 @@ def secret(env_name: str | None, environ: Mapping[str, str] | None = None) -> st
     return None
 
 
+def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of every secret the config names (any ``*_env`` key, in any section), so logs
+    can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
+    names = []
+    for part in fields(config):
+        value = getattr(config, part.name)
+        for table in value if isinstance(value, tuple | list) else [value]:
+            if isinstance(table, Mapping):
+                names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
+    values = []
+    for name in names:
+        try:
+            values.append(secret(name, environ))
+        except (OSError, UnicodeDecodeError):
+            continue
+    return [v for v in values if v]
+
+
 def _line_index(text: str) -> dict[str, int]:
     """Map 'section.key' (and 'feeds[N].key', 'section') to its line number in the raw TOML."""
     index: dict[str, int] = {}
@@ -324,9 +370,7 @@ class _Problems:
         self.found.append(LocatedError(self.path, line, message))
 
 
-def _section(
-    raw: Mapping[str, Any], name: str, where: str, label: str, problems: _Problems
-) -> dict[str, Any]:
+def _section(raw: Mapping[str, Any], name: str, where: str, label: str, problems: _Problems) -> dict[str, Any]:
     schema = SCHEMA[name]
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -360,7 +404,7 @@ def parse(text: str, path: Path) -> Config:
 
     sections: dict[str, Any] = {}
     for name in SCHEMA:
-        if name == "feeds":
+        if name in ARRAY_SECTIONS:
             continue
         value = raw.get(name)
         if value is None and name in OPTIONAL_SECTIONS:
@@ -371,16 +415,20 @@ def parse(text: str, path: Path) -> Config:
             sections[name] = _section(value or {}, name, name, f"[{name}]", problems)
 
     feeds = _feeds(raw.get("feeds", []), sections.get("monitor") or {}, problems)
+    webhooks = _webhooks(raw.get("webhooks", []), problems)
     slack = sections.get("slack")
     if slack is not None:
         if bool(slack["token_env"]) == bool(slack["webhook_url_env"]):
             problems.add("slack", "[slack]: set exactly one of token_env or webhook_url_env")
         if slack["token_env"] and not slack["channel"]:
             problems.add("slack", "[slack] channel: required with token_env")
+    digest = sections.get("digest")
+    if digest is not None and digest["slack"] and slack is None:
+        problems.add("digest.slack", "[digest] slack: true needs a [slack] section to post to")
     if problems.found:
         first = problems.found[0]
         raise ConfigError(first.file, first.line, first.message, problems.found)
-    return Config(path=path, feeds=feeds, lines=lines, **sections)
+    return Config(path=path, feeds=feeds, webhooks=webhooks, lines=lines, **sections)
 
 
 def _feeds(raw: Any, monitor: Mapping[str, Any], problems: _Problems) -> tuple[FeedConfig, ...]:
@@ -401,12 +449,30 @@ def _feeds(raw: Any, monitor: Mapping[str, Any], problems: _Problems) -> tuple[F
             problems.add(f"{where}.name", f"{label} name: {values['name']!r} is used by another feed")
         names.add(values["name"])
         interval = (
-            values["interval"]
-            or monitor.get("default_interval")
-            or SCHEMA["monitor"]["default_interval"].default
+            values["interval"] or monitor.get("default_interval") or SCHEMA["monitor"]["default_interval"].default
         )
         feeds.append(FeedConfig(values["name"], values["url"], interval, values["identity"]))
     return tuple(feeds)
+
+
+def _webhooks(raw: Any, problems: _Problems) -> tuple[WebhookConfig, ...]:
+    if not isinstance(raw, list):
+        problems.add("webhooks", "webhooks: write each webhook as a [[webhooks]] table")
+        return ()
+    webhooks: list[WebhookConfig] = []
+    for number, table in enumerate(raw):
+        where, label = f"webhooks[{number}]", f"[[webhooks]] #{number + 1}"
+        if not isinstance(table, dict):
+            problems.add(where, f"{label}: expected a [[webhooks]] table")
+            continue
+        values = _section(table, "webhooks", where, label, problems)
+        if not all(values[key] for key in ("name", "url", "events", "secret_env")):
+            continue
+        if any(w.name == values["name"] for w in webhooks):
+            problems.add(f"{where}.name", f"{label} name: {values['name']!r} is used by another webhook")
+            continue
+        webhooks.append(WebhookConfig(**values))
+    return tuple(webhooks)
 
 
 def config_path(given: str | os.PathLike[str] | None = None) -> Path:

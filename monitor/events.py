@@ -113,6 +113,24 @@ class DigestSent(Event):
     destination: str
 
 
+# The event names outgoing webhooks can subscribe to: a stable public contract (README documents
+# the payloads). "alert" and "follow_up" are queued in the same transaction as the match; the
+# others are queued when their domain event is emitted (``WEBHOOK_SOURCES``).
+WEBHOOK_EVENTS: dict[str, str] = {
+    "alert": "a new story matched a rule and alerts (what Slack gets as a new message)",
+    "follow_up": "another outlet covered an alerted story (what Slack gets as a thread reply)",
+    "alert_dead": "an alert to Slack (or the console) gave up: it is in the dead-letter state",
+    "feed_failing": "a feed started failing",
+    "feed_recovered": "a failing feed works again",
+    "digest_sent": "the daily digest was sent",
+}
+WEBHOOK_SOURCES: dict[type[Event], str] = {
+    AlertDead: "alert_dead",
+    FeedFailing: "feed_failing",
+    FeedRecovered: "feed_recovered",
+    DigestSent: "digest_sent",
+}
+
 Handler = Callable[[Event], None]
 
 

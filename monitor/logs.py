@@ -1,5 +1,10 @@
 """Logging: one line per event, key=value by default or JSON, secrets redacted.
 
+Every record becomes exactly one line (a traceback rides along as an escaped ``exc`` field), with
+a UTC timestamp and stable keys first: ``ts level msg``, then the event's own fields. Secrets are
+hidden twice: by shape (Slack tokens and webhook URLs) and by value (every secret the config
+names, registered with ``hide`` when the config is loaded).
+
 Named ``logs`` so it does not shadow the standard library's ``logging``.
 """
 
@@ -9,15 +14,27 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
 
 from monitor.events import Event, EventBus
 
 _SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|hooks\.slack\.com/services/[A-Za-z0-9/]+)")
+MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words
+_hidden: set[str] = set()
+
+
+def hide(values: Iterable[str]) -> None:
+    """Never log these values (secrets read from the environment)."""
+    _hidden.update(v for v in values if len(v) >= MIN_SECRET_LENGTH)
 
 
 def redact(text: str) -> str:
-    """Hide anything that looks like a Slack token or webhook URL."""
+    """Hide anything that looks like a Slack token or webhook URL, and every registered secret."""
+    for value in sorted(_hidden, key=len, reverse=True):
+        text = text.replace(value, "[redacted]")
     return _SECRET.sub("[redacted]", text)
 
 
@@ -28,25 +45,25 @@ def _quote(value: object) -> str:
     return text
 
 
+def _fields(formatter: logging.Formatter, record: logging.LogRecord) -> dict[str, Any]:
+    moment = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    fields: dict[str, Any] = {"ts": moment.replace("+00:00", "Z"), "level": record.levelname.lower()}
+    fields["msg"] = record.getMessage()
+    fields.update(getattr(record, "fields", {}))
+    if record.exc_info:
+        fields["exc"] = formatter.formatException(record.exc_info)
+    # before quoting or JSON escaping, which could split a secret's text
+    return {key: redact(value) if isinstance(value, str) else value for key, value in fields.items()}
+
+
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower()}
-        fields["msg"] = record.getMessage()
-        fields.update(getattr(record, "fields", {}))
-        line = " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return redact(line)
+        return redact(" ".join(f"{key}={_quote(value)}" for key, value in _fields(self, record).items()))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname.lower()}
-        fields["msg"] = record.getMessage()
-        fields.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            fields["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(fields, default=str, ensure_ascii=False))
+        return redact(json.dumps(_fields(self, record), default=str, ensure_ascii=False))
 
 
 def setup(log_format: str = "text", level: int = logging.INFO) -> None:

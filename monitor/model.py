@@ -136,6 +136,7 @@ class Amount:
     value: float  # in the written currency
     currency: str  # ISO code: USD, CNY, EUR, ...
     usd: float | None  # converted with the configured rates; None when no rate is known
+    kind: str = "deal"  # deal | valuation | market_cap | revenue (from the surrounding words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ class Explanation:
 
     @property
     def largest_usd(self) -> float | None:
-        values = [a.usd for a in self.amounts if a.usd is not None]
+        values = [a.usd for a in self.amounts if a.usd is not None and a.kind == "deal"]
         return max(values) if values else None
 
 
@@ -182,7 +183,7 @@ class Alert:
     id: int
     story_id: int
     item_key: str
-    kind: Literal["alert", "follow_up"]
+    kind: Literal["alert", "follow_up", "event"]  # event: a webhook event without a story (story_id 0)
     destination: str  # notifier name: "slack", "console", "webhook:NAME"
     channel: str | None
     priority: Priority

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers
+from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
 from monitor.delivery.slack import SlackNotifier
@@ -41,7 +42,7 @@ from monitor.model import (
     RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -58,6 +59,9 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     bus: events.EventBus = field(default_factory=events.EventBus)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
+    # Held while one feed's items are matched, given their story and stored: the daemon polls
+    # feeds from several scheduler threads, and story decisions must not interleave.
+    settling: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def limits(self) -> FetchLimits:
@@ -78,6 +82,9 @@ class Runtime:
         return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
 
     def close(self) -> None:
+        for notifier in self.notifiers.values():
+            if isinstance(notifier, webhook.WebhookNotifier):
+                notifier.close()
         self.store.close()
 
 
@@ -87,7 +94,10 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database_path)
     store.sync_feeds(config.feeds)
-    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
+    if deliver:
+        webhook.queue_events(rt.bus, rt.store, config.webhooks, rt.clock)
+    return rt
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -118,7 +128,8 @@ def poll_cycle(
 
     def settle(index: int, result: FetchResult, prepared: Prepared | FetchFailed | None = None) -> None:
         fetched, body_hash = waiting.pop(index, (result, None))
-        reports[index] = _settle(rt, feeds[index], known[index], fetched, prepared, body_hash, dry_run)
+        with rt.settling:
+            reports[index] = _settle(rt, feeds[index], known[index], fetched, prepared, body_hash, dry_run)
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
     with Preparer(len(feeds), backlog=rt.limits.concurrency) as preparer:
@@ -160,7 +171,7 @@ def _settle(
         result = prepared
     elif isinstance(prepared, Prepared):
         hints = (*hints, prepared.ttl)
-        report = _take_items(rt, feed, prepared.items, now, dry_run)
+        report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), prepared.items, now, dry_run)
     if isinstance(result, NotModified):
         report = PollReport(feed.name, "not_modified")
     if isinstance(result, FetchFailed):
@@ -181,7 +192,9 @@ def _settle(
         rt.store.record_poll(feed.name, outcome, now)
         _emit_health(rt, feed, state, outcome)
     rt.bus.emit(
-        events.FeedPolled(feed.name, report.status, report.new_items, report.error, time.monotonic() - started)
+        events.FeedPolled(
+            feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
+        )
     )
     return report
 
@@ -237,8 +250,23 @@ def deliver_notices(rt: Runtime) -> int:
     return 0
 
 
-def _take_items(rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool) -> PollReport:
-    """Keep the never-seen items, match them, decide their stories, store it all at once."""
+def _first_poll_cutoff(rt: Runtime, state: FeedState, now: datetime) -> datetime | None:
+    """No flood on first contact: on a feed's first good poll, older items are only remembered."""
+    if state.last_ok_at is not None:
+        return None
+    return now - rt.config.monitor["first_poll_max_age"]
+
+
+def _take_items(
+    rt: Runtime,
+    feed: FeedConfig,
+    old_before: datetime | None,
+    items: Sequence[Item],
+    now: datetime,
+    dry_run: bool,
+) -> PollReport:
+    """Keep the never-seen items, match them, decide their stories, store it all at once.
+    Items published before ``old_before`` are stored as seen without being matched."""
     candidates: list[tuple[Item, tuple[str, ...]]] = []
     batch_keys: set[str] = set()
     for item in items:
@@ -249,25 +277,10 @@ def _take_items(rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datet
     known = rt.store.known_keys(batch_keys)
     fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
 
-    destination = alert_destination(rt.config)
     new_items = []
     for item, keys in fresh:
-        matches = rt.rules.evaluate(item)
-        if not matches:
-            new_items.append(NewItem(item, keys))
-            continue
-        story = stories.decide(item)
-        outgoing = tuple(
-            Outgoing(
-                destination,
-                channel,
-                _top(matches, channel).priority,
-                _top(matches, channel).rule_id,
-                alert_payload(item, matches),
-            )
-            for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
-        )
-        new_items.append(NewItem(item, keys, matches, story, outgoing))
+        matches = () if old_before and item.published < old_before else rt.rules.evaluate(item)
+        new_items.append(_decide(rt, item, keys, matches, now) if matches else NewItem(item, keys))
 
     if dry_run:
         for new in new_items:
@@ -281,14 +294,38 @@ def _take_items(rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datet
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
         for match in new.matches:
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
-        if rec.story_id is not None and isinstance(new.story, OpenStory):
-            rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
-        elif rec.story_id is not None:
-            rt.bus.emit(events.StoryJoined(rec.story_id, feed.name, new.item.title, new.item.url))
-        for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
-            rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
-        alerts += len(rec.alert_ids)
+        alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
+
+
+def _decide(rt: Runtime, item: Item, keys: tuple[str, ...], matches: Sequence[Match], now: datetime) -> NewItem:
+    """A matched item's story and its outbox rows: Slack (or the console) and the webhooks."""
+    destination = alert_destination(rt.config)
+    story = stories.decide(item)
+    outgoing = tuple(
+        Outgoing(
+            destination,
+            channel,
+            _top(matches, channel).priority,
+            _top(matches, channel).rule_id,
+            alert_payload(item, matches),
+        )
+        for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
+    )
+    event = "alert" if isinstance(story, OpenStory) else "follow_up"
+    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
+    return NewItem(item, keys, tuple(matches), story, outgoing)
+
+
+def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
+    """Emit the story and alert events of a recorded item; returns how many alerts it queued."""
+    if rec.story_id is not None and isinstance(new.story, OpenStory):
+        rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
+    elif rec.story_id is not None:
+        rt.bus.emit(events.StoryJoined(rec.story_id, new.item.feed, new.item.title, new.item.url))
+    for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
+        rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
+    return len(rec.alert_ids)
 
 
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
@@ -336,16 +373,12 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
         now = rt.clock.now()
         notifier = rt.notifiers.get(alert.destination)
         if notifier is None:
-            result = Dead(
-                f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`"
-            )
+            result = Dead(f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`")
         else:
             thread = None
             if alert.kind == "follow_up":
                 thread = rt.store.story_thread(alert.story_id, alert.destination, alert.channel)
-                if thread is None and rt.store.opening_alert_pending(
-                    alert.story_id, alert.destination, alert.channel
-                ):
+                if thread is None and rt.store.opening_alert_pending(alert.story_id, alert.destination, alert.channel):
                     rt.store.mark_retry(alert.id, now + FOLLOW_UP_WAIT, "waiting for the story's first alert")
                     retrying += 1
                     continue
@@ -354,7 +387,7 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
             rt.bus.emit(
                 events.AlertDelivered(
-                    alert.id, alert.destination, result.remote_id, time.monotonic() - started
+                    alert.id, alert.destination, result.remote_id, round(time.monotonic() - started, 3)
                 )
             )
             delivered += 1
@@ -367,3 +400,29 @@ def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
             rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
             dead += 1
     return DeliveryReport(delivered, retrying, dead)
+
+
+# --- replay -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    alerts: tuple[Alert, ...]  # what alerts (previews, oldest first); queued too when sent
+    queued: int = 0
+
+
+def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayReport:
+    """Alert the stored ``items`` that never alerted and that the rules now match (a new rule, a
+    fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
+    stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
+    now = rt.clock.now()
+    chosen = []
+    for item in items:
+        matches = rt.rules.evaluate(item)
+        if any(not m.digest_only for m in matches):
+            chosen.append(_decide(rt, item, stories.identity_keys(item), matches, now))
+    queued = 0
+    if send and chosen:
+        recorded = rt.store.replay_items(chosen, now)
+        queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=True))
+    return ReplayReport(tuple(_preview(new) for new in chosen), queued)

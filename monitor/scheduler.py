@@ -1,62 +1,100 @@
 """APScheduler 3.x wiring for `monitor run`.
 
-The scheduler only says when to look; the store says what is due. One job polls the feeds whose
-``next_check_at`` has come (so back-off and restarts need no job state), one delivers the
-outbox. Jobs have fixed ids, ``max_instances=1`` and ``coalesce=True``; SIGTERM and SIGINT stop
-the scheduler after the running jobs finish.
+One interval job per feed (with jitter, so feeds spread out), one delivery job. The scheduler only
+says when to look; the store says whether the feed is due: a failing feed backs off through its
+stored ``next_check_at``, so back-off survives restarts and needs no job state. Jobs have fixed
+ids, ``max_instances=1`` and ``coalesce=True``; SIGTERM and SIGINT stop the scheduler after the
+running jobs finish.
+
+With ``[digest]``, a cron job sends the digest at its local time, and a check on start-up and
+every minute sends a digest missed while the monitor was down (within ``grace``) and retries
+failed ones; which period is due is decided by ``delivery.digest.due_period`` and the store,
+never by the trigger.
+
+``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
+(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); feed jobs are then
+re-synced with the new feed list.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import FrameType
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
-from monitor import pipeline
+from monitor import digesting, pipeline
+from monitor.model import FeedConfig
+from monitor.ops.health import Health, HealthServer
+from monitor.ops.metrics import Metrics
+from monitor.ops.reload import Reloader
 
 log = logging.getLogger("monitor.scheduler")
 
-POLL_TICK_SECONDS = 5
 DELIVERY_TICK_SECONDS = 2
+DIGEST_CHECK_SECONDS = 60
+MAX_JITTER_SECONDS = 60
+START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
+WATCH_SECONDS = 3
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
 
-def due_feeds(rt: pipeline.Runtime, now: datetime) -> list:
-    states = {s.name: s for s in rt.store.feed_states()}
-    return [
-        feed
-        for feed in rt.config.feeds
-        if (state := states.get(feed.name)) is None
-        or state.next_check_at is None
-        or state.next_check_at <= now
-    ]
+def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
+    state = rt.store.feed_state(feed.name)
+    return state is None or state.next_check_at is None or state.next_check_at <= now
 
 
-def poll_due(rt: pipeline.Runtime) -> None:
-    """Poll the feeds that are due, concurrently (limits from [fetch])."""
-    feeds = due_feeds(rt, rt.clock.now())
-    if feeds:
-        pipeline.poll_cycle(rt, feeds)
+def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
+    """A feed job: poll the feed (as the current config has it) if the store says it is due."""
+    feed = next((f for f in rt.config.feeds if f.name == name), None)
+    if feed is not None and is_due(rt, feed, rt.clock.now()):
+        pipeline.poll_feed(rt, feed)
+
+
+def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+    """One interval job per configured feed: add new feeds' jobs, drop removed ones, and
+    reschedule a feed whose interval changed."""
+    wanted = {f"feed:{feed.name}": feed for feed in rt.config.feeds}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("feed:") and job.id not in wanted:
+            job.remove()
+    start = datetime.now(rt.config.monitor["timezone"])
+    for number, (job_id, feed) in enumerate(wanted.items()):
+        seconds = feed.interval.total_seconds()
+        existing = scheduler.get_job(job_id)
+        if existing is not None and existing.trigger.interval == feed.interval:
+            continue
+        scheduler.add_job(
+            poll_if_due,
+            "interval",
+            seconds=seconds,
+            jitter=min(seconds / 10, MAX_JITTER_SECONDS),
+            args=(rt, feed.name),
+            id=job_id,
+            next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
+            **JOB_DEFAULTS,
+        )
 
 
 def build(rt: pipeline.Runtime) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone=rt.config.monitor["timezone"])
-    common = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 60}
-    scheduler.add_job(
-        poll_due,
-        "interval",
-        seconds=POLL_TICK_SECONDS,
-        args=(rt,),
-        id="poll",
-        next_run_time=datetime.now(rt.config.monitor["timezone"]),
-        **common,
+    scheduler = BlockingScheduler(
+        timezone=rt.config.monitor["timezone"],
+        executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])},
     )
+    sync_feed_jobs(scheduler, rt)
     scheduler.add_job(
-        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **common
+        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
+    if rt.config.digest is not None:
+        add_digest_jobs(scheduler, rt)
 
     def on_problem(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:
@@ -68,15 +106,82 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     return scheduler
 
 
-def run_forever(rt: pipeline.Runtime) -> None:
+def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+    """The cron job at [digest] time (a late wake-up still runs, up to ``grace`` late), and the
+    start-up/every-minute check: catch-up within ``grace``, retries, and a cron fire that came
+    at the wrong instant (APScheduler 3.11.3 can, on DST days)."""
+    digest, tz = rt.config.digest, rt.config.monitor["timezone"]
+    scheduler.add_job(
+        digesting.tick,
+        CronTrigger(hour=digest["time"].hour, minute=digest["time"].minute, timezone=tz),
+        args=(rt,),
+        id="digest",
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        misfire_grace_time=max(1, int(digest["grace"].total_seconds())),
+    )
+    scheduler.add_job(
+        digesting.tick,
+        "interval",
+        seconds=DIGEST_CHECK_SECONDS,
+        args=(rt,),
+        id="digest-check",
+        next_run_time=datetime.now(tz),
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+        misfire_grace_time=DIGEST_CHECK_SECONDS,
+    )
+
+
+@dataclass
+class Daemon:
+    """Everything `monitor run` runs: the scheduler with its jobs, and the ops around it."""
+
+    scheduler: BlockingScheduler
+    health: Health
+    metrics: Metrics
+    reloader: Reloader
+    server: HealthServer | None
+
+
+def assemble(rt: pipeline.Runtime) -> Daemon:
+    """Build the scheduler, subscribe metrics and health to the bus, add the watch job, and start
+    the health endpoint (unless ``health_port`` is 0). The scheduler is not started."""
     scheduler = build(rt)
+    metrics = Metrics(rt.store)
+    metrics.subscribe(rt.bus)
+    health = Health(rt)
+    health.watch(rt.bus)
+    health.attach(scheduler)
+    reloader = Reloader(rt, on_reload=lambda: sync_feed_jobs(scheduler, rt))
+    scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
+    server = None
+    if port := rt.config.monitor["health_port"]:
+        server = HealthServer(health, metrics, rt.config.monitor["health_host"], port).start()
+        log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
+    return Daemon(scheduler, health, metrics, reloader, server)
+
+
+def run_forever(rt: pipeline.Runtime) -> None:
+    daemon = assemble(rt)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("stopping signal=%s", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        daemon.scheduler.shutdown(wait=True)
+
+    def reload(signum: int, frame: FrameType | None) -> None:
+        # off the signal handler: it may have interrupted the scheduler while it holds its locks
+        threading.Thread(target=daemon.reloader.reload, name="reload", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
     log.info("started feeds=%d", len(rt.config.feeds))
-    scheduler.start()
+    try:
+        daemon.scheduler.start()
+    finally:
+        if daemon.server is not None:
+            daemon.server.stop()
     log.info("stopped")

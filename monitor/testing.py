@@ -1,22 +1,32 @@
-"""Local stand-ins for the outside world, on 127.0.0.1: a feed server and a Slack Web API server.
+"""Local stand-ins for the outside world, on 127.0.0.1: a feed server, a Slack Web API server, a
+webhook receiver and an SMTP server (aiosmtpd).
 
 Used by the test suite and by `monitor demo`, so both exercise the same fakes. Each server runs
-in a daemon thread, binds port 0 (the OS picks a free port) and records what it received.
+in a daemon thread, binds a free port and records what it received.
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import gzip
 import json
+import socket
+import ssl
 import threading
 import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class _Server(ThreadingHTTPServer):
@@ -117,9 +127,7 @@ class _FeedHandler(_QuietHandler):
             validators["ETag"] = resource.etag
         if resource.last_modified:
             validators["Last-Modified"] = resource.last_modified
-        if (resource.etag and self.headers.get("If-None-Match") == resource.etag) or (
-            resource.last_modified and self.headers.get("If-Modified-Since") == resource.last_modified
-        ):
+        if self._not_modified(resource):
             self.send(304, b"", validators)
             return
         headers = {"Content-Type": resource.content_type, **validators, **resource.headers}
@@ -158,6 +166,14 @@ class _FeedHandler(_QuietHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up, as it should
         self.close_connection = True
+
+
+    def _not_modified(self, resource: FeedResource) -> bool:
+        """RFC 9110: If-None-Match, when sent, decides alone; else If-Modified-Since."""
+        if (tag := self.headers.get("If-None-Match")) is not None:
+            return resource.etag is not None and tag == resource.etag
+        since = self.headers.get("If-Modified-Since")
+        return resource.last_modified is not None and since == resource.last_modified
 
 
 class FeedServer(LocalServer):
@@ -222,9 +238,7 @@ class _SlackHandler(_QuietHandler):
             self._answer(200, {"ok": False, "error": "unknown_method"})
 
     def _answer(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self.send(
-            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})}
-        )
+        self.send(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
 
     def _post_message(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
         auth = request["headers"].get("authorization", "")
@@ -233,9 +247,7 @@ class _SlackHandler(_QuietHandler):
             return
         if fault:
             if fault.status == 429:
-                self._answer(
-                    429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1", **fault.headers}
-                )
+                self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1", **fault.headers})
             elif fault.status != 200:
                 self.send(fault.status, b"upstream trouble", {"Content-Type": "text/plain", **fault.headers})
             else:
@@ -258,9 +270,7 @@ class _SlackHandler(_QuietHandler):
     def _webhook(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
         if fault and fault.status != 200:
             headers = {"Retry-After": "1"} if fault.status == 429 else {}
-            self.send(
-                fault.status, (fault.error or "error").encode(), {"Content-Type": "text/plain", **headers}
-            )
+            self.send(fault.status, (fault.error or "error").encode(), {"Content-Type": "text/plain", **headers})
             return
         if fault and fault.error:
             self.send(400, fault.error.encode(), {"Content-Type": "text/plain"})
@@ -305,3 +315,127 @@ class SlackServer(LocalServer):
 
     def replies(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if m.get("thread_ts")]
+
+
+# --- webhook receiver -----------------------------------------------------------------------------
+
+
+class _WebhookHandler(_QuietHandler):
+    def do_POST(self) -> None:
+        server: WebhookReceiver = self.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with server.lock:
+            status = server.faults.popleft() if server.faults else 200
+            server.received.append({"path": self.path, "headers": headers, "body": raw, "status": status})
+        headers = {"Content-Type": "text/plain"}
+        if status >= 300 and server.retry_after:
+            headers["Retry-After"] = server.retry_after
+        self.send(status, b"ok" if status < 300 else b"unavailable", headers)
+
+
+class WebhookReceiver(LocalServer):
+    """Receives outgoing webhook POSTs and records them (raw body, headers, the status it answered).
+
+    ``fail_next(500, 500)`` answers the next requests with those statuses (an outage), then 200;
+    failures carry ``Retry-After: retry_after`` when that is set.
+    ``accepted()`` is what a receiver would act on: the 2xx-answered requests, JSON-decoded.
+    """
+
+    handler = _WebhookHandler
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received: list[dict[str, Any]] = []
+        self.faults: deque[int] = deque()
+        self.retry_after: str | None = None
+        super().__init__()
+
+    def fail_next(self, *statuses: int) -> None:
+        with self.lock:
+            self.faults.extend(statuses)
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [{**r, "json": json.loads(r["body"])} for r in self.received if r["status"] < 300]
+
+
+# --- SMTP -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (aiosmtpd's Controller cannot bind port 0 itself)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _SmtpHandler:
+    def __init__(self, owner: SmtpServer) -> None:
+        self.owner = owner
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        owner = self.owner
+        with owner.lock:
+            if owner.faults:
+                return owner.faults.popleft()
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            owner.messages.append(message)  # type: ignore[arg-type]
+            owner.envelopes.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos)})
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that parses and records every message.
+
+    ``tls=(certfile, keyfile)`` offers STARTTLS and requires it before mail, or with
+    ``implicit=True`` speaks TLS from the first byte (``security = "ssl"``). ``login=(user,
+    password)`` requires AUTH (over TLS only, when TLS is on). ``fail_next("451 4.3.0 busy")``
+    answers the next messages with those replies instead of accepting them.
+    """
+
+    def __init__(
+        self,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        implicit: bool = False,
+        login: tuple[str, str] | None = None,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[dict[str, Any]] = []
+        self.faults: deque[str] = deque()
+        self.login = login
+        self.host, self.port = "127.0.0.1", free_port()
+        options: dict[str, Any] = {}
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            options.update({"ssl_context": context} if implicit else {"tls_context": context, "require_starttls": True})
+        if login:
+            # aiosmtpd counts only STARTTLS, not implicit TLS, as TLS for AUTH
+            options.update(authenticator=self._authenticate, auth_require_tls=bool(tls) and not implicit)
+        self.controller = Controller(_SmtpHandler(self), hostname=self.host, port=self.port, **options)
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        given = (data.login, data.password) if isinstance(data, LoginPassword) else None
+        expected = tuple(part.encode() for part in self.login) if self.login else None
+        return AuthResult(success=given == expected, handled=False)  # handled=False: aiosmtpd answers 535
+
+    def fail_next(self, *replies: str) -> None:
+        with self.lock:
+            self.faults.extend(replies)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

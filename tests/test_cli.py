@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+from datetime import timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from conftest import DATA, monitor_command, rss, slack_section, write_config
+from conftest import DATA, article, rss, slack_section, write_config
+from conftest import run_monitor as run
 
 from monitor.testing import FeedServer, SlackServer
-
-
-def article(name: str, link: str, guid: str) -> dict[str, str]:
-    title, _, body = (DATA / "articles" / name).read_text(encoding="utf-8").partition("\n")
-    return {"title": escape(title), "link": link, "guid": guid, "description": escape(body),
-            "pubDate": "Sun, 22 Nov 2026 09:00:00 GMT"}
-
-
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_poll_alerts_once_with_metadata_and_uses_conditional_get(
@@ -99,8 +85,13 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
 
 
 def test_rules_test_explains_an_article() -> None:
-    result = run("rules", "test", str(DATA / "articles" / "shengshu_explainer.txt"), "--config",
-                 str(Path(__file__).parent.parent / "config.toml"))
+    result = run(
+        "rules",
+        "test",
+        str(DATA / "articles" / "shengshu_explainer.txt"),
+        "--config",
+        str(Path(__file__).parent.parent / "config.toml"),
+    )
     assert result.returncode == 0, result.stderr
     assert "ShengShu" in result.stdout
     assert "290" in result.stdout
@@ -111,3 +102,15 @@ def test_missing_slack_token_is_exit_2(tmp_path: Path, slack_server: SlackServer
     result = run("poll", "--config", str(config))
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_first_poll_does_not_flood_with_old_items(tmp_path: Path, feed_server: FeedServer) -> None:
+    old = article("shengshu_wire.txt", "https://wire.example/old", "w-old", age=timedelta(days=3))
+    url = feed_server.add("/w.xml", rss(old))
+    config = write_config(tmp_path, {"Wire": url})
+    first = run("poll", "--config", str(config))
+    assert first.returncode == 0 and "ShengShu" not in first.stdout
+    fresh = article("shengshu_explainer.txt", "https://wire.example/new", "w-new")
+    feed_server.add("/w.xml", rss(old, fresh))
+    second = run("poll", "--config", str(config))
+    assert "https://wire.example/new" in second.stdout and "https://wire.example/old" not in second.stdout

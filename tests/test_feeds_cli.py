@@ -58,8 +58,8 @@ def test_export_round_trips_and_list_shows_health(tmp_path: Path) -> None:
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert [(r["name"], r["health"], r["interval"]) for r in rows] == [
-        ("A & B", "ok", "0:15:00"),
-        ("C", "ok", "0:15:00"),
+        ("A & B", "new", "0:15:00"),
+        ("C", "new", "0:15:00"),
     ]
     plain = run("feeds", "list", "--config", str(path))
     assert "https://c.example/rss" in plain.stdout and "2 feeds" in plain.stderr

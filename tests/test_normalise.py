@@ -53,9 +53,7 @@ def test_missing_and_future_dates_become_first_seen() -> None:
 
 
 def test_html_title_becomes_text_and_huge_text_is_capped() -> None:
-    entry = Entry(
-        None, None, "A <b>bold</b> move", "<p>" + "word " * 10_000 + "</p>", "", None, title_is_html=True
-    )
+    entry = Entry(None, None, "A <b>bold</b> move", "<p>" + "word " * 10_000 + "</p>", "", None, title_is_html=True)
     item = normalise.item(entry, "F", NOW)
     assert item.title == "A bold move"
     assert len(item.summary) <= normalise.MAX_TEXT_CHARS + 2

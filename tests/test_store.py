@@ -21,9 +21,7 @@ MATCH = Match("deal", "Deals", "high", None, False, Explanation())
 
 def matched(n: int, story=None) -> NewItem:
     out = Outgoing("slack", None, "high", "deal", {"title": f"Title {n}"})
-    return NewItem(
-        item(n), (f"url:https://x.example/{n}", f"fp:fp{n}"), (MATCH,), story or OpenStory(), (out,)
-    )
+    return NewItem(item(n), (f"url:https://x.example/{n}", f"fp:fp{n}"), (MATCH,), story or OpenStory(), (out,))
 
 
 @pytest.fixture

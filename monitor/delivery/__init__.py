@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from monitor.delivery.console import ConsoleNotifier
 from monitor.delivery.slack import SlackNotifier
+from monitor.delivery.webhook import WebhookNotifier
 from monitor.model import Alert, DeliveryResult
 
 
@@ -22,10 +23,13 @@ class Notifier(Protocol):
 
 
 def build_notifiers(config: Any) -> dict[str, Notifier]:
-    """The notifiers the config switches on: Slack when [slack] is set, else the console."""
+    """The notifiers the config switches on: Slack when [slack] is set, else the console; one per
+    [[webhooks]] table, named ``webhook:NAME``."""
     notifiers: dict[str, Notifier] = {"console": ConsoleNotifier()}
     if config.slack is not None:
         notifiers["slack"] = SlackNotifier(config.slack)
+    for webhook in config.webhooks:
+        notifiers[webhook.destination] = WebhookNotifier(webhook)
     return notifiers
 
 

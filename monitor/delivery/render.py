@@ -96,7 +96,7 @@ def why_lines(payload: Mapping[str, Any]) -> list[str]:
     if rules:
         lines.append("*Rule:* " + escape(", ".join(f"{r['name']} ({r['priority']})" for r in rules)))
     if terms := payload.get("terms"):
-        lines.append("*Matched:* " + escape(", ".join(f"“{t}”" for t in terms)))
+        lines.append("*Matched:* " + escape(", ".join(terms)))
     if amounts := payload.get("amounts"):
         largest = _money(payload.get("largest_usd"))
         text = "; ".join(amounts) + (f" (largest ≈ {largest})" if largest else "")
@@ -114,26 +114,18 @@ def alert_message(alert: Alert, channel: str | None) -> SlackMessage:
     outlet = str(p.get("feed") or "")
     mark = PRIORITY_MARK.get(alert.priority, "")
     headline = f"{mark} *{link(p.get('url'), title)}*"
-    meta = " · ".join(
-        x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x
-    )
+    meta = " · ".join(x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": truncate(headline, SECTION_LIMIT)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(meta, CONTEXT_LIMIT)}]},
     ]
     why = why_lines(p)
     if why:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(why), SECTION_LIMIT)}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(why), SECTION_LIMIT)}})
     for hit in (p.get("hits") or [])[:3]:
-        snippet = f"_{escape(hit['field'])}:_ …{escape(hit['snippet'])}…"
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(snippet, CONTEXT_LIMIT)}]}
-        )
-    text = truncate(
-        f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT
-    )
+        snippet = f"_{escape(hit['field'])}:_ {escape(hit['snippet'])}"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(snippet, CONTEXT_LIMIT)}]})
+    text = truncate(f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT)
     rule = (p.get("rules") or [{}])[0].get("id", alert.rule_id)
     metadata = {
         "event_type": "monitor_alert",
@@ -162,19 +154,23 @@ def follow_up_message(alert: Alert, channel: str | None, thread_ts: str | None) 
 def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     """Everything a notifier needs to render an alert, frozen into the outbox row."""
     ordered = sorted(matches, key=lambda m: PRIORITIES.index(m.priority))
-    amounts: dict[str, Amount] = {}
+    amounts: dict[tuple[str, float], Amount] = {}  # one per sum: the mention that says the most
     companies: dict[str, None] = {}
-    hits = []
+    hits: dict[tuple[str, str], dict[str, str]] = {}  # a summary repeated as content is shown once
     terms: dict[str, None] = {}
     round_ = None
     for match in ordered:
         e = match.explanation
-        amounts.update((a.text, a) for a in e.amounts)
+        for amount in e.amounts:
+            known = amounts.get((amount.currency, amount.value))
+            if known is None or len(amount.text) > len(known.text):
+                amounts[(amount.currency, amount.value)] = amount
         companies.update(dict.fromkeys(e.companies))
         terms.update(dict.fromkeys(e.terms))
-        hits.extend({"term": h.term, "field": h.field, "snippet": h.snippet} for h in e.hits)
+        for h in e.hits:
+            hits.setdefault((h.term, h.snippet), {"term": h.term, "field": h.field, "snippet": h.snippet})
         round_ = round_ or e.round
-    usd = [a.usd for a in amounts.values() if a.usd is not None]
+    usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
     return {
         "title": item.title,
         "url": item.url,
@@ -182,8 +178,8 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
         "published": item.published.isoformat(),
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],
         "terms": list(terms),
-        "hits": hits[:10],
-        "amounts": list(amounts),
+        "hits": list(hits.values())[:10],
+        "amounts": [a.text for a in amounts.values()],
         "largest_usd": max(usd) if usd else None,
         "round": round_,
         "companies": list(companies),

@@ -94,6 +94,12 @@ class SlackNotifier:
             return self._post(message, attempts, now)
         return self._webhook(message, attempts, now)
 
+    def post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
+        """Post a ready-made message (the digest summary) the way alerts are posted."""
+        if self.client is not None:
+            return self._post(message, attempts, now)
+        return self._webhook(message, attempts, now)
+
     def _post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
         assert self.client is not None
         kwargs: dict[str, Any] = {
@@ -110,9 +116,7 @@ class SlackNotifier:
         try:
             response = self.client.chat_postMessage(**kwargs)
         except SlackApiError as e:
-            return classify(
-                e.response.status_code, e.response.get("error"), e.response.headers, attempts, now
-            )
+            return classify(e.response.status_code, e.response.get("error"), e.response.headers, attempts, now)
         except (SlackClientError, OSError) as e:  # timeouts, refused connections, TLS
             return _transient(f"{type(e).__name__}: {e}", attempts, now)
         return Delivered(remote_id=str(response.get("ts", "")), channel=response.get("channel"))

@@ -1,9 +1,11 @@
-"""What `monitor status` shows: feeds with their health, last and next poll, errors, and the
-outbox. ``collect`` builds plain data (also the --json output); ``render_table`` draws it."""
+"""What `monitor status` shows: the daemon's health, each feed with its health, last and next poll
+and errors, the outbox, and dead letters. ``collect`` builds plain JSON-ready data (the
+``--json`` output, whose keys are stable: see README "monitor status --json"); ``render_table``
+draws it for people."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from rich.console import Console
@@ -12,12 +14,34 @@ from rich.table import Table
 from monitor.config import Config
 from monitor.intake.health import Policy, health_after
 from monitor.model import FeedState
+from monitor.ops.health import local_url, probe
 from monitor.store import open_store
 
+STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
+OUTBOX_STATES = ("pending", "delivered", "dead")
 
-def feed_health(state: FeedState, now: datetime, dead_after: timedelta) -> str:
-    """ok, failing, or dead (failing for ``dead_after``), as of ``now``."""
+
+def feed_health(state: FeedState, now: datetime, dead_after: timedelta = timedelta(days=7)) -> str:
+    """new (never polled), ok, failing, or dead (failing for ``dead_after``), as of ``now``."""
+    if state.last_polled_at is None:
+        return "new"
     return health_after(state.consecutive_failures > 0, state.failing_since, now, Policy(dead_after=dead_after))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def daemon_status(config: Config) -> dict[str, Any]:
+    """What the running daemon's /healthz says, if one answers."""
+    port = config.monitor["health_port"]
+    if not port:
+        return {"url": None, "state": "disabled", "detail": "[monitor] health_port = 0"}
+    status, text = probe(config, timeout=2.0)
+    state = "unreachable" if status is None else "healthy" if status == 200 else "unhealthy"
+    lines = text.strip().splitlines()
+    detail = "; ".join(lines[1:] if status is not None else lines)
+    return {"url": local_url(config.monitor["health_host"], port) + "/healthz", "state": state, "detail": detail}
 
 
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
@@ -25,52 +49,87 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     store = open_store(config.database_path)
     try:
         store.sync_feeds(config.feeds)
+        states = {s.name: s for s in store.feed_states()}
         feeds = [
             {
-                "name": s.name,
-                "url": s.url,
-                "health": feed_health(s, now, config.fetch["dead_after"]),
-                "last_poll": s.last_polled_at,
-                "last_ok": s.last_ok_at,
-                "next_poll": s.next_check_at,
-                "failures": s.consecutive_failures,
-                "error": s.last_error,
-                "failing_since": s.failing_since,
-                "moved_to": s.moved_to,
+                "name": feed.name,
+                "url": states[feed.name].url,
+                "health": feed_health(states[feed.name], now, config.fetch["dead_after"]),
+                "last_poll": _iso(states[feed.name].last_polled_at),
+                "last_ok": _iso(states[feed.name].last_ok_at),
+                "next_poll": _iso(states[feed.name].next_check_at),
+                "failures": states[feed.name].consecutive_failures,
+                "error": states[feed.name].last_error,
+                "failing_since": _iso(states[feed.name].failing_since),
+                "moved_to": states[feed.name].moved_to,
             }
-            for s in store.feed_states()
-            if any(f.name == s.name for f in config.feeds)
+            for feed in config.feeds
         ]
-        outbox = store.outbox_counts()
+        counts = store.outbox_counts()
         dead = store.dead_alerts()
+        digests = [
+            {"period": d.period, "state": d.state, "stories": d.stories, "attempts": d.attempts,
+             "last_error": d.last_error, "sent_at": _iso(d.sent_at), "next_attempt_at": _iso(d.next_attempt_at)}
+            for d in store.digests(5)
+        ]  # fmt: skip
     finally:
         store.close()
-    return {"database": str(config.database_path), "feeds": feeds, "outbox": outbox, "dead_letters": dead}
+    outbox = {state: counts.get(state, 0) for state in OUTBOX_STATES} | dict(sorted(counts.items()))
+    return {
+        "version": STATUS_VERSION,
+        "generated_at": _iso(now),
+        "config": str(config.path),
+        "database": str(config.database_path),
+        "daemon": daemon_status(config),
+        "feeds": feeds,
+        "outbox": outbox,
+        "dead_letters": dead,
+        "digests": digests,
+    }
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "never"
+def _when(text: str | None, zone: tzinfo, never: str = "never") -> str:
+    if not text:
+        return never
+    return datetime.fromisoformat(text).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def render_table(report: dict[str, Any], console: Console | None = None) -> None:
+def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"Feeds ({report['database']})")
-    for column in ("feed", "health", "last poll", "next poll", "error"):
+    daemon = report["daemon"]
+    colours = {"ok": "green", "healthy": "green", "new": "cyan", "failing": "yellow", "unhealthy": "red", "dead": "red"}
+    state = daemon["state"]
+    console.print(
+        f"Daemon: [{colours.get(state, 'dim')}]{state}[/]"
+        + (f" at {daemon['url']}" if daemon["url"] and daemon["url"] not in daemon["detail"] else "")
+        + (f" ({daemon['detail']})" if daemon["detail"] else "")
+    )
+    table = Table(title=f"Feeds ({report['database']})", title_justify="left")
+    for column in ("feed", "health", "last poll", "next poll", "errors"):
         table.add_column(column, overflow="fold")
-    colours = {"ok": "green", "failing": "yellow", "dead": "red"}
     for feed in report["feeds"]:
         health = feed["health"]
+        errors = f"{feed['failures']}x: {feed['error']}" if feed["failures"] else ""
+        if feed["moved_to"]:
+            errors += f" (moved permanently to {feed['moved_to']}: update config.toml)"
         table.add_row(
             feed["name"],
-            f"[{colours[health]}]{health}[/]" + (f" ({feed['failures']}x)" if feed["failures"] else ""),
-            _when(feed["last_poll"]),
-            _when(feed["next_poll"]),
-            (feed["error"] or "") + (f" (moved permanently to {feed['moved_to']})" if feed["moved_to"] else ""),
+            f"[{colours[health]}]{health}[/]",
+            _when(feed["last_poll"], zone),
+            _when(feed["next_poll"], zone, never="due now"),
+            errors,
         )
     console.print(table)
-    o = report["outbox"]
-    console.print(f"Outbox: {o['pending']} pending, {o['delivered']} delivered, {o['dead']} dead")
+    outbox = report["outbox"]
+    console.print("Outbox: " + ", ".join(f"{count} {state}" for state, count in outbox.items()))
     for row in report["dead_letters"]:
-        console.print(
-            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}"
-        )
+        console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
+    for row in report["digests"]:
+        if row["state"] in ("pending", "sending"):
+            console.print(
+                f"Digest {row['period']}: [yellow]not sent yet[/] after {row['attempts']} attempts, "
+                f"next {_when(row['next_attempt_at'], zone)}: {row['last_error'] or 'in progress'}"
+            )
+    sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
+    if sent:
+        console.print(f"Last digest: {sent['period']} ({sent['stories']} stories), sent {_when(sent['sent_at'], zone)}")

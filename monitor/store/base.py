@@ -8,7 +8,7 @@ transaction, so a crash leaves either all of them or none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -88,8 +88,53 @@ class FeedNotice:
     attempts: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """One outlet's item in a story."""
+
+    feed: str
+    title: str
+    url: str | None
+    first_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A stored story with all its coverage and matches (what the digest shows)."""
+
+    story_id: int
+    title: str
+    url: str | None
+    priority: Priority
+    first_seen: datetime
+    items: tuple[Coverage, ...]
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    """One digest period. ``state``: pending (to send; ``last_error`` says why an attempt failed),
+    sending (claimed until ``next_attempt_at``), sent, or empty (nothing to send)."""
+
+    period: str
+    scheduled: bool
+    start: datetime
+    end: datetime
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    done: tuple[str, ...]  # destinations that confirmed: "email", "file", "slack"
+    last_error: str | None = None
+    stories: int = 0
+    sent_at: datetime | None = None
+
+
 class Store(Protocol):
     def close(self) -> None: ...
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        """Prove the database takes a write, waiting at most ``timeout`` seconds for a lock;
+        raise StoreError when it does not (read-only file, full disk, another writer)."""
 
     def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
         """Make the stored feed list match the config (new feeds added, URLs updated)."""
@@ -112,6 +157,21 @@ class Store(Protocol):
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
         """Items, keys, matches, stories and outbox rows, in one transaction."""
 
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        """Like ``record_items`` for items already stored (``monitor replay --send``): their
+        matches, stories and outbox rows, in one transaction."""
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        """Stored items first seen at or after ``since`` (only never-alerted ones if asked)."""
+
+    def stored_items(self, since: datetime, unalerted: bool = False) -> Iterator[Item]:
+        """Those items, oldest first, read page by page. ``unalerted``: no outbox row exists for
+        the item or for its story."""
+
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
+        Returns its id, or None when a row with that key and destination exists."""
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 
     def story_thread(self, story_id: int, destination: str, channel: str | None) -> tuple[str, str] | None:
@@ -130,3 +190,42 @@ class Store(Protocol):
         """Number of outbox rows per state: pending, delivered, dead."""
 
     def dead_alerts(self) -> list[dict[str, Any]]: ...
+
+    # --- digests: one row per period, claimed before sending ---
+
+    def stories_first_seen(self, start: datetime, end: datetime) -> list[StoryRecord]:
+        """Stories opened in [start, end), each with all its outlets and matches."""
+
+    def count_alerts(self, start: datetime, end: datetime) -> int:
+        """Opening alerts queued in [start, end)."""
+
+    def last_scheduled_digest(self) -> str | None:
+        """The newest scheduled period (any state), e.g. '2026-11-22'."""
+
+    def last_digest_end(self) -> datetime | None:
+        """Where the next period starts: the end of the newest period."""
+
+    def open_digest(
+        self, period: str, end: datetime, default_start: datetime, scheduled: bool, now: datetime
+    ) -> DigestRow:
+        """Create the period's row (pending, due now) unless it exists; it starts where the previous
+        period ended (``default_start`` for the first one). Returns the row."""
+
+    def claim_digest(self, period: str, now: datetime, until: datetime) -> DigestRow | None:
+        """Claim a pending (or abandoned sending) row that is due: state sending until ``until``.
+        None when it is sent, empty, not due or claimed by someone else."""
+
+    def digest_delivered(self, period: str, destination: str) -> None:
+        """Record that one destination confirmed the digest (not sent again on a retry)."""
+
+    def finish_digest(self, period: str, state: str, stories: int, now: datetime) -> None:
+        """Mark the period sent or empty."""
+
+    def retry_digest(self, period: str, when: datetime, error: str) -> None:
+        """Back to pending with the error; tried again from ``when``."""
+
+    def due_digests(self, now: datetime) -> list[DigestRow]:
+        """Rows to (re)try now: pending or abandoned sending, next_attempt_at reached."""
+
+    def digests(self, limit: int = 10) -> list[DigestRow]:
+        """The newest periods, newest first."""

@@ -10,18 +10,29 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert, FeedConfig, FeedState, Match
-from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, PollOutcome, Recorded
+from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Item, Match, TermHit
+from monitor.store.base import (
+    Coverage,
+    DigestRow,
+    FeedNotice,
+    JoinStory,
+    NewItem,
+    OpenStory,
+    PollOutcome,
+    Recorded,
+    StoryRecord,
+)
 
 SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
 
 # Plain SQL so the schema reads in one place; sqlite-utils runs it and does the row work.
 SCHEMA = """
@@ -96,7 +107,7 @@ CREATE TABLE IF NOT EXISTS matches (
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
-    story_id INTEGER NOT NULL REFERENCES stories(id),
+    story_id INTEGER REFERENCES stories(id),  -- NULL for events without a story (kind 'event')
     item_key TEXT NOT NULL,
     kind TEXT NOT NULL,
     destination TEXT NOT NULL,
@@ -122,6 +133,26 @@ CREATE TABLE IF NOT EXISTS story_threads (
     ts TEXT NOT NULL,
     PRIMARY KEY (story_id, destination, channel_key)
 );
+CREATE INDEX IF NOT EXISTS stories_opened ON stories(opened_at);
+CREATE INDEX IF NOT EXISTS matches_story ON matches(story_id);
+CREATE TABLE IF NOT EXISTS digests (
+    period TEXT PRIMARY KEY,
+    scheduled INTEGER NOT NULL,
+    start_at TEXT NOT NULL,
+    end_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    done TEXT NOT NULL DEFAULT '',
+    last_error TEXT,
+    stories INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE TABLE IF NOT EXISTS heartbeat (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
 """
 
 
@@ -138,14 +169,29 @@ def explanation_json(match: Match) -> str:
     return json.dumps(
         {
             "hits": [{"term": h.term, "field": h.field, "snippet": h.snippet} for h in e.hits],
-            "amounts": [
-                {"text": a.text, "value": a.value, "currency": a.currency, "usd": a.usd} for a in e.amounts
-            ],
+            "amounts": [{"text": a.text, "value": a.value, "currency": a.currency, "usd": a.usd} for a in e.amounts],
             "companies": list(e.companies),
             "round": e.round,
         },
         ensure_ascii=False,
     )
+
+
+def explanation_from_json(text: str) -> Explanation:
+    data = json.loads(text)
+    return Explanation(
+        hits=tuple(TermHit(h["term"], h["field"], h["snippet"]) for h in data.get("hits", [])),
+        amounts=tuple(Amount(a["text"], a["value"], a["currency"], a["usd"]) for a in data.get("amounts", [])),
+        companies=tuple(data.get("companies", [])),
+        round=data.get("round"),
+    )
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[tuple[Sequence[Any], str]]:
+    """Slices of ``values`` with their ``?,?,...`` placeholders, for IN (...) queries."""
+    for start in range(0, len(values), size):
+        chunk = values[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
 
 
 class SQLiteStore:
@@ -154,7 +200,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except (sqlite3.Error, OSError) as e:
@@ -176,6 +222,24 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self.db.close()
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        # Bounded twice: by the process's own lock (a job stuck on the database holds it) and by
+        # SQLite's busy timeout (another process holding the write lock).
+        if not self._lock.acquire(timeout=timeout):
+            raise StoreError(f"the database {self.path} is busy: a write has waited longer than {timeout:g}s")
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            with self.db.atomic():
+                self.db.execute(
+                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(now),),
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot write to the database {self.path}: {e}") from e
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._lock.release()
 
     # --- feeds ----------------------------------------------------------------------------------
 
@@ -295,9 +359,7 @@ class SQLiteStore:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                found.update(
-                    r[0] for r in self.db.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk)
-                )
+                found.update(r[0] for r in self.db.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk))
         return found
 
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
@@ -307,13 +369,44 @@ class SQLiteStore:
                 recorded.append(self._record_item(new, now))
         return recorded
 
-    def _record_item(self, new: NewItem, now: datetime) -> Recorded:
+    def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        with self._lock, self.db.atomic():
+            return [self._record_item(new, now, stored=True) for new in new_items]
+
+    _UNALERTED = (
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.item_key = items.key)"
+        " AND (story_id IS NULL OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.story_id = items.story_id))"
+    )
+
+    def count_items(self, since: datetime, unalerted: bool = False) -> int:
+        where = "first_seen >= ?" + (self._UNALERTED if unalerted else "")
+        with self._lock:
+            return self.db.execute(f"SELECT count(*) FROM items WHERE {where}", (_iso(since),)).fetchone()[0]
+
+    def stored_items(self, since: datetime, unalerted: bool = False, page: int = 500) -> Iterator[Item]:
+        where = "(first_seen, key) > (?, ?)" + (self._UNALERTED if unalerted else "")
+        after = (_iso(since - timedelta(microseconds=1)), "")
+        while True:
+            with self._lock:
+                rows = list(
+                    self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT ?", (*after, page))
+                )
+            for row in rows:
+                yield Item(
+                    **{name: row[name] for name in ("feed", "guid", "url", "title", "summary", "fingerprint")},
+                    content=row["content"] or row["summary"],  # stored empty when it repeats the summary
+                    published=datetime.fromisoformat(row["published"]),
+                    first_seen=datetime.fromisoformat(row["first_seen"]),
+                )
+            if len(rows) < page:
+                return
+            after = (rows[-1]["first_seen"], rows[-1]["key"])
+
+    def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
         item = new.item
         story_id = None
         if isinstance(new.story, OpenStory):
-            priority = min(
-                (m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal"
-            )
+            priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
             story_id = self.db.execute(
                 "INSERT INTO stories(opened_at, updated_at, title, url, priority, info) VALUES (?, ?, ?, ?, ?, ?)",
                 (_iso(now), _iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info))),
@@ -323,7 +416,9 @@ class SQLiteStore:
             self.db.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (_iso(now), story_id))
         self.db.execute(
             "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            # a replay: the item is stored already, only its story is new
+            + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
             (
                 item.key,
                 item.feed,
@@ -382,6 +477,15 @@ class SQLiteStore:
                 alert_ids.append(cursor.lastrowid)
         return Recorded(item.key, story_id, tuple(alert_ids))
 
+    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
+        with self._lock:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO outbox(story_id, item_key, kind, destination, channel, priority, rule_id, "
+                "payload, next_attempt_at, created_at) VALUES (NULL, ?, 'event', ?, '', 'normal', '', ?, ?, ?)",
+                (key, destination, json.dumps(dict(payload), ensure_ascii=False, default=str), _iso(now), _iso(now)),
+            )
+        return cursor.lastrowid if cursor.rowcount else None
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
         with self._lock:
             rows = list(
@@ -394,7 +498,7 @@ class SQLiteStore:
         return [
             Alert(
                 id=row["id"],
-                story_id=row["story_id"],
+                story_id=row["story_id"] or 0,
                 item_key=row["item_key"],
                 kind=row["kind"],
                 destination=row["destination"],
@@ -471,3 +575,146 @@ class SQLiteStore:
                     "WHERE state = 'dead' ORDER BY id"
                 )
             )
+
+    # --- digests ----------------------------------------------------------------------------------
+
+    def stories_first_seen(self, start: datetime, end: datetime) -> list[StoryRecord]:
+        with self._lock:
+            stories = list(
+                self.db.query(
+                    "SELECT id, title, url, priority, opened_at FROM stories WHERE opened_at >= ? AND opened_at < ? "
+                    "ORDER BY opened_at, id",
+                    (_iso(start), _iso(end)),
+                )
+            )
+            ids = [row["id"] for row in stories]
+            items: dict[int, list[Coverage]] = {i: [] for i in ids}
+            matches: dict[int, list[Match]] = {i: [] for i in ids}
+            for chunk, marks in _chunks(ids):
+                for row in self.db.query(
+                    f"SELECT story_id, feed, title, url, first_seen FROM items WHERE story_id IN ({marks}) "
+                    "ORDER BY first_seen, key",
+                    chunk,
+                ):
+                    items[row["story_id"]].append(
+                        Coverage(row["feed"], row["title"], row["url"], datetime.fromisoformat(row["first_seen"]))
+                    )
+                for row in self.db.query(
+                    f"SELECT story_id, rule_id, rule_name, priority, digest_only, explanation FROM matches "
+                    f"WHERE story_id IN ({marks}) ORDER BY id",
+                    chunk,
+                ):
+                    matches[row["story_id"]].append(
+                        Match(
+                            row["rule_id"],
+                            row["rule_name"],
+                            row["priority"],
+                            None,
+                            bool(row["digest_only"]),
+                            explanation_from_json(row["explanation"]),
+                        )
+                    )
+        return [
+            StoryRecord(
+                story_id=row["id"],
+                title=row["title"],
+                url=row["url"],
+                priority=row["priority"],
+                first_seen=datetime.fromisoformat(row["opened_at"]),
+                items=tuple(items[row["id"]]),
+                matches=tuple(matches[row["id"]]),
+            )
+            for row in stories
+        ]
+
+    def count_alerts(self, start: datetime, end: datetime) -> int:
+        with self._lock:
+            return self.db.execute(
+                "SELECT count(*) FROM outbox WHERE kind = 'alert' AND created_at >= ? AND created_at < ?",
+                (_iso(start), _iso(end)),
+            ).fetchone()[0]
+
+    def last_scheduled_digest(self) -> str | None:
+        with self._lock:
+            return self.db.execute("SELECT max(period) FROM digests WHERE scheduled = 1").fetchone()[0]
+
+    def last_digest_end(self) -> datetime | None:
+        with self._lock:
+            return _time(self.db.execute("SELECT max(end_at) FROM digests").fetchone()[0])
+
+    def open_digest(
+        self, period: str, end: datetime, default_start: datetime, scheduled: bool, now: datetime
+    ) -> DigestRow:
+        # one statement, so concurrent openers never upgrade a read to a write (SQLITE_BUSY in WAL)
+        with self._lock:
+            self.db.execute(
+                "INSERT OR IGNORE INTO digests(period, scheduled, start_at, end_at, next_attempt_at, created_at) "
+                "SELECT ?, ?, s, max(s, ?), ?, ? FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
+                (period, int(scheduled), _iso(end), _iso(now), _iso(now), _iso(default_start)),
+            )
+            row = self._digest(period)
+        assert row is not None
+        return row
+
+    def claim_digest(self, period: str, now: datetime, until: datetime) -> DigestRow | None:
+        with self._lock:
+            claimed = self.db.execute(
+                "UPDATE digests SET state = 'sending', attempts = attempts + 1, next_attempt_at = ? "
+                "WHERE period = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?",
+                (_iso(until), period, _iso(now)),
+            ).rowcount
+            return self._digest(period) if claimed else None
+
+    def digest_delivered(self, period: str, destination: str) -> None:
+        with self._lock:
+            self.db.execute(
+                "UPDATE digests SET done = ltrim(done || ',' || ?, ',') WHERE period = ?", (destination, period)
+            )
+
+    def finish_digest(self, period: str, state: str, stories: int, now: datetime) -> None:
+        with self._lock:
+            self.db.execute(
+                "UPDATE digests SET state = ?, stories = ?, sent_at = ?, last_error = NULL WHERE period = ?",
+                (state, stories, _iso(now), period),
+            )
+
+    def retry_digest(self, period: str, when: datetime, error: str) -> None:
+        with self._lock:
+            self.db.execute(
+                "UPDATE digests SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE period = ?",
+                (_iso(when), error, period),
+            )
+
+    def due_digests(self, now: datetime) -> list[DigestRow]:
+        with self._lock:
+            rows = self.db.query(
+                "SELECT * FROM digests WHERE state IN ('pending', 'sending') AND next_attempt_at <= ? "
+                "ORDER BY end_at",
+                (_iso(now),),
+            )
+            return [self._digest_row(row) for row in rows]
+
+    def digests(self, limit: int = 10) -> list[DigestRow]:
+        with self._lock:
+            rows = self.db.query("SELECT * FROM digests ORDER BY end_at DESC, created_at DESC LIMIT ?", (limit,))
+            return [self._digest_row(row) for row in rows]
+
+    def _digest(self, period: str) -> DigestRow | None:
+        rows = list(self.db.query("SELECT * FROM digests WHERE period = ?", (period,)))
+        return self._digest_row(rows[0]) if rows else None
+
+    @staticmethod
+    def _digest_row(row: dict[str, Any]) -> DigestRow:
+        return DigestRow(
+            period=row["period"],
+            scheduled=bool(row["scheduled"]),
+            start=datetime.fromisoformat(row["start_at"]),
+            end=datetime.fromisoformat(row["end_at"]),
+            state=row["state"],
+            attempts=row["attempts"],
+            next_attempt_at=datetime.fromisoformat(row["next_attempt_at"]),
+            done=tuple(d for d in row["done"].split(",") if d),
+            last_error=row["last_error"],
+            stories=row["stories"],
+            sent_at=_time(row["sent_at"]),
+        )

@@ -1,0 +1,185 @@
+"""The digest's imperative shell: open the due period, claim it, build, send, record.
+
+Exactly once per period: ``tick`` opens a row for the period ``digest.due_period`` names (the
+row's existence is the memory that survives restarts), then every due row is *claimed* with a
+conditional update before anything is sent, so two jobs or two processes never both send it. Each
+destination (email or file, and Slack) is recorded as soon as it confirms, so a retry after a
+partial failure repeats nothing. A failed attempt puts the row back to pending with its error and
+a retry time: it is retried until it goes through, and ``monitor status`` shows it meanwhile. A
+process killed mid-send leaves the row claimed; the claim expires after ``LEASE`` and another
+attempt sends it (the one case where a digest can arrive twice: the kill fell between the server
+accepting it and the store recording that).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor import events
+from monitor.config import Config
+from monitor.delivery import digest, mail, outbox
+from monitor.errors import ConfigError, DeliveryError
+from monitor.model import Delivered, DeliveryResult, RetryAt
+from monitor.store.base import DigestRow
+
+if TYPE_CHECKING:
+    from monitor.pipeline import Runtime
+
+log = logging.getLogger("monitor.digest")
+
+LEASE = timedelta(minutes=10)  # longer than any attempt: SMTP timeouts are per operation
+TITLE = "World-model monitor"
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    period: str
+    state: str  # sent | empty | pending (failed, will be retried)
+    stories: int = 0
+    destinations: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def digest_folder(config: Config) -> Path:
+    """Where digests go without ``[smtp]``: next to the database."""
+    return config.database_path.parent / "digests"
+
+
+def tick(rt: Runtime) -> list[DigestReport]:
+    """Open the due period (if any), then send every due digest. Run by the cron job at
+    ``[digest] time``, on start-up (the catch-up within ``grace``) and every minute (retries)."""
+    if rt.config.digest is None:
+        return []
+    now = rt.clock.now()
+    s, tz = rt.config.digest, rt.config.monitor["timezone"]
+    last = rt.store.last_scheduled_digest()
+    day = digest.due_period(now, tz, s["time"], date.fromisoformat(last) if last else None, s["grace"])
+    if day is not None:
+        end = digest.send_instant(day, s["time"], tz)
+        default_start = digest.send_instant(day - timedelta(days=1), s["time"], tz)
+        rt.store.open_digest(day.isoformat(), end, default_start, scheduled=True, now=now)
+    return [report for row in rt.store.due_digests(now) if (report := attempt(rt, row.period)) is not None]
+
+
+def send_now(rt: Runtime) -> DigestReport:
+    """`monitor digest --send`: everything since the previous digest, sent now even when empty.
+    The next scheduled digest starts where this one ends."""
+    if rt.config.digest is None:
+        raise ConfigError(rt.config.path, None, "[digest]: add a [digest] section (to, from) to send a digest")
+    now = rt.clock.now()
+    local = now.astimezone(rt.config.monitor["timezone"])
+    period = f"{local:%Y-%m-%d}-manual-{local:%H%M%S}"
+    rt.store.open_digest(period, now, now - timedelta(days=1), scheduled=False, now=now)
+    report = attempt(rt, period)
+    return report or DigestReport(period, "sending", error="another process is sending this digest right now")
+
+
+def preview(rt: Runtime) -> digest.Digest:
+    """The digest as it would be sent now: everything since the previous digest. Stores nothing."""
+    now = rt.clock.now()
+    start = rt.store.last_digest_end() or now - timedelta(days=1)
+    day = now.astimezone(rt.config.monitor["timezone"]).date()
+    return _build(rt, day.isoformat(), day, start, now)
+
+
+def write_preview(rt: Runtime, path: Path) -> digest.Digest:
+    """`monitor digest --preview PATH`: the preview's HTML part, written to ``path``."""
+    d = preview(rt)
+    try:
+        path.write_text(digest.render_html(d), encoding="utf-8")
+    except OSError as e:
+        raise DeliveryError(f"cannot write the preview to {path}: {e}") from e
+    return d
+
+
+def attempt(rt: Runtime, period: str) -> DigestReport | None:
+    """Claim the period and send it to each destination not yet done. None if not claimed."""
+    now = rt.clock.now()
+    row = rt.store.claim_digest(period, now, now + LEASE)
+    if row is None:
+        return None
+    d = _build(rt, row.period, date.fromisoformat(row.period[:10]), row.start, row.end)
+    if d.empty and row.scheduled and not rt.config.digest["send_empty"]:
+        rt.store.finish_digest(row.period, "empty", 0, now)
+        log.info("digest period=%s status=empty", row.period)
+        return DigestReport(row.period, "empty")
+    destinations = _destinations(rt)
+    failures: list[RetryAt] = []
+    for destination in destinations:
+        if destination in row.done:
+            continue
+        result = _deliver(rt, destination, d, row, now)
+        if isinstance(result, Delivered):
+            rt.store.digest_delivered(row.period, destination)
+        else:
+            failures.append(result if isinstance(result, RetryAt) else RetryAt(now + outbox.MAX_DELAY, result.reason))
+    if failures:
+        error = "; ".join(f.reason for f in failures)
+        rt.store.retry_digest(row.period, min(f.when for f in failures), error)
+        log.warning("digest period=%s status=error attempts=%d error=%s", row.period, row.attempts, error)
+        return DigestReport(row.period, "pending", d.story_count, destinations, error)
+    rt.store.finish_digest(row.period, "sent", d.story_count, now)
+    rt.bus.emit(events.DigestSent(row.period, d.story_count, ",".join(destinations)))
+    return DigestReport(row.period, "sent", d.story_count, destinations)
+
+
+def _build(rt: Runtime, period: str, day: date, start: datetime, end: datetime) -> digest.Digest:
+    names = {f.name for f in rt.config.feeds}
+    return digest.build(
+        rt.store.stories_first_seen(start, end),
+        title=TITLE,
+        period=period,
+        day=day,
+        start=start,
+        end=end,
+        tz=rt.config.monitor["timezone"],
+        alerts=rt.store.count_alerts(start, end),
+        feeds=[f for f in rt.store.feed_states() if f.name in names],
+    )
+
+
+def _destinations(rt: Runtime) -> tuple[str, ...]:
+    first = "email" if rt.config.smtp is not None else "file"
+    return (first, "slack") if rt.config.digest["slack"] else (first,)
+
+
+def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, now: datetime) -> DeliveryResult:
+    s = rt.config.digest
+    attempts = row.attempts - 1  # the claim counted this attempt
+    if destination == "slack":
+        notifier = rt.notifiers.get("slack")
+        if notifier is None:
+            return RetryAt(now + outbox.MAX_DELAY, "[digest] slack = true needs a working [slack] section")
+        channel = rt.config.slack["channel"] if rt.config.slack else None
+        return notifier.post(digest.slack_summary(d, channel), attempts, now)
+    message = mail.compose(
+        subject=d.subject,
+        sender=s["from"],
+        to=s["to"],
+        text=digest.render_text(d),
+        html=digest.render_html(d),
+        now=now,
+    )
+    if destination == "email":
+        smtp = rt.config.smtp
+        cafile = rt.config.resolve(smtp["cafile"]) if smtp["cafile"] else None
+        return mail.send(message, smtp, cafile, attempts, now)
+    return _write_files(digest_folder(rt.config), d.period, message, attempts, now)
+
+
+def _write_files(folder: Path, period: str, message: EmailMessage, attempts: int, now: datetime) -> DeliveryResult:
+    """No [smtp]: the message as ``.eml`` (opens in any mail client) and its HTML part as ``.html``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        eml = folder / f"digest-{period}.eml"
+        eml.write_bytes(bytes(message))
+        html = message.get_body(("html",)).get_content()
+        (folder / f"digest-{period}.html").write_text(html, encoding="utf-8")
+    except OSError as e:
+        return RetryAt(outbox.backoff(attempts, now), f"cannot write the digest to {folder}: {e}")
+    return Delivered(remote_id=str(eml))

@@ -1,0 +1,107 @@
+"""Prometheus metrics for `monitor run`, fed by domain events.
+
+No stage calls this module: ``Metrics.subscribe`` turns each event on the bus into counter and
+histogram updates. Two gauges (outbox rows by state, failing feeds) are read from the store when
+scraped, so they are right after a restart too. Each ``Metrics`` owns its CollectorRegistry
+rather than the process-global one, so a process (or a test) can build several.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from monitor import events
+from monitor.store import Store
+
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
+DELIVERY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
+
+
+class _StoreCollector:
+    """Gauges computed from the store at scrape time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        outbox = GaugeMetricFamily("monitor_outbox_alerts", "Alerts in the outbox by state.", labels=["state"])
+        for state, count in sorted(self.store.outbox_counts().items()):
+            outbox.add_metric([state], count)
+        yield outbox
+        failing = sum(1 for s in self.store.feed_states() if s.consecutive_failures)
+        yield GaugeMetricFamily("monitor_feeds_failing", "Feeds whose last poll failed.", value=failing)
+
+
+class Metrics:
+    def __init__(self, store: Store | None = None) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.polls = Counter("monitor_polls", "Feed polls by outcome.", ["feed", "status"], registry=r)
+        self.fetch_errors = Counter("monitor_fetch_errors", "Failed feed polls.", ["feed"], registry=r)
+        self.feed_changes = Counter(
+            "monitor_feed_health_changes", "Feeds starting to fail or recovering.", ["feed", "state"], registry=r
+        )
+        self.items = Counter("monitor_new_items", "Never-seen items stored.", ["feed"], registry=r)
+        self.matches = Counter("monitor_matches", "Rule matches.", ["rule"], registry=r)
+        self.stories = Counter("monitor_stories", "Stories opened or joined.", ["action"], registry=r)
+        self.alerts = Counter(
+            "monitor_alerts", "Alert outbox transitions: queued, delivered, retrying, dead.",
+            ["destination", "state"], registry=r,
+        )  # fmt: skip
+        self.dead_letters = Counter("monitor_dead_letters", "Alerts given up on.", ["destination"], registry=r)
+        self.digests = Counter("monitor_digests_sent", "Digests sent.", ["destination"], registry=r)
+        self.fetch_seconds = Histogram(
+            "monitor_fetch_seconds", "Seconds to poll one feed (fetch, parse, store).",
+            buckets=FETCH_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.delivery_seconds = Histogram(
+            "monitor_delivery_seconds", "Seconds to deliver one alert.", ["destination"],
+            buckets=DELIVERY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.last_ok_poll = Gauge(
+            "monitor_last_successful_poll_timestamp_seconds", "Unix time of the last successful poll.", registry=r
+        )
+        if store is not None:
+            r.register(_StoreCollector(store))
+
+    def subscribe(self, bus: events.EventBus) -> None:
+        handlers = {
+            events.FeedPolled: self._polled,
+            events.FeedFailing: lambda e: self.feed_changes.labels(e.feed, "failing").inc(),
+            events.FeedRecovered: lambda e: self.feed_changes.labels(e.feed, "recovered").inc(),
+            events.ItemSeen: lambda e: self.items.labels(e.feed).inc(),
+            events.ItemMatched: lambda e: self.matches.labels(e.rule_id).inc(),
+            events.StoryOpened: lambda e: self.stories.labels("opened").inc(),
+            events.StoryJoined: lambda e: self.stories.labels("joined").inc(),
+            events.AlertQueued: lambda e: self.alerts.labels(e.destination, "queued").inc(),
+            events.AlertDelivered: self._delivered,
+            events.AlertRetrying: lambda e: self.alerts.labels(e.destination, "retrying").inc(),
+            events.AlertDead: self._dead,
+            events.DigestSent: lambda e: self.digests.labels(e.destination).inc(),
+        }
+        for event_type, handler in handlers.items():
+            bus.subscribe(event_type, handler)
+
+    def _polled(self, event: events.FeedPolled) -> None:
+        self.polls.labels(event.feed, event.status).inc()
+        self.fetch_seconds.observe(event.seconds)
+        if event.status == "error":
+            self.fetch_errors.labels(event.feed).inc()
+        else:
+            self.last_ok_poll.set(time.time())
+
+    def _delivered(self, event: events.AlertDelivered) -> None:
+        self.alerts.labels(event.destination, "delivered").inc()
+        self.delivery_seconds.labels(event.destination).observe(event.seconds)
+
+    def _dead(self, event: events.AlertDead) -> None:
+        self.alerts.labels(event.destination, "dead").inc()
+        self.dead_letters.labels(event.destination).inc()
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,173 @@
+"""The money parser, table-driven: amount forms, restatements, non-deal amounts, rounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.matching.amounts import DEFAULT_RATES_USD, find_amounts, find_round
+
+M, B = 1e6, 1e9
+R = DEFAULT_RATES_USD
+
+AMOUNTS = [
+    # id, text, (written text, value, currency, usd)
+    (
+        "yuan-with-usd-restated",
+        "led a 2 billion yuan ($290 million) round",
+        ("2 billion yuan ($290 million)", 2 * B, "CNY", 290 * M),
+    ),
+    (
+        "usd-restated-about",
+        "raised 2 billion yuan (about $290 million) from",
+        ("2 billion yuan (about $290 million)", 2 * B, "CNY", 290 * M),
+    ),
+    (
+        "or-about",
+        "2 billion yuan, or about $290 million, from",
+        ("2 billion yuan, or about $290 million", 2 * B, "CNY", 290 * M),
+    ),
+    (
+        "usd-then-yuan",
+        "$290 million (2 billion yuan) round",
+        ("$290 million (2 billion yuan)", 290 * M, "USD", 290 * M),
+    ),
+    ("dollar-M", "invests $290M in", ("$290M", 290 * M, "USD", 290 * M)),
+    ("dollar-m-lower", "a $60m round", ("$60m", 60 * M, "USD", 60 * M)),
+    ("dollar-million", "a $60 million round", ("$60 million", 60 * M, "USD", 60 * M)),
+    ("dollar-hyphen-million", "a $50-million round", ("$50-million", 50 * M, "USD", 50 * M)),
+    ("dollar-mn", "raised $75mn", ("$75mn", 75 * M, "USD", 75 * M)),
+    ("dollar-B", "a $2B deal", ("$2B", 2 * B, "USD", 2 * B)),
+    ("dollar-bn-space", "a $1.5 bn deal", ("$1.5 bn", 1.5 * B, "USD", 1.5 * B)),
+    ("dollar-billion", "$1.2 billion", ("$1.2 billion", 1.2 * B, "USD", 1.2 * B)),
+    ("us-dollar-bn", "raised US$1.2bn", ("US$1.2bn", 1.2 * B, "USD", 1.2 * B)),
+    ("usd-code", "USD 100 million", ("USD 100 million", 100 * M, "USD", 100 * M)),
+    ("usd-code-after", "100 million USD", ("100 million USD", 100 * M, "USD", 100 * M)),
+    ("dollars-word", "50 million dollars", ("50 million dollars", 50 * M, "USD", 50 * M)),
+    ("us-dollars-word", "300 million US dollars", ("300 million US dollars", 300 * M, "USD", 300 * M)),
+    ("thousands-commas", "$25,000,000 seed", ("$25,000,000", 25 * M, "USD", 25 * M)),
+    ("euro-m", "a €50m round", ("€50m", 50 * M, "EUR", 50 * M * R["EUR"])),
+    ("euro-million", "€1.3 million grant", ("€1.3 million", 1.3 * M, "EUR", 1.3 * M * R["EUR"])),
+    ("euros-word", "40 million euros", ("40 million euros", 40 * M, "EUR", 40 * M * R["EUR"])),
+    ("eur-code", "EUR 20m", ("EUR 20m", 20 * M, "EUR", 20 * M * R["EUR"])),
+    ("pound-m", "£30m Series A", ("£30m", 30 * M, "GBP", 30 * M * R["GBP"])),
+    ("pounds-word", "20 million pounds", ("20 million pounds", 20 * M, "GBP", 20 * M * R["GBP"])),
+    ("rmb-prefix", "RMB 2 billion", ("RMB 2 billion", 2 * B, "CNY", 2 * B * R["CNY"])),
+    ("rmb-suffix", "500 million RMB", ("500 million RMB", 500 * M, "CNY", 500 * M * R["CNY"])),
+    ("yuan-word", "1 billion yuan", ("1 billion yuan", 1 * B, "CNY", 1 * B * R["CNY"])),
+    ("renminbi-word", "3 billion renminbi", ("3 billion renminbi", 3 * B, "CNY", 3 * B * R["CNY"])),
+    ("yen-sign-is-yuan", "¥500 million", ("¥500 million", 500 * M, "CNY", 500 * M * R["CNY"])),
+    ("fullwidth-yen-sign", "￥500 million", ("¥500 million", 500 * M, "CNY", 500 * M * R["CNY"])),
+    ("jp-yen-sign", "JP¥10 billion", ("JP¥10 billion", 10 * B, "JPY", 10 * B * R["JPY"])),
+    ("yen-word", "10 billion yen", ("10 billion yen", 10 * B, "JPY", 10 * B * R["JPY"])),
+    ("krw-code", "KRW 50 billion", ("KRW 50 billion", 50 * B, "KRW", 50 * B * R["KRW"])),
+    ("won-trillion", "1.5 trillion won", ("1.5 trillion won", 1.5e12, "KRW", 1.5e12 * R["KRW"])),
+    ("won-sign", "₩30 billion", ("₩30 billion", 30 * B, "KRW", 30 * B * R["KRW"])),
+    ("hkd-dollar", "HK$800 million", ("HK$800 million", 800 * M, "HKD", 800 * M * R["HKD"])),
+    ("inr-crore", "₹400 crore", ("₹400 crore", 4 * B, "INR", 4 * B * R["INR"])),
+    ("cny-yi", "20亿元", ("20亿元", 2 * B, "CNY", 2 * B * R["CNY"])),
+    ("usd-yi", "2亿美元", ("2亿美元", 200 * M, "USD", 200 * M)),
+    ("trillion-dollar", "$1T", ("$1T", 1e12, "USD", 1e12)),
+    ("thousand-k-big", "$1,500k", ("$1,500k", 1.5 * M, "USD", 1.5 * M)),
+    (
+        "words-two-billion-yuan",
+        "raised two billion yuan",
+        ("two billion yuan", 2 * B, "CNY", 2 * B * R["CNY"]),
+    ),
+    ("words-a-billion-dollars", "a billion dollars for robots", ("a billion dollars", B, "USD", B)),
+    (
+        "words-half-a-billion",
+        "half a billion euros",
+        ("half a billion euros", 0.5 * B, "EUR", 0.5 * B * R["EUR"]),
+    ),
+    (
+        "words-restated",
+        "two billion yuan ($290 million)",
+        ("two billion yuan ($290 million)", 2 * B, "CNY", 290 * M),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [a[1:] for a in AMOUNTS], ids=[a[0] for a in AMOUNTS])
+def test_amount(text, expected):
+    (amount,) = find_amounts(text)
+    written, value, currency, usd = expected
+    assert (amount.text, amount.currency) == (written, currency)
+    assert amount.value == pytest.approx(value)
+    assert amount.usd == pytest.approx(usd)
+    assert amount.kind == "deal"
+
+
+NOT_DEALS = [
+    ("stock-price", "The stock (BABA), trading around $128, shows stabilisation"),
+    ("price-target", "analysts keep an average price target of $182"),
+    ("small-grant", "a $50,000 prize"),
+    ("year", "In 2026 the company raised money"),
+    ("model-name", "Vidu Q3 Pro and GPT-4 and Veo 3"),
+    ("round-name", "a Series B round"),
+    ("parameters", "a 7 billion parameter model"),
+    ("percent", "shares rose 5%"),
+    ("million-without-currency", "a million users and two billion views"),
+]
+
+
+@pytest.mark.parametrize("text", [n[1] for n in NOT_DEALS], ids=[n[0] for n in NOT_DEALS])
+def test_no_deal_amount(text):
+    assert find_amounts(text) == ()
+
+
+def test_small_amounts_are_kept_when_the_floor_is_lowered():
+    (amount,) = find_amounts("trading around $128", min_usd=100)
+    assert amount.value == 128
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("raised $100M at a $1B valuation", "valuation"),
+        ("now valued at $4.5 billion", "valuation"),
+        ("at a post-money valuation of $2 billion", "valuation"),
+        ("a market cap of $300 billion", "market_cap"),
+        ("with $20 million in annual revenue", "revenue"),
+        ("revenue of $20 million", "revenue"),
+        ("valued at more than $1 billion", "valuation"),
+        ("valuing it at $3 billion", "valuation"),
+        ("a $1 billion valuation and 3 billion yen of new money", "deal"),  # the kind is the nearest words
+    ],
+)
+def test_amount_kinds(text, kind):
+    assert find_amounts(text)[-1].kind == kind
+
+
+def test_several_amounts_in_order_and_unknown_currency_rate():
+    text = "Alibaba led $60 million for PixVerse and €50m for X; 10 billion yen elsewhere."
+    found = find_amounts(text, rates={"USD": 1.0, "EUR": 1.1})
+    assert [a.text for a in found] == ["$60 million", "€50m", "10 billion yen"]
+    assert found[2].usd is None  # no JPY rate given: value still reported
+
+
+ROUNDS = [
+    ("series-b", "closes a Series B funding round", "Series B"),
+    ("series-a-plus", "a Series A+ round led by", "Series A+"),
+    ("series-c1", "its Series C1", "Series C1"),
+    ("pre-series-a", "a pre-Series A round", "pre-Series A"),
+    ("chinese-style", "completed an A+ round", "Series A+"),
+    ("seed-round", "raised a $5M seed round", "seed"),
+    ("seed-amount", "a $12 million seed from", "seed"),
+    ("pre-seed", "a pre-seed cheque", "pre-seed"),
+    ("angel", "an angel round from founders", "angel"),
+    ("strategic", "a strategic investment from Tencent", "strategic investment"),
+    ("acquisition", "Nvidia acquires a robotics startup", "acquisition"),
+    ("acquisition-of", "the acquisition of Wayve's unit", "acquisition"),
+    ("first-wins", "X acquires Y, which raised a Series A last year", "acquisition"),
+    ("ipo", "files for an IPO in Hong Kong", "IPO"),
+    ("after-odd-capital", "İSTANBUL: startup closes a Series A", "Series A"),  # İ lower-cases to 2 chars
+    ("tv-series", "a new series about robots", None),
+    ("lower-series", "a series a day", None),
+    ("seed-noun", "seed the dataset with examples", None),
+    ("strategic-pivot", "a strategic pivot to world models", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [r[1:] for r in ROUNDS], ids=[r[0] for r in ROUNDS])
+def test_round(text, expected):
+    assert find_round(text) == expected

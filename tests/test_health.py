@@ -1,0 +1,169 @@
+"""/healthz and /metrics of `monitor run`: the real scheduler, store and endpoint, in-process,
+against a local feed; the clock is the only thing faked (to age the last successful poll)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import article, free_port, rss, wait_for, write_config
+
+from monitor import config, events, pipeline, scheduler
+from monitor.clock import FixedClock
+from monitor.ops.health import SCHEDULER_STALL, diagnose, poll_deadline
+from monitor.ops.metrics import Metrics
+from monitor.testing import FeedServer
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, []),
+        ({"last_ok_poll": None, "now": T0 + HOUR}, []),  # start-up grace
+        ({"scheduler_running": False}, ["scheduler not running"]),
+        ({"since_dispatch": SCHEDULER_STALL * 2}, ["scheduler stalled: no job dispatched for 120s"]),
+        ({"db_error": "disk I/O error"}, ["database not writable: disk I/O error"]),
+        (
+            {"now": T0 + 3 * HOUR},
+            ["no successful poll within 2h00m (last at 2026-11-22T09:30:00+00:00)"],
+        ),
+        (
+            {"last_ok_poll": None, "now": T0 + 3 * HOUR},
+            ["no successful poll within 2h00m (none since start at 2026-11-22T09:00:00+00:00)"],
+        ),
+        (
+            {"scheduler_running": False, "db_error": "locked"},
+            ["scheduler not running", "database not writable: locked"],
+        ),
+    ],
+    ids=["healthy", "grace", "stopped", "stalled", "db", "stale-poll", "never-polled", "two-reasons"],
+)
+def test_diagnose(changes: dict, expected: list[str]) -> None:
+    state = {
+        "now": T0 + HOUR,
+        "started": T0,
+        "scheduler_running": True,
+        "since_dispatch": timedelta(seconds=2),
+        "db_error": None,
+        "last_ok_poll": T0 + HOUR / 2,
+        "deadline": 2 * HOUR,
+    }
+    assert diagnose(**(state | changes)) == expected
+
+
+def test_poll_deadline_is_twice_the_longest_interval_plus_the_fetch_timeout(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"A": "https://a.example/feed", "B": "https://b.example/feed"})
+    path.write_text(path.read_text().replace('name = "B"', 'name = "B"\ninterval = "1h"'))
+    assert poll_deadline(config.load(path)) == timedelta(hours=2, seconds=5)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, feed_server: FeedServer) -> Iterator[scheduler.Daemon]:
+    """`monitor run` in a thread, as scheduler.run_forever assembles it, polling one local feed."""
+    url = feed_server.add("/wire.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    cfg = config.load(write_config(tmp_path, {"Wire": url}, monitor=f"health_port = {free_port()}"))
+    rt = pipeline.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
+    built = scheduler.assemble(rt)
+    built.health.db_timeout = 0.2
+    thread = threading.Thread(target=built.scheduler.start, daemon=True)
+    thread.start()
+    yield built
+    if built.scheduler.running:
+        built.scheduler.shutdown()
+    thread.join(10)
+    assert built.server is not None
+    built.server.stop()
+    rt.close()
+
+
+def get(d: scheduler.Daemon, path: str) -> httpx.Response:
+    assert d.server is not None
+    return httpx.get(d.server.url + path, timeout=5, trust_env=False)
+
+
+def healthy(d: scheduler.Daemon) -> httpx.Response:
+    """Wait until the daemon has polled successfully (it is healthy before that, in its grace time)."""
+    return wait_for(
+        lambda: (r := get(d, "/healthz")).status_code == 200 and "poll: never" not in r.text and r,
+        what="a successful poll",
+    )
+
+
+def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) -> None:
+    response = healthy(daemon)
+    assert response.text.startswith("ok\n")
+    assert "last successful poll: 20" in response.text
+    delivered = 'monitor_alerts_total{destination="console",state="delivered"} 1.0'
+    wait_for(lambda: delivered in get(daemon, "/metrics").text, what="the alert's delivery")
+    metrics = get(daemon, "/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    for line in (
+        'monitor_polls_total{feed="Wire",status="ok"} 1.0',
+        'monitor_new_items_total{feed="Wire"} 1.0',
+        'monitor_stories_total{action="opened"} 1.0',
+        'monitor_alerts_total{destination="console",state="queued"} 1.0',
+        'monitor_outbox_alerts{state="delivered"} 1.0',
+        "monitor_fetch_seconds_count 1.0",
+        'monitor_delivery_seconds_count{destination="console"} 1.0',
+        "monitor_feeds_failing 0.0",
+    ):
+        assert line in metrics.text, line
+    assert 'monitor_matches_total{rule="' in metrics.text
+    assert get(daemon, "/nope").status_code == 404
+
+
+def test_healthz_503_when_the_scheduler_stopped(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    daemon.scheduler.shutdown()
+    response = get(daemon, "/healthz")
+    assert response.status_code == 503
+    assert response.text.splitlines()[:2] == ["unhealthy", "scheduler not running"]
+    assert len(response.text.splitlines()) == 3
+
+
+def test_healthz_503_when_the_database_is_not_writable(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    other = sqlite3.connect(daemon.health.rt.config.database_path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    try:
+        response = get(daemon, "/healthz")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503
+    assert response.text.splitlines()[:2] == ["unhealthy", "database not writable: database is locked"]
+    assert get(daemon, "/healthz").status_code == 200
+
+
+def test_healthz_503_when_no_poll_succeeded_recently(daemon: scheduler.Daemon, feed_server: FeedServer) -> None:
+    healthy(daemon)
+    feed_server.resources["/wire.xml"].status = 500  # from now on every poll fails
+    clock = daemon.health.rt.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(poll_deadline(daemon.health.rt.config) + timedelta(minutes=1))
+    response = get(daemon, "/healthz")
+    assert response.status_code == 503
+    problems = response.text.splitlines()[1:-1]
+    assert len(problems) == 1 and problems[0].startswith("no successful poll within 30m"), problems
+
+
+def test_each_metrics_has_its_own_registry() -> None:
+    bus = events.EventBus()
+    first, second = Metrics(), Metrics()
+    first.subscribe(bus)
+    bus.emit(events.FeedPolled("A", "error", error="HTTP 500", seconds=0.3))
+    bus.emit(events.AlertDead(7, "slack", "invalid_auth"))
+    bus.emit(events.DigestSent("2026-11-22", 3, "email"))
+    text = first.exposition().decode()
+    assert 'monitor_fetch_errors_total{feed="A"} 1.0' in text
+    assert 'monitor_dead_letters_total{destination="slack"} 1.0' in text
+    assert 'monitor_digests_sent_total{destination="email"} 1.0' in text
+    assert "monitor_fetch_errors_total{" not in second.exposition().decode()

@@ -1,0 +1,85 @@
+"""Reloading config and rules in a running daemon: SIGHUP and file changes, and the old set kept
+when the new one does not pass `monitor check`."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, article, free_port, rss, wait_for, write_config
+
+from monitor import config, pipeline
+from monitor.ops.reload import Reloader
+from monitor.testing import FeedServer
+
+BROKEN_RULE = '\n[[rule]]\nid = "broken"\nname = "Broken"\nquery = \'robot AND (\'\n'
+NEW_RULE = '\n[[rule]]\nid = "trains"\nname = "Trains"\nquery = \'train OR railway\'\n'
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(ROOT / "rules", tmp_path / "rules"))
+
+
+def add_to(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
+    tmp_path: Path, rules: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_config(tmp_path, {"A": feed_server.url + "/a.xml"}, rules=rules)
+    rt = pipeline.open_runtime(config.load(path))
+    try:
+        reloader = Reloader(rt)
+        assert reloader.reload_if_changed() is False  # nothing changed
+        old_rules, old_config = rt.rules, rt.config
+
+        add_to(rules / "world_models.toml", BROKEN_RULE)
+        with caplog.at_level(logging.ERROR, "monitor.reload"):
+            assert reloader.reload_if_changed() is False
+        assert rt.rules is old_rules and rt.config is old_config
+        problems = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reload rejected")]
+        assert problems and all(f"{rules / 'world_models.toml'}:" in p for p in problems), problems
+        assert reloader.reload_if_changed() is False  # the same broken files are not retried in a loop
+
+        (rules / "world_models.toml").write_text((ROOT / "rules" / "world_models.toml").read_text() + NEW_RULE)
+        assert reloader.reload_if_changed() is True
+        assert len(rt.rules.rules) == len(old_rules.rules) + 1
+
+        add_to(path, '\n[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\n')
+        assert reloader.reload() is True
+        assert [f.name for f in rt.config.feeds] == ["A", "B"]
+        assert rt.store.feed_state("B") is not None
+
+        add_to(path, '\n[[feeds]]\nname = "B"\nurl = "not a url"\n')
+        assert reloader.reload() is False
+        assert [f.name for f in rt.config.feeds] == ["A", "B"]
+    finally:
+        rt.close()
+
+
+def test_daemon_reloads_on_sighup_and_on_file_change(
+    tmp_path: Path, rules: Path, feed_server: FeedServer, start_monitor
+) -> None:
+    first = feed_server.add("/first.xml", rss(article("unrelated_trains.txt", "https://a.example/t", "t-1")))
+    path = write_config(tmp_path, {"First": first}, rules=rules, monitor=f"health_port = {free_port()}")
+    monitor = start_monitor(path)
+    monitor.wait_log("event=FeedPolled feed=First")
+
+    add_to(rules / "world_models.toml", BROKEN_RULE)
+    monitor.process.send_signal(signal.SIGHUP)
+    monitor.wait_log("status=kept reason=SIGHUP")
+    assert f"reload rejected: {rules / 'world_models.toml'}:" in monitor.stderr
+
+    (rules / "world_models.toml").write_text((ROOT / "rules" / "world_models.toml").read_text())
+    second = feed_server.add("/second.xml", rss(article("shengshu_wire.txt", "https://b.example/s", "s-1")))
+    add_to(path, f'\n[[feeds]]\nname = "Second"\nurl = "{second}"\n')  # no signal: the watch job sees it
+    monitor.wait_log('reason="file change"')
+    wait_for(lambda: feed_server.requests_for("/second.xml"), what="a poll of the added feed")
+    wait_for(lambda: "ShengShu" in monitor.stdout, what="the added feed's alert on the console")
+    assert monitor.stop() == 0
+    assert "Traceback" not in monitor.stderr

@@ -1,0 +1,54 @@
+"""`monitor run` as a daemon: per-feed jobs, delivery, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import article, monitor_command, monitor_env, rss, slack_section, write_config
+
+from monitor import config, pipeline, scheduler
+from monitor.testing import FeedServer, SlackServer
+
+
+def test_one_interval_job_per_feed_plus_delivery(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"A": "https://a.example/f", "B": "https://b.example/f"})
+    rt = pipeline.open_runtime(config.load(path))
+    try:
+        jobs = {job.id: job for job in scheduler.build(rt).get_jobs()}
+    finally:
+        rt.close()
+    assert set(jobs) == {"feed:A", "feed:B", "deliver"}
+    feed_job = jobs["feed:A"]
+    assert feed_job.max_instances == 1 and feed_job.coalesce
+    assert feed_job.trigger.interval == timedelta(minutes=15) and feed_job.trigger.jitter
+
+
+def test_run_polls_delivers_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
+) -> None:
+    url = feed_server.add("/w.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    path = write_config(tmp_path, {"Wire": url}, slack_section(slack_server), monitor="health_port = 0")
+    process = subprocess.Popen(
+        monitor_command("run", "--config", str(path)),
+        env=monitor_env(SLACK_BOT_TOKEN="xoxb-local"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not slack_server.messages and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+        assert len(slack_server.messages) == 1
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "stopped" in stderr and "Traceback" not in stderr
+    assert "xoxb-local" not in stderr
