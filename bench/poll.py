@@ -37,48 +37,59 @@ from email.utils import formatdate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Everyday news words; the shipped rules look for AI, robotics and funding terms, which appear
+# only in the one planted headline per 50 feeds (so matching costs what it costs on real news).
 WORDS = [
-    "model",
-    "video",
-    "robot",
-    "startup",
-    "chip",
-    "data",
-    "cloud",
-    "agent",
-    "simulation",
-    "training",
-    "investors",
-    "billion",
-    "million",
-    "series",
-    "seed",
-    "lab",
-    "research",
-    "open",
-    "source",
-    "launch",
-    "platform",
-    "partner",
-    "market",
-    "growth",
-    "team",
-    "quarter",
-    "users",
+    *[
+        "city",
+        "council",
+        "weather",
+        "storm",
+        "river",
+        "bridge",
+        "school",
+        "teachers",
+        "parents",
+        "election",
+        "vote",
+        "mayor",
+        "budget",
+    ],
+    *[
+        "housing",
+        "rent",
+        "train",
+        "station",
+        "airport",
+        "holiday",
+        "festival",
+        "museum",
+        "football",
+        "season",
+        "coach",
+        "players",
+    ],
+    *[
+        "hospital",
+        "doctors",
+        "patients",
+        "court",
+        "judge",
+        "police",
+        "fire",
+        "harbour",
+        "ferry",
+        "garden",
+        "library",
+        "concert",
+    ],
 ]
-RULES = """
-[[rule]]
-id = "world-model-funding"
-name = "World-model funding"
-query = '"world model" AND (funding OR raises OR round)'
-priority = "high"
-"""
 
 
 # --- the farm -------------------------------------------------------------------------------------
 
 
-def feed_body(index: int, items: int) -> bytes:
+def feed_body(index: int, items: int, now: float) -> bytes:
     rng = random.Random(index)
 
     def words(n: int) -> str:
@@ -97,7 +108,7 @@ def feed_body(index: int, items: int) -> bytes:
         parts.append(
             f"<item><title>{title}</title><link>https://site{index}.example/post/{j}?utm_source=rss</link>"
             f'<guid isPermaLink="false">site{index}-{j}</guid>'
-            f"<pubDate>Sun, 22 Nov 2026 {j % 24:02d}:{index % 60:02d}:00 +0000</pubDate>"
+            f"<pubDate>{formatdate(now - 600 * j - index, usegmt=True)}</pubDate>"
             f"<description>{text}</description></item>"
         )
     parts.append("</channel></rss>")
@@ -113,7 +124,7 @@ class Farm:
 
     def __init__(self, feeds: int, items: int, latency: float) -> None:
         self.latency = latency
-        self.bodies = [feed_body(i, items) for i in range(feeds)]
+        self.bodies = [feed_body(i, items, time.time()) for i in range(feeds)]
         self.etags = [f'"{hashlib.sha1(b).hexdigest()[:16]}"' for b in self.bodies]
         self.modified = formatdate(1_795_000_000, usegmt=True)
         self.counts = {"200": 0, "304": 0, "404": 0}
@@ -218,7 +229,7 @@ READER_RUN = """
 import sys
 from reader import make_reader
 r = make_reader(sys.argv[1])
-r.update_feeds()
+r.update_feeds(scheduled=False)  # every feed, not only those reader would schedule now
 print(r.get_entry_counts().total, "entries")
 r.close()
 """
@@ -233,12 +244,34 @@ class Run:
     note: str = ""
 
 
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (0 once it has exited)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1024
+
+
 def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
-    """Wall, CPU and peak RSS of one child process, from wait4."""
+    """Wall and CPU seconds of one child process (its own children included) from wait4, and the
+    peak of its whole process tree's resident memory, sampled every 10 ms (a parse worker counts)."""
     started = time.monotonic()
+    peak = 0.0
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            peak = max(peak, tree_rss_mb(process.pid))
+            time.sleep(0.01)
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
@@ -247,20 +280,17 @@ def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = N
     return Run(
         wall,
         usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
+        max(peak, usage.ru_maxrss / 1024),
         process.returncode == 0,
         (text[-1] if text else "")[:200],
     )
 
 
 def monitor_config(directory: Path, urls: list[str], concurrency: int, per_host: int) -> Path:
-    rules = directory / "rules"
-    rules.mkdir()
-    (rules / "bench.toml").write_text(RULES, encoding="utf-8")
     lines = [
         "[monitor]",
         'database = "monitor.db"',
-        'rules = "rules"',
+        f'rules = "{ROOT / "rules"}"',  # the shipped rule pack
         'default_interval = "15m"',
         "",
         "[fetch]",

@@ -47,6 +47,7 @@ from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOut
 log = logging.getLogger("monitor.pipeline")
 
 FOLLOW_UP_WAIT = timedelta(seconds=30)
+OUTCOME_BATCH = 200  # poll outcomes written per transaction
 
 
 @dataclass
@@ -113,23 +114,37 @@ class PollReport:
     error: str | None = None
 
 
-def poll_cycle(
-    rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False
-) -> list[PollReport]:
+def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
     """Poll every feed once (or the given ones). Fetching runs concurrently and, in a large cycle,
     parsing runs in a worker process; each feed's items are then matched, given their story and
     stored one feed at a time in this thread, in the order the feeds finish, so story decisions
-    never race. Finally the feed health announcements are sent."""
+    never race. Poll outcomes (validators, health, next check) are written in batches; a crash
+    before a batch is written only means those feeds are fetched again. Finally the feed health
+    announcements are sent."""
     feeds = list(rt.config.feeds if feeds is None else feeds)
     states = {s.name: s for s in rt.store.feed_states()}
     known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
     reports: dict[int, PollReport] = {}
     waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
+    outcomes: list[tuple[int, PollOutcome, datetime]] = []
 
     def settle(index: int, result: FetchResult, prepared: Prepared | FetchFailed | None = None) -> None:
         fetched, body_hash = waiting.pop(index, (result, None))
+        now = rt.clock.now()
         with rt.settling:
-            reports[index] = _settle(rt, feeds[index], known[index], fetched, prepared, body_hash, dry_run)
+            reports[index], outcome = _settle(
+                rt, feeds[index], known[index], fetched, prepared, body_hash, now, dry_run
+            )
+        outcomes.append((index, outcome, now))
+        if len(outcomes) >= OUTCOME_BATCH:
+            record()
+
+    def record() -> None:
+        if not dry_run:
+            rt.store.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
+            for i, outcome, _ in outcomes:
+                _emit_health(rt, feeds[i], known[i], outcome)
+        outcomes.clear()
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
     with Preparer(len(feeds), backlog=rt.limits.concurrency) as preparer:
@@ -143,6 +158,7 @@ def poll_cycle(
                 settle(done, result, prepared)
         for done, prepared in preparer.drain():
             settle(done, waiting[done][0], prepared)
+    record()
     if not dry_run:
         deliver_notices(rt)
     return [reports[i] for i in range(len(feeds))]
@@ -159,11 +175,11 @@ def _settle(
     result: FetchResult,
     prepared: Prepared | FetchFailed | None,
     body_hash: str | None,
+    now: datetime,
     dry_run: bool,
-) -> PollReport:
-    """One feed's fetch (and parse) result -> items stored, its poll outcome recorded, events."""
+) -> tuple[PollReport, PollOutcome]:
+    """One feed's fetch (and parse) result -> its items stored; its report and poll outcome."""
     started = time.monotonic()
-    now = rt.clock.now()
     hints: tuple[timedelta | None, ...] = (None if isinstance(result, FetchFailed) else health.max_age(result.headers),)
     if isinstance(result, Fetched) and prepared is None:
         result = NotModified(result.url, result.headers)  # the same body as last time
@@ -188,15 +204,12 @@ def _settle(
             health="ok",
             notice=_notice(rt, feed, state.health, "ok", None),
         )
-    if not dry_run:
-        rt.store.record_poll(feed.name, outcome, now)
-        _emit_health(rt, feed, state, outcome)
     rt.bus.emit(
         events.FeedPolled(
             feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
         )
     )
-    return report
+    return report, outcome
 
 
 def _failed(rt: Runtime, feed: FeedConfig, state: FeedState, failure: FetchFailed, now: datetime) -> PollOutcome:

@@ -146,6 +146,9 @@ class Store(Protocol):
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
         """Store a poll's outcome; returns the state before it (for failing/recovered news)."""
 
+    def record_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        """Store many polls' outcomes (feed name, outcome, when) in one transaction."""
+
     def due_notices(self, now: datetime) -> list[FeedNotice]: ...
 
     def mark_notices(self, ids: Sequence[int], now: datetime, retry_at: datetime | None, error: str | None) -> None:

@@ -194,6 +194,34 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[tuple[Sequence[A
         yield chunk, ",".join("?" * len(chunk))
 
 
+_INSERT_ITEM = (
+    "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
+    "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_KEY = "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)"
+
+
+def _item_row(item: Item, story_id: int | None) -> tuple[Any, ...]:
+    content = item.content if item.content != item.summary else ""  # not stored twice
+    return (
+        item.key,
+        item.feed,
+        item.guid,
+        item.url,
+        item.title,
+        item.summary,
+        content,
+        _iso(item.published),
+        _iso(item.first_seen),
+        item.fingerprint,
+        story_id,
+    )
+
+
+def _key_rows(new: NewItem) -> list[tuple[str, str]]:
+    return [(key, new.item.key) for key in dict.fromkeys((new.item.key, *new.keys))]
+
+
 class SQLiteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -290,45 +318,45 @@ class SQLiteStore:
             before = self.feed_state(name)
             if before is None:
                 raise StoreError(f"feed {name!r} is not in the database; call sync_feeds first")
-            if outcome.status == "error":
-                self.db.execute(
-                    "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
-                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
-                    "health = ? WHERE name = ?",
-                    (
-                        outcome.error,
-                        _iso(now),
-                        _iso(outcome.next_check_at),
-                        _iso(now),
-                        outcome.health or "failing",
-                        name,
-                    ),
-                )
-            else:
-                self.db.execute(
-                    "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
-                    "health = 'ok', etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-                    "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
-                    "last_polled_at = ?, last_ok_at = ?, next_check_at = ? WHERE name = ?",
-                    (
-                        outcome.etag,
-                        outcome.last_modified,
-                        outcome.body_hash,
-                        outcome.new_url,
-                        _iso(now),
-                        _iso(now),
-                        _iso(outcome.next_check_at),
-                        name,
-                    ),
-                )
-            if outcome.notice is not None:
-                n = outcome.notice
-                self.db.execute(
-                    "INSERT INTO feed_notices(feed, health, channel, text, next_attempt_at, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (n.feed, n.health, n.channel, n.text, _iso(now), _iso(now)),
-                )
+            self._write_polls([(name, outcome, now)])
         return before
+
+    def record_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        with self._lock, self.db.atomic():
+            self._write_polls(polls)
+
+    def _write_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        """One ``executemany`` per kind of outcome: a warm cycle records 1,000 polls at once."""
+        self.db.conn.executemany(
+            "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
+            "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
+            "health = ? WHERE name = ?",
+            [
+                (o.error, _iso(now), _iso(o.next_check_at), _iso(now), o.health or "failing", name)
+                for name, o, now in polls
+                if o.status == "error"
+            ],
+        )
+        self.db.conn.executemany(
+            "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
+            "health = 'ok', etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+            "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
+            "last_polled_at = ?, last_ok_at = ?, next_check_at = ? WHERE name = ?",
+            [
+                (o.etag, o.last_modified, o.body_hash, o.new_url, _iso(now), _iso(now), _iso(o.next_check_at), name)
+                for name, o, now in polls
+                if o.status != "error"
+            ],
+        )
+        self.db.conn.executemany(
+            "INSERT INTO feed_notices(feed, health, channel, text, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (o.notice.feed, o.notice.health, o.notice.channel, o.notice.text, _iso(now), _iso(now))
+                for _, o, now in polls
+                if o.notice is not None
+            ],
+        )
 
     def due_notices(self, now: datetime) -> list[FeedNotice]:
         with self._lock:
@@ -363,10 +391,20 @@ class SQLiteStore:
         return found
 
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        """Items that only need remembering (no match, no story: most of them) are written with
+        two ``executemany`` calls for the whole batch; each call releases the GIL, and with the
+        fetch thread busy, every release costs a wait to get it back."""
         recorded = []
+        plain: list[NewItem] = []
         with self._lock, self.db.atomic():
             for new in new_items:
-                recorded.append(self._record_item(new, now))
+                if new.story is None and not new.matches and not new.outgoing:
+                    plain.append(new)
+                    recorded.append(Recorded(new.item.key, None, ()))
+                else:
+                    recorded.append(self._record_item(new, now))
+            self.db.conn.executemany(_INSERT_ITEM, [_item_row(new.item, None) for new in plain])
+            self.db.conn.executemany(_INSERT_KEY, [row for new in plain for row in _key_rows(new)])
         return recorded
 
     def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
@@ -415,28 +453,11 @@ class SQLiteStore:
             story_id = new.story.story_id
             self.db.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (_iso(now), story_id))
         self.db.execute(
-            "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             # a replay: the item is stored already, only its story is new
-            + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
-            (
-                item.key,
-                item.feed,
-                item.guid,
-                item.url,
-                item.title,
-                item.summary,
-                item.content if item.content != item.summary else "",
-                _iso(item.published),
-                _iso(item.first_seen),
-                item.fingerprint,
-                story_id,
-            ),
+            _INSERT_ITEM + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
+            _item_row(item, story_id),
         )
-        self.db.conn.executemany(  # one statement for all keys: a cold cycle stores 20,000 items
-            "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)",
-            [(key, item.key) for key in dict.fromkeys((item.key, *new.keys))],
-        )
+        self.db.conn.executemany(_INSERT_KEY, _key_rows(new))
         for match in new.matches:
             self.db.execute(
                 "INSERT OR IGNORE INTO matches(item_key, story_id, rule_id, rule_name, priority, digest_only, "
