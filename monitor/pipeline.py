@@ -22,7 +22,6 @@ from monitor.config import Config
 from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
 from monitor.delivery.console import alert_text
 from monitor.delivery.render import alert_payload
-from monitor.delivery.slack import SlackNotifier
 from monitor.intake import health
 from monitor.intake.fetch import FetchLimits, fetch_many
 from monitor.intake.prepare import Prepared, Preparer
@@ -247,12 +246,12 @@ def deliver_notices(rt: Runtime) -> int:
     """Send the due feed-health announcements to the ops channel, all in one message; returns how
     many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
     notices = rt.store.due_notices(rt.clock.now())
-    slack = rt.notifiers.get("slack")
-    if not notices or not isinstance(slack, SlackNotifier):
+    notice = getattr(rt.notifiers.get("slack"), "notice", None)  # SlackNotifier.notice
+    if not notices or notice is None:
         return 0
     now = rt.clock.now()
     ids = [n.id for n in notices]
-    result = slack.notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
+    result = notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
     if isinstance(result, Delivered):
         rt.store.mark_notices(ids, now, None, None)
         return len(ids)

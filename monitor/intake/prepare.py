@@ -11,6 +11,7 @@ costs about 0.2 s, more than it saves.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import queue
@@ -27,6 +28,8 @@ from monitor.intake import normalise
 from monitor.intake.parse import parse
 from monitor.model import Fetched, FetchFailed, Item
 
+log = logging.getLogger("monitor.intake")
+
 WORKER_THRESHOLD = 50  # feeds in a cycle from which a worker process pays for itself
 
 
@@ -38,10 +41,18 @@ class Prepared:
 
 
 def prepare(fetched: Fetched, feed: str, now: datetime) -> Prepared | FetchFailed:
-    parsed = parse(fetched)
-    if isinstance(parsed, FetchFailed):
-        return parsed
-    return Prepared(normalise.items(parsed, feed, now), parsed.ttl, parsed.warnings)
+    """Parse and normalise one feed. An unexpected error here is a bug, logged with its traceback,
+    but it fails only this feed: one hostile feed must not take the cycle (or the worker) down."""
+    try:
+        parsed = parse(fetched)
+        if isinstance(parsed, FetchFailed):
+            return parsed
+        return Prepared(normalise.items(parsed, feed, now), parsed.ttl, parsed.warnings)
+    except Exception as e:
+        log.exception("bug while reading feed=%s url=%s", feed, fetched.url)
+        return FetchFailed(
+            fetched.url, "parse", f"internal error while reading the feed (a bug): {type(e).__name__}: {e}"
+        )
 
 
 Job = tuple[int, Fetched, str, datetime]  # (index, fetched, feed name, first-seen time)
@@ -143,6 +154,8 @@ class Preparer:
             self.jobs.put(None)
             for thread in self.threads:
                 thread.join()
+            assert self.worker.stdout is not None
+            self.worker.stdout.close()
             self.worker.wait()
 
     def __enter__(self) -> Preparer:
