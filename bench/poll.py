@@ -28,6 +28,7 @@ import os
 import random
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -396,37 +397,54 @@ def run_latency(args: argparse.Namespace, latency: float) -> list[dict[str, obje
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         urls = feed_urls(port, args.feeds, args.hosts)
-        with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
-            env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": tmp, "XDG_DATA_HOME": tmp}
-            (Path(tmp) / "urls.json").write_text(json.dumps(urls))
-            for name, setup in TOOLS.items():
-                if args.only and name not in args.only:
-                    continue
-                spec = setup(args, urls, Path(tmp))
-                if isinstance(spec, str):
-                    rows.append({"tool": name, "latency_ms": latency * 1000, "skipped": spec})
-                    continue
-                cold_cmd, warm_cmd, cwd = spec
-                stats(port)
-                cold = measure_rusage(cold_cmd, cwd, env)
-                cold_counts = stats(port)
-                warm = measure_rusage(warm_cmd, cwd, env)
-                warm_counts = stats(port)
+        repeats = args.repeat if latency == 0 else 1
+        for name, setup in TOOLS.items():
+            if args.only and name not in args.only:
+                continue
+            runs = []
+            for _ in range(repeats):
+                with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
+                    env = {**os.environ, "HOME": tmp, "XDG_CONFIG_HOME": tmp, "XDG_DATA_HOME": tmp}
+                    (Path(tmp) / "urls.json").write_text(json.dumps(urls))
+                    spec = setup(args, urls, Path(tmp))
+                    if isinstance(spec, str):
+                        break
+                    cold_cmd, warm_cmd, cwd = spec
+                    stats(port)
+                    cold = measure_rusage(cold_cmd, cwd, env)
+                    cold_counts = stats(port)
+                    warm = measure_rusage(warm_cmd, cwd, env)
+                    runs.append((cold, warm, cold_counts, stats(port)))
+            if isinstance(spec, str):
+                rows.append({"tool": name, "latency_ms": latency * 1000, "skipped": spec})
+            else:
                 rows.append(
                     {
                         "tool": name,
                         "latency_ms": latency * 1000,
-                        "cold": cold,
-                        "warm": warm,
-                        "cold_http": cold_counts,
-                        "warm_http": warm_counts,
+                        "cold": median_run([r[0] for r in runs]),
+                        "warm": median_run([r[1] for r in runs]),
+                        "cold_http": runs[-1][2],
+                        "warm_http": runs[-1][3],
+                        "repeats": len(runs),
                     }
                 )
-                print(format_row(rows[-1]), flush=True)
+            print(format_row(rows[-1]), flush=True)
     finally:
         server.terminate()
         server.wait()
     return rows
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median of each measure over repeated runs (the machine may be busy with other work)."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        statistics.median(r.cpu for r in runs),
+        statistics.median(r.peak_mb for r in runs),
+        all(r.ok for r in runs),
+        next((r.note for r in runs if not r.ok), runs[-1].note),
+    )
 
 
 def format_row(row: dict[str, object]) -> str:
@@ -436,8 +454,10 @@ def format_row(row: dict[str, object]) -> str:
     assert isinstance(cold, Run) and isinstance(warm, Run)
     ch, wh = row["cold_http"], row["warm_http"]
     status = "" if cold.ok and warm.ok else f" FAILED: {cold.note or warm.note}"
+    label = f"{row['tool']} (median of {row['repeats']})" if row["repeats"] != 1 else row["tool"]
     return (
-        f"| {row['tool']} | {row['latency_ms']:.0f} | {cold.wall:.2f} | {cold.cpu:.2f} | {cold.peak_mb:.0f} | "
+        f"| {label} | "
+        f"{row['latency_ms']:.0f} | {cold.wall:.2f} | {cold.cpu:.2f} | {cold.peak_mb:.0f} | "
         f"{warm.wall:.2f} | {warm.cpu:.2f} | {warm.peak_mb:.0f} | "
         f"{ch['200']}/{ch['304']} → {wh['200']}/{wh['304']}{status} |"
     )
@@ -455,6 +475,7 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=2, help="monitor's [fetch] per_host")
     parser.add_argument("--peers-venv", default="/work/bench-venv")
     parser.add_argument("--only", action="append", help="run only this tool (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool without latency (medians shown)")
     args = parser.parse_args()
     if args.mode == "serve":
         asyncio.run(serve(args.port, args.hosts, Farm(args.feeds, args.items, (args.latency or [0])[0])))
@@ -468,8 +489,24 @@ def main() -> None:
         "| HTTP 200/304 cold → warm |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for latency in args.latency or [0.0, 0.1]:
-        run_latency(args, latency)
+    rows = [row for latency in args.latency or [0.0, 0.1] for row in run_latency(args, latency)]
+    summarise(rows)
+
+
+def summarise(rows: list[dict[str, object]]) -> None:
+    """Ratios: the monitor against each peer (wall time, same latency), and 100 ms against 0 ms."""
+    measured = {(r["tool"], r["latency_ms"]): r for r in rows if "cold" in r}
+    for (tool, latency), row in measured.items():
+        mine = measured.get(("monitor", latency))
+        if tool != "monitor" and mine:
+            cold = row["cold"].wall / mine["cold"].wall  # type: ignore[union-attr]
+            warm = row["warm"].wall / mine["warm"].wall  # type: ignore[union-attr]
+            print(f"{latency:.0f} ms: {tool} takes {cold:.1f}x the monitor's wall time cold, {warm:.1f}x warm")
+    slow, fast = measured.get(("monitor", 100.0)), measured.get(("monitor", 0.0))
+    if slow and fast:
+        cold = slow["cold"].wall / fast["cold"].wall  # type: ignore[union-attr]
+        warm = slow["warm"].wall / fast["warm"].wall  # type: ignore[union-attr]
+        print(f"monitor at 100 ms per response vs none: {cold:.2f}x cold, {warm:.2f}x warm (target <= 1.5x)")
 
 
 if __name__ == "__main__":
