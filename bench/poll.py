@@ -245,14 +245,15 @@ class Run:
     note: str = ""
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB (0 once it has exited)."""
+def tree_memory_mb(pid: int) -> float:
+    """Proportional set size (PSS) of a process and all its descendants, in MB. PSS, not RSS: a
+    child between fork and exec shares its parent's pages, and RSS would count them twice."""
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += int(rollup.split("\nPss:")[1].split()[0]) if "\nPss:" in rollup else 0
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError, IndexError):
@@ -262,7 +263,7 @@ def tree_rss_mb(pid: int) -> float:
 
 def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Run:
     """Wall and CPU seconds of one child process (its own children included) from wait4, and the
-    peak of its whole process tree's resident memory, sampled every 10 ms (a parse worker counts)."""
+    peak memory of its whole process tree (PSS, sampled every 10 ms: a parse worker counts)."""
     started = time.monotonic()
     peak = 0.0
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -271,7 +272,7 @@ def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = N
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            peak = max(peak, tree_rss_mb(process.pid))
+            peak = max(peak, tree_memory_mb(process.pid))
             time.sleep(0.01)
         wall = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -281,7 +282,7 @@ def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = N
     return Run(
         wall,
         usage.ru_utime + usage.ru_stime,
-        max(peak, usage.ru_maxrss / 1024),
+        peak or usage.ru_maxrss / 1024,  # a process too short-lived to sample: its own peak RSS
         process.returncode == 0,
         (text[-1] if text else "")[:200],
     )
