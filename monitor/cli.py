@@ -17,6 +17,7 @@ import click
 
 from monitor import __version__, config, logs, pipeline
 from monitor.errors import ConfigError, DeliveryError, MonitorError, RuleError, RuleErrors
+from monitor.ops import outbox as ops_outbox
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
@@ -109,16 +110,20 @@ def poll(config_path: Path, dry_run: bool) -> None:
     try:
         reports = pipeline.poll_cycle(rt, dry_run=dry_run)
         delivery = pipeline.DeliveryReport() if dry_run else pipeline.deliver_due(rt)
+        if not dry_run:
+            pipeline.prune(rt)
     finally:
         rt.close()
     failing = [r for r in reports if r.status == "error"]
     click.echo(
         f"polled {len(reports)} feeds: {sum(r.new_items for r in reports)} new items, "
         f"{sum(r.matched for r in reports)} matched, {sum(r.alerts for r in reports)} alerts queued; "
-        f"delivered {delivery.delivered}, retrying {delivery.retrying}, dead {delivery.dead}; "
-        f"{len(failing)} feeds failing",
+        f"delivered {delivery.delivered}, retrying {delivery.retrying}, dead {delivery.dead}, "
+        f"held {delivery.held}; {len(failing)} feeds failing",
         err=True,
     )
+    if delivery.busy:
+        click.echo("  delivery left to the monitor process that is already delivering", err=True)
     for report in failing:
         click.echo(f"  feed {report.feed!r}: {report.error}", err=True)
 
@@ -345,6 +350,50 @@ def demo() -> None:
     from monitor import demo as demo_run
 
     demo_run.run(sys.stdout)
+@cli.group()
+def outbox() -> None:
+    """Inspect the alert outbox and requeue dead letters."""
+
+
+@outbox.command("list")
+@config_option
+@click.option(
+    "--state",
+    "states",
+    type=click.Choice(ops_outbox.STATES),
+    multiple=True,
+    help="Rows in this state (repeatable; default: pending and dead).",
+)
+@click.option("--limit", default=50, show_default=True, help="Show the newest N rows.")
+@handle_errors
+def outbox_list(config_path: Path, states: tuple[str, ...], limit: int) -> None:
+    """List outbox rows: state, destination, attempts, next attempt, last error.
+
+    Example: monitor outbox list --state dead
+    """
+    rows = ops_outbox.list_rows(config.load(config_path), states or ("pending", "dead"), limit)
+    ops_outbox.render_rows(rows)
+
+
+@outbox.command("retry")
+@config_option
+@click.option("--id", "alert_ids", type=int, multiple=True, help="A dead letter's id (repeatable).")
+@click.option("--all", "retry_all", is_flag=True, help="Every dead letter.")
+@handle_errors
+def outbox_retry(config_path: Path, alert_ids: tuple[int, ...], retry_all: bool) -> None:
+    """Requeue dead letters after fixing their cause; the next delivery sends them.
+
+    Example: monitor outbox retry --id 12
+    """
+    if bool(alert_ids) == retry_all:
+        raise click.UsageError("give --id N (one or more) or --all")
+    requeued = ops_outbox.retry(config.load(config_path), None if retry_all else list(alert_ids))
+    listed = ", ".join(f"#{i}" for i in requeued) or "none"
+    click.echo(f"requeued {len(requeued)} dead letters ({listed}); `monitor poll` or `monitor run` delivers them")
+    missing = sorted(set(alert_ids) - set(requeued))
+    if missing:
+        click.echo("not dead letters: " + ", ".join(f"#{i}" for i in missing), err=True)
+        sys.exit(1)
 
 
 @cli.group()

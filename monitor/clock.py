@@ -1,7 +1,8 @@
-"""Time as a dependency: the pipeline asks a Clock for ``now`` so tests can fix it."""
+"""Time as a dependency: the pipeline asks a Clock for ``now`` (and to wait) so tests can fix it."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -9,14 +10,19 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def sleep(self, seconds: float) -> None: ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
 
 class FixedClock:
-    """A clock that only moves when told to (tests, replays)."""
+    """A clock that only moves when told to (tests, replays); ``sleep`` moves it at once."""
 
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
@@ -28,3 +34,6 @@ class FixedClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(timedelta(seconds=seconds))

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -101,6 +101,12 @@ def _positive_number(value: Any) -> float:
     return float(value)
 
 
+def _pace(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+        raise ValueError("expected a number of seconds from 0 to 60")
+    return float(value)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("expected true or false")
@@ -135,6 +141,13 @@ def _time_range(value: Any) -> tuple[dtime, dtime]:
     if not sep:
         raise ValueError(f"{value!r} is not a range of times; write e.g. '22:00-07:00'")
     return _clock_time(start.strip()), _clock_time(end.strip())
+
+
+def _quiet_hours(value: Any) -> tuple[dtime, dtime] | dict[str, tuple[dtime, dtime]]:
+    """One range for every channel ('22:00-07:00'), or a table of channel = range."""
+    if isinstance(value, dict):
+        return {_channel(channel): _time_range(text) for channel, text in value.items()}
+    return _time_range(value)
 
 
 def _emails(value: Any) -> tuple[str, ...]:
@@ -243,7 +256,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "base_url": Key(_url, "https://slack.com/api/", "Slack Web API base URL (proxies, tests)."),
         "ops_channel": Key(_channel, None, "Channel for feed health announcements."),
         "burst_limit": Key(_int_range(1, 1000), 10, "More new alerts than this per channel per minute are summarised."),
-        "quiet_hours": Key(_time_range, None, "Hold normal/low priority alerts in this local time range."),
+        "quiet_hours": Key(
+            _quiet_hours,
+            None,
+            "Hold normal/low priority alerts in this local time range, or a table of channel = range.",
+        ),
+        "pace": Key(_pace, 1.0, "Seconds between two messages to one channel (Slack allows about one a second)."),
         "timeout": Key(_positive_number, 15.0, "Seconds per Slack request."),
     },
     "digest": {
@@ -323,17 +341,23 @@ def secret(env_name: str | None, environ: Mapping[str, str] | None = None) -> st
     return None
 
 
+def _env_names(value: Any) -> list[str]:
+    """Every ``*_env`` value inside a config value: tables, lists of tables, dataclasses."""
+    if is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in fields(value)}
+    if isinstance(value, Mapping):
+        names = [v for k, v in value.items() if isinstance(k, str) and k.endswith("_env") and isinstance(v, str)]
+        return names + [n for v in value.values() for n in _env_names(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _env_names(v)]
+    return []
+
+
 def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
     """The values of every secret the config names (any ``*_env`` key, in any section), so logs
     can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
-    names = []
-    for part in fields(config):
-        value = getattr(config, part.name)
-        for table in value if isinstance(value, tuple | list) else [value]:
-            if isinstance(table, Mapping):
-                names += [v for k, v in table.items() if k.endswith("_env") and isinstance(v, str)]
     values = []
-    for name in names:
+    for name in dict.fromkeys(_env_names(config)):
         try:
             values.append(secret(name, environ))
         except (OSError, UnicodeDecodeError):

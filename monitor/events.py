@@ -100,6 +100,21 @@ class AlertRetrying(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class AlertHeld(Event):
+    alert_id: int
+    destination: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInterrupted(Event):
+    """The process stopped while this alert was being sent: it is sent again and may show twice."""
+
+    alert_id: int
+    destination: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertDead(Event):
     alert_id: int
     destination: str

@@ -86,7 +86,7 @@ def log_events(bus: EventBus) -> None:
     log = logging.getLogger("monitor")
 
     def write(event: Event) -> None:
-        level = logging.WARNING if event.name in ("FeedFailing", "AlertDead") else logging.INFO
+        level = logging.WARNING if event.name in ("FeedFailing", "AlertDead", "AlertInterrupted") else logging.INFO
         if event.name in PER_ITEM:
             level = logging.DEBUG
         if log.isEnabledFor(level):

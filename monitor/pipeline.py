@@ -8,6 +8,7 @@ and propagates.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -16,19 +17,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import httpx
+
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
 from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers, webhook
+from monitor.delivery import Notifier, alert_destination, build_notifiers, dispatch, webhook
 from monitor.delivery.console import alert_text
+from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
+from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
-from monitor.intake import health
-from monitor.intake.fetch import FetchLimits, fetch_many
+from monitor.intake import health, links
+from monitor.intake.fetch import FetchLimits, fetch_many, make_blocking_client
+from monitor.intake.normalise import canonical_url
 from monitor.intake.prepare import Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
-    Dead,
     Delivered,
     FeedConfig,
     FeedState,
@@ -45,7 +50,6 @@ from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOut
 
 log = logging.getLogger("monitor.pipeline")
 
-FOLLOW_UP_WAIT = timedelta(seconds=30)
 OUTCOME_BATCH = 200  # poll outcomes written per transaction
 
 
@@ -62,6 +66,7 @@ class Runtime:
     # Held while one feed's items are matched, given their story and stored: the daemon polls
     # feeds from several scheduler threads, and story decisions must not interleave.
     settling: threading.Lock = field(default_factory=threading.Lock)
+    http: httpx.Client | None = None  # for one-off requests in the pipeline thread (wrapped links)
 
     @property
     def limits(self) -> FetchLimits:
@@ -76,12 +81,19 @@ class Runtime:
             per_host=f["per_host"],
         )
 
+    def client(self) -> httpx.Client:
+        if self.http is None:
+            self.http = make_blocking_client(self.limits)
+        return self.http
+
     @property
     def policy(self) -> health.Policy:
         f = self.config.fetch
         return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
 
     def close(self) -> None:
+        if self.http is not None:
+            self.http.close()
         for notifier in self.notifiers.values():
             if isinstance(notifier, webhook.WebhookNotifier):
                 notifier.close()
@@ -279,28 +291,41 @@ def _take_items(
 ) -> PollReport:
     """Keep the never-seen items, match them, decide their stories, store it all at once.
     Items published before ``old_before`` are stored as seen without being matched."""
-    candidates: list[tuple[Item, tuple[str, ...]]] = []
-    batch_keys: set[str] = set()
-    for item in items:
-        keys = stories.identity_keys(item)
-        if batch_keys.isdisjoint(keys):
-            candidates.append((item, keys))
-            batch_keys.update(keys)
-    known = rt.store.known_keys(batch_keys)
-    fresh = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
-
-    new_items = []
-    for item, keys in fresh:
-        matches = () if old_before and item.published < old_before else rt.rules.evaluate(item)
-        new_items.append(_decide(rt, item, keys, matches, now) if matches else NewItem(item, keys))
-
+    fresh = [
+        (item, keys, () if old_before and item.published < old_before else rt.rules.evaluate(item))
+        for item, keys in _identify(rt, feed, items, now, dry_run)
+    ]
     if dry_run:
+        views = _open_story_views(rt, now)
+        new_items = [_new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
                 print(alert_text(_preview(new)))
         return _report(feed, new_items, alerts=0)
 
-    recorded = rt.store.record_items(new_items, now)
+    # Deciding a story reads the open stories and writes the item into one. Both happen under the
+    # store's exclusive hold, one item after another, so items of two feeds polled at the same
+    # moment (scheduler threads, or two processes) cannot both open a story for one event, and an
+    # article that another feed stored meanwhile is caught by the second look at its keys.
+    new_items, recorded, unmatched = [], [], []
+    with rt.store.exclusive():
+        known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
+        views = _open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
+        for item, keys, matches in fresh:
+            if not known.isdisjoint(keys):
+                continue
+            new = _new_item(rt, item, keys, matches, views, now)
+            if not matches:  # no story to decide: remembered with the others in one batch below
+                unmatched.append(new)
+                continue
+            rec = rt.store.record_items([new], now)[0]
+            if rec.story_id is not None:
+                views = stories.with_member(views, rec.story_id, new.story_info)
+            new_items.append(new)
+            recorded.append(rec)
+        new_items += unmatched
+        recorded += rt.store.record_items(unmatched, now)
+
     alerts = 0
     for new, rec in zip(new_items, recorded, strict=True):
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
@@ -310,10 +335,60 @@ def _take_items(
     return _report(feed, new_items, alerts)
 
 
-def _decide(rt: Runtime, item: Item, keys: tuple[str, ...], matches: Sequence[Match], now: datetime) -> NewItem:
-    """A matched item's story and its outbox rows: Slack (or the console) and the webhooks."""
+def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:
+    return stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+
+
+def _identify(
+    rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
+) -> list[tuple[Item, tuple[str, ...]]]:
+    """The items of one poll that are new, each with its identity keys (see ``stories``)."""
+    unwrapped = [_unwrapped(rt, item) for item in items]
+    trust_guid = True
+    if feed.identity == "auto":
+        url_and_guid = [key for item in unwrapped for key in (stories.url_key(item), stories.guid_key(item)) if key]
+        changed = stories.guid_changes(feed.name, unwrapped, rt.store.key_owners(url_and_guid))
+        if changed and not dry_run:
+            rt.store.add_guid_changes(feed.name, changed, now)
+        trust_guid = stories.trusts_guids(rt.store.guid_changes(feed.name) + (len(changed) if dry_run else 0))
+    candidates: list[tuple[Item, tuple[str, ...]]] = []
+    batch_keys: set[str] = set()
+    for original, item in zip(items, unwrapped, strict=True):
+        keys = stories.identity_keys(item, feed.identity, trust_guid)
+        if item.url != original.url and keys[0].startswith("url:"):
+            keys += ("url:" + str(original.url),)  # the wrapped link too: known next time without a request
+        if batch_keys.isdisjoint(keys):
+            candidates.append((item, keys))
+            batch_keys.update(keys)
+    known = rt.store.known_keys(batch_keys)
+    return [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
+
+
+def _unwrapped(rt: Runtime, item: Item) -> Item:
+    """The item with its aggregator link replaced by the publisher's URL, where that is known."""
+    if not links.is_wrapped(item.url):
+        return item
+    url = links.unwrap(item.url, item.guid)
+    if links.is_wrapped(url) and url and not rt.store.known_keys(["url:" + url]):
+        url = canonical_url(links.follow(rt.client(), url, rt.limits.max_redirects)) or url
+    return replace(item, url=url)
+
+
+def _new_item(
+    rt: Runtime,
+    item: Item,
+    keys: tuple[str, ...],
+    matches: Sequence[Match],
+    views: Sequence[stories.OpenStoryView],
+    now: datetime,
+) -> NewItem:
+    """What to store for a new item: its matches, its story and the messages to send (Slack or
+    the console, and the webhooks)."""
+    if not matches:
+        return NewItem(item, keys)
+    found = stories.features(item, matches)
+    story = stories.decide(found, views)
     destination = alert_destination(rt.config)
-    story = stories.decide(item)
     outgoing = tuple(
         Outgoing(
             destination,
@@ -326,7 +401,7 @@ def _decide(rt: Runtime, item: Item, keys: tuple[str, ...], matches: Sequence[Ma
     )
     event = "alert" if isinstance(story, OpenStory) else "follow_up"
     outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
-    return NewItem(item, keys, tuple(matches), story, outgoing)
+    return NewItem(item, keys, tuple(matches), story, outgoing, found.to_json())
 
 
 def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
@@ -340,6 +415,14 @@ def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
     return len(rec.alert_ids)
 
 
+def prune(rt: Runtime) -> int:
+    """Retention: drop item text older than ``[monitor] retention_days`` (identity keys, titles and
+    the stories still open within ``story_window`` stay, so nothing alerts twice)."""
+    now = rt.clock.now()
+    monitor = rt.config.monitor
+    return rt.store.prune(now - timedelta(days=monitor["retention_days"]), now - monitor["story_window"])
+
+
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
     """The highest-priority match routed to ``channel``."""
     routed = [m for m in matches if m.channel == channel and not m.digest_only]
@@ -351,8 +434,8 @@ def _preview(new: NewItem) -> Alert:
     return Alert(
         0,
         0,
-        new.item.key,
-        "alert",
+        new.key,
+        "alert" if isinstance(new.story, OpenStory) else "follow_up",
         "console",
         top.channel,
         top.priority,
@@ -370,48 +453,9 @@ def _report(feed: FeedConfig, new_items: Sequence[NewItem], alerts: int) -> Poll
 # --- delivery -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeliveryReport:
-    delivered: int = 0
-    retrying: int = 0
-    dead: int = 0
-
-
 def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
-    """Try every outbox row that is due; each outcome is stored before the next send."""
-    delivered = retrying = dead = 0
-    for alert in rt.store.due_alerts(rt.clock.now(), limit):
-        started = time.monotonic()
-        now = rt.clock.now()
-        notifier = rt.notifiers.get(alert.destination)
-        if notifier is None:
-            result = Dead(f"no notifier {alert.destination!r} is configured; configure it, then `monitor outbox retry`")
-        else:
-            thread = None
-            if alert.kind == "follow_up":
-                thread = rt.store.story_thread(alert.story_id, alert.destination, alert.channel)
-                if thread is None and rt.store.opening_alert_pending(alert.story_id, alert.destination, alert.channel):
-                    rt.store.mark_retry(alert.id, now + FOLLOW_UP_WAIT, "waiting for the story's first alert")
-                    retrying += 1
-                    continue
-            result = notifier.send(alert, thread, now)
-        if isinstance(result, Delivered):
-            rt.store.mark_delivered(alert.id, result.remote_id, result.channel, now)
-            rt.bus.emit(
-                events.AlertDelivered(
-                    alert.id, alert.destination, result.remote_id, round(time.monotonic() - started, 3)
-                )
-            )
-            delivered += 1
-        elif isinstance(result, RetryAt):
-            rt.store.mark_retry(alert.id, result.when, result.reason)
-            rt.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
-            retrying += 1
-        else:
-            rt.store.mark_dead(alert.id, result.reason, now)
-            rt.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
-            dead += 1
-    return DeliveryReport(delivered, retrying, dead)
+    """Deliver the due outbox rows, paced; see ``delivery.dispatch`` for the order and the lock."""
+    return dispatch.deliver_due(rt, limit)
 
 
 # --- replay -------------------------------------------------------------------------------------
@@ -428,13 +472,25 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
     fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
     stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
     now = rt.clock.now()
-    chosen = []
-    for item in items:
-        matches = rt.rules.evaluate(item)
-        if any(not m.digest_only for m in matches):
-            chosen.append(_decide(rt, item, stories.identity_keys(item), matches, now))
-    queued = 0
-    if send and chosen:
-        recorded = rt.store.replay_items(chosen, now)
-        queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=True))
+    chosen, recorded = [], []
+    # As in a poll: each item's story is decided against the open stories and stored before the
+    # next item's, under the store's exclusive hold, so two replayed items of one event share it.
+    with rt.store.exclusive() if send else contextlib.nullcontext():
+        views = _open_story_views(rt, now)
+        for item in items:
+            matches = rt.rules.evaluate(item)
+            if not any(not m.digest_only for m in matches):
+                continue
+            chosen.append(_new_item(rt, item, _stored_keys(rt, item), matches, views, now))
+            if send:
+                recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
+                views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
+    queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
     return ReplayReport(tuple(_preview(new) for new in chosen), queued)
+
+
+def _stored_keys(rt: Runtime, item: Item) -> tuple[str, ...]:
+    """The identity keys a stored item was recorded with, by its feed's policy."""
+    feed = next((f for f in rt.config.feeds if f.name == item.feed), None)
+    policy = feed.identity if feed else "auto"
+    return stories.identity_keys(item, policy, stories.trusts_guids(rt.store.guid_changes(item.feed)))

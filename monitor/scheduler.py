@@ -12,8 +12,8 @@ failed ones; which period is due is decided by ``delivery.digest.due_period`` an
 never by the trigger.
 
 ``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
-(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); feed jobs are then
-re-synced with the new feed list.
+(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); ``reschedule`` then
+brings the feed and digest jobs in line with the new config.
 """
 
 from __future__ import annotations
@@ -40,10 +40,11 @@ from monitor.ops.reload import Reloader
 log = logging.getLogger("monitor.scheduler")
 
 DELIVERY_TICK_SECONDS = 2
+PRUNE_TICK_SECONDS = 3600
 DIGEST_CHECK_SECONDS = 60
 MAX_JITTER_SECONDS = 60
 START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
-WATCH_SECONDS = 3
+WATCH_SECONDS = 3  # how often the watch job looks for changed config and rule files
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
 
@@ -72,6 +73,8 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
         existing = scheduler.get_job(job_id)
         if existing is not None and existing.trigger.interval == feed.interval:
             continue
+        if existing is not None:  # removed first: before start, replace_existing would leave both pending
+            existing.remove()
         scheduler.add_job(
             poll_if_due,
             "interval",
@@ -93,6 +96,7 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler.add_job(
         pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
     )
+    scheduler.add_job(pipeline.prune, "interval", seconds=PRUNE_TICK_SECONDS, args=(rt,), id="prune", **JOB_DEFAULTS)
     if rt.config.digest is not None:
         add_digest_jobs(scheduler, rt)
 
@@ -104,6 +108,17 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
 
     scheduler.add_listener(on_problem, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+def reschedule(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+    """After a reload: feed jobs for the new feed list, digest jobs for the new [digest]."""
+    sync_feed_jobs(scheduler, rt)
+    if rt.config.digest is not None:
+        add_digest_jobs(scheduler, rt)
+        return
+    for job_id in ("digest", "digest-check"):
+        if scheduler.get_job(job_id) is not None:
+            scheduler.remove_job(job_id)
 
 
 def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
@@ -155,7 +170,7 @@ def assemble(rt: pipeline.Runtime) -> Daemon:
     health = Health(rt)
     health.watch(rt.bus)
     health.attach(scheduler)
-    reloader = Reloader(rt, on_reload=lambda: sync_feed_jobs(scheduler, rt))
+    reloader = Reloader(rt, on_reload=lambda: reschedule(scheduler, rt))
     scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
     server = None
     if port := rt.config.monitor["health_port"]:

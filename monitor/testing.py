@@ -39,9 +39,9 @@ class LocalServer:
 
     handler: type[BaseHTTPRequestHandler]
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("Handler", (self.handler,), {"owner": self})
-        self.server = _Server(("127.0.0.1", 0), handler)
+        self.server = _Server((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -257,14 +257,29 @@ class _SlackHandler(_QuietHandler):
         if not body.get("channel"):
             self._answer(200, {"ok": False, "error": "channel_not_found"})
             return
+        if error := server.channel_errors.get(body["channel"]):
+            self._answer(200, {"ok": False, "error": error})
+            return
         if not body.get("text") and not body.get("blocks"):
             self._answer(200, {"ok": False, "error": "no_text"})
             return
-        channel = server.channel_ids.setdefault(body["channel"], f"C{len(server.channel_ids) + 100:08d}")
         with server.lock:
-            server.counter += 1
-            ts = f"1700000000.{server.counter:06d}"
-            server.messages.append({**body, "ts": ts, "channel_id": channel})
+            channel = server.channel_ids.setdefault(body["channel"], f"C{len(server.channel_ids) + 100:08d}")
+            now = time.monotonic()
+            last = server.last_post.get(channel)
+            limited = server.rate_limit is not None and last is not None and now - last < server.rate_limit
+            if limited:
+                server.rate_limited += 1
+            else:
+                server.last_post[channel] = now
+                server.counter += 1
+                ts = f"1700000000.{server.counter:06d}"
+                server.messages.append({**body, "ts": ts, "channel_id": channel})
+        if limited:
+            self._answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+            return
+        if server.latency:  # the message is posted; a client killed now never hears so
+            time.sleep(server.latency)
         self._answer(200, {"ok": True, "channel": channel, "ts": ts, "message": {"text": body.get("text")}})
 
     def _webhook(self, server: SlackServer, request: dict[str, Any], fault: SlackFault | None) -> None:
@@ -285,6 +300,10 @@ class SlackServer(LocalServer):
     webhooks; answers like Slack (``ok``/``error`` JSON, 429 with Retry-After); records everything.
 
     ``base_url`` goes into ``[slack] base_url``; ``webhook_url`` into the webhook env var.
+    Scripted trouble: ``fail_next`` (the next calls' answers), ``channel_errors`` (a channel that
+    always answers this error, e.g. ``is_archived``), ``rate_limit`` (seconds a channel needs
+    between two posts, else 429 + Retry-After) and ``latency`` (seconds between posting a message
+    and answering).
     """
 
     handler = _SlackHandler
@@ -295,6 +314,11 @@ class SlackServer(LocalServer):
         self.messages: list[dict[str, Any]] = []  # successfully posted messages
         self.faults: deque[SlackFault] = deque()
         self.channel_ids: dict[str, str] = {}
+        self.channel_errors: dict[str, str] = {}
+        self.rate_limit: float | None = None
+        self.rate_limited = 0  # posts refused by rate_limit
+        self.last_post: dict[str, float] = {}
+        self.latency = 0.0
         self.counter = 0
         super().__init__()
 
@@ -306,9 +330,10 @@ class SlackServer(LocalServer):
     def webhook_url(self) -> str:
         return self.url + "/webhook/T000/B000/XXXX"
 
-    def fail_next(self, *faults: SlackFault) -> None:
+    def fail_next(self, *faults: SlackFault, times: int = 1) -> None:
+        """Answer the next calls with these faults, in order (each repeated ``times``)."""
         with self.lock:
-            self.faults.extend(faults)
+            self.faults.extend(fault for fault in faults for _ in range(times))
 
     def top_level(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if not m.get("thread_ts")]

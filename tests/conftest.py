@@ -75,7 +75,10 @@ def write_config(
     directory: Path, feeds: dict[str, str], extra: str = "", rules: Path | None = None, monitor: str = ""
 ) -> Path:
     """A config.toml in ``directory`` polling ``feeds`` (name -> url) with the project's rule pack;
-    ``monitor`` adds lines to the [monitor] table."""
+    ``monitor`` adds lines to the [monitor] table. No health endpoint unless ``monitor`` sets
+    health_port: a fixed port would collide between tests (and test runs) on one machine."""
+    if "health_port" not in monitor:
+        monitor += "\nhealth_port = 0"
     lines = [
         "[monitor]",
         'database = "data/monitor.db"',

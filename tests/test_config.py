@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,3 +98,28 @@ def test_example_config_is_valid() -> None:
     cfg = config.load(Path(__file__).parent.parent / "config.toml")
     assert 8 <= len(cfg.feeds) <= 15
     assert all(f.url.startswith("https://") for f in cfg.feeds)
+
+
+SLACK = '[slack]\ntoken_env = "T"\nchannel = "#a"\n'
+
+
+def test_quiet_hours_for_every_channel_or_per_channel() -> None:
+    assert parse(SLACK + 'quiet_hours = "22:00-07:00"\n').slack["quiet_hours"] == (time(22), time(7))
+    per_channel = parse(SLACK + 'quiet_hours = { "#deals" = "23:30-06:00" }\n').slack["quiet_hours"]
+    assert per_channel == {"#deals": (time(23, 30), time(6))}
+    assert parse(SLACK).slack["pace"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('quiet_hours = { deals = "22:00-07:00" }', "'deals': write a channel name starting with #"),
+        ('quiet_hours = "22:00"', "is not a range of times"),
+        ("pace = 61", "pace: expected a number of seconds from 0 to 60"),
+    ],
+    ids=["channel", "range", "pace"],
+)
+def test_delivery_settings_are_checked(line: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse(SLACK + line + "\n")
+    assert expected in str(error.value)

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
-from digest_data import EMBODIED, FUNDING, HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, VIDEO, feeds, record
+from digest_data import EMBODIED, FUNDING, HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, VIDEO, feeds, match, record
 
 from monitor.delivery import digest
+from monitor.model import Amount
+from monitor.store.base import Coverage, StoryRecord
 from monitor.store.sqlite import SQLiteStore
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -180,3 +182,17 @@ def test_empty_digest_says_so() -> None:
     d = digest.build([], title="T", period="p", day=D, start=END, end=END, tz=BERLIN, alerts=0, feeds=[])
     assert d.empty and d.subject == "T: 0 stories, 2026-11-22"
     assert "Nothing matched" in digest.render_html(d) and "Nothing matched" in digest.render_text(d)
+
+
+def test_one_amount_per_sum_in_its_most_telling_wording() -> None:
+    short, long_ = (
+        Amount("2 billion yuan", 2e9, "CNY", 2.76e8),
+        Amount("2 billion yuan ($290 million)", 2e9, "CNY", 2.76e8),
+    )
+    record = StoryRecord(
+        1, "ShengShu raises", "https://a.example/1", "high", END,
+        (Coverage("Wire", "ShengShu raises", "https://a.example/1", END),),
+        (match("funding", FUNDING, "high", amounts=(short,)), match("video", VIDEO, "normal", amounts=(long_, short))),
+    )  # fmt: skip
+    d = digest.build([record], title="T", period="p", day=D, start=END, end=END, tz=BERLIN, alerts=0, feeds=[])
+    assert d.groups[0].rules[0].stories[0].amounts == ("2 billion yuan ($290 million)",)

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import email
 import email.policy
+import signal
 import subprocess
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ROOT, monitor_command, slack_section, write_config
+from conftest import ROOT, monitor_command, monitor_env, rss, slack_section, write_config
 from digest_data import HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, feeds, record
+from markupsafe import escape
+from rich.console import Console
 
 from monitor import config, digesting, events, pipeline, scheduler
 from monitor.clock import FixedClock
 from monitor.errors import ConfigError
-from monitor.ops.status import collect
-from monitor.testing import SlackFault, SlackServer, SmtpServer
+from monitor.ops.metrics import Metrics
+from monitor.ops.status import collect, render_table
+from monitor.testing import FeedServer, SlackFault, SlackServer, SmtpServer
 
 OUTLETS = list(dict.fromkeys(o[0] for s in STORIES for o in s.outlets))
 SEND = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
@@ -34,10 +40,14 @@ def smtp_section(server: SmtpServer, security: str = "none", cafile: Path | None
     return "\n".join(lines) + "\n"
 
 
-def make_config(tmp_path: Path, *, at: str = "08:00", smtp: str = "", digest: str = "", extra: str = "") -> Path:
+def make_config(
+    tmp_path: Path, *, at: str = "08:00", smtp: str = "", digest: str = "", extra: str = "", base: str = ""
+) -> Path:
+    """A config for the OUTLETS in Berlin time; ``base``: serve their feeds from there (monitor run)."""
     tmp_path.mkdir(exist_ok=True)
     section = f'[digest]\ntime = "{at}"\nto = ["team@example.org"]\nfrom = "monitor@example.org"\n{digest}\n'
-    path = write_config(tmp_path, {name: f"https://feeds.example/{i}" for i, name in enumerate(OUTLETS)})
+    base = base or "https://feeds.example"
+    path = write_config(tmp_path, {name: f"{base}/{i}" for i, name in enumerate(OUTLETS)})
     text = path.read_text().replace("[monitor]\n", '[monitor]\ntimezone = "Europe/Berlin"\n', 1)
     path.write_text(text + section + smtp + extra)
     return path
@@ -90,7 +100,7 @@ def test_digest_email_carries_every_story_and_link_and_escapes_hostile_text(
     for story in STORIES:
         for outlet, url, title in story.outlets:
             assert outlet in text and url in text and title in text
-            assert outlet in html and f'href="{url}"' in html
+            assert str(escape(outlet)) in html and f'href="{url}"' in html and str(escape(title)) in html
     assert "<script>" not in html and "<img" not in html and "<!channel>" not in html
     assert "&lt;script&gt;" in html and "javascript:" not in html
     assert HOSTILE_TITLE in text and HOSTILE_URL not in text
@@ -175,11 +185,20 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     assert smtp_server.messages == []
     status = collect(config.load(path), SEND)
     assert status["digests"][0]["state"] == "pending" and "451" in status["digests"][0]["last_error"]
+    console = Console(record=True, width=200)
+    render_table(status, console=console)
+    assert "Digest 2026-11-22: not sent yet after 1 attempts" in console.export_text()
+    rt = open_rt(path, SEND)
+    assert "monitor_digests_unsent 1.0" in Metrics(rt.store).exposition().decode()
+    rt.close()
     assert tick_at(path, SEND + timedelta(seconds=1)) == []  # backing off, not hammering
     assert [r.state for r in tick_at(path, SEND + timedelta(hours=2))] == ["sent"]
     assert tick_at(path, SEND + timedelta(hours=3)) == []
     assert len(smtp_server.messages) == 1
     assert collect(config.load(path), SEND)["digests"][0]["state"] == "sent"
+    rt = open_rt(path, SEND)
+    assert "monitor_digests_unsent 0.0" in Metrics(rt.store).exposition().decode()
+    rt.close()
 
 
 def test_without_smtp_the_digest_is_written_next_to_the_database(tmp_path: Path) -> None:
@@ -285,3 +304,44 @@ def test_cli_preview_then_send(tmp_path: Path, smtp_server: SmtpServer) -> None:
     rt = open_rt(path, now)
     assert digesting.preview(rt).empty
     rt.close()
+
+
+def run_monitor(path: Path, until: Callable[[str], bool], linger: float) -> str:
+    """`monitor run` until ``until(its log so far)`` holds (or 30 s), ``linger`` seconds more, then
+    SIGTERM; returns the log."""
+    command = monitor_command("run", "--config", str(path))
+    lines: list[str] = []
+    with subprocess.Popen(command, env=monitor_env(), stderr=subprocess.PIPE, text=True) as process:
+        reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+        reader.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not until("".join(lines)) and time.monotonic() < deadline and process.poll() is None:
+                time.sleep(0.1)
+            time.sleep(linger)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=20)
+            reader.join(timeout=5)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    log = "".join(lines)
+    assert process.returncode == 0, log
+    return log
+
+
+def test_monitor_run_sends_a_missed_digest_on_start_up_once(
+    tmp_path: Path, smtp_server: SmtpServer, feed_server: FeedServer
+) -> None:
+    now = datetime.now(UTC)
+    for i in range(len(OUTLETS)):
+        feed_server.add(f"/{i}", rss())
+    at = (now - timedelta(minutes=5)).astimezone(BERLIN).strftime("%H:%M")  # we were down at send time
+    path = make_config(tmp_path, at=at, smtp=smtp_section(smtp_server), base=feed_server.url)
+    seeded(path, now)
+    stderr = run_monitor(path, lambda log: bool(smtp_server.messages), linger=0.5)
+    assert [m["Subject"].split(",")[0] for m in smtp_server.messages] == ["World-model monitor: 6 stories"]
+    assert "DigestSent" in stderr and "Traceback" not in stderr
+    # restarted: the start-up check runs right after "started"; give it time, nothing more is sent
+    run_monitor(path, lambda log: "started feeds=" in log, linger=2.0)
+    assert len(smtp_server.messages) == 1

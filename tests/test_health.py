@@ -3,6 +3,7 @@ against a local feed; the clock is the only thing faked (to age the last success
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import article, free_port, rss, wait_for, write_config
+from conftest import article, free_port, rss, run_monitor, wait_for, write_config
 
 from monitor import config, events, pipeline, scheduler
 from monitor.clock import FixedClock
@@ -120,6 +121,16 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
     assert get(daemon, "/nope").status_code == 404
 
 
+def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    store = daemon.health.rt.store
+    wait_for(lambda: store.outbox_counts()["delivered"] == 1, what="the alert's delivery")
+    store.mark_dead(1, "not_in_channel: invite the bot", daemon.health.rt.clock.now())
+    response = get(daemon, "/healthz")
+    assert response.status_code == 200
+    assert response.text.splitlines()[-1] == "dead letters: 1 (see `monitor outbox list --state dead`)"
+
+
 def test_healthz_503_when_the_scheduler_stopped(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
     daemon.scheduler.shutdown()
@@ -167,3 +178,15 @@ def test_each_metrics_has_its_own_registry() -> None:
     assert 'monitor_dead_letters_total{destination="slack"} 1.0' in text
     assert 'monitor_digests_sent_total{destination="email"} 1.0' in text
     assert "monitor_fetch_errors_total{" not in second.exposition().decode()
+
+
+def test_run_says_which_setting_to_change_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, monitor=f"health_port = {port}")
+        result = run_monitor("run", "--config", str(path))
+    assert result.returncode == 1
+    assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in result.stderr
+    assert "health_port" in result.stderr and "Traceback" not in result.stderr

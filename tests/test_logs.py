@@ -79,10 +79,15 @@ def test_secret_values_come_from_every_env_key(tmp_path: Path, feed_server: Feed
     path = write_config(
         tmp_path, {"A": feed_server.url + "/a.xml"},
         '[slack]\ntoken_env = "SLACK_BOT_TOKEN"\nchannel = "#a"\n\n'
-        '[smtp]\nhost = "localhost"\nusername_env = "SMTP_USERNAME"\npassword_env = "SMTP_PASSWORD"\n',
+        '[smtp]\nhost = "localhost"\nusername_env = "SMTP_USERNAME"\npassword_env = "SMTP_PASSWORD"\n\n'
+        '[[webhooks]]\nname = "crm"\nurl = "https://crm.example/hook"\nevents = ["alert"]\nsecret_env = "CRM_SECRET"\n',
     )  # fmt: skip
-    environ = {"SLACK_BOT_TOKEN": TOKEN, "SMTP_USERNAME": "robot", "SMTP_PASSWORD_FILE": str(tmp_path / "password")}
-    assert sorted(config.secret_values(config.load(path), environ)) == sorted([TOKEN, "robot", "from-a-file-Pw"])
+    environ = {
+        "SLACK_BOT_TOKEN": TOKEN, "SMTP_USERNAME": "robot", "SMTP_PASSWORD_FILE": str(tmp_path / "password"),
+        "CRM_SECRET": "hmac-key-for-the-crm",
+    }  # fmt: skip
+    expected = [TOKEN, "robot", "from-a-file-Pw", "hmac-key-for-the-crm"]
+    assert sorted(config.secret_values(config.load(path), environ)) == sorted(expected)
 
 
 def test_a_real_run_never_logs_the_token(

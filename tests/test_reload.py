@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, article, free_port, rss, wait_for, write_config
 
-from monitor import config, pipeline
+from monitor import config, pipeline, scheduler
 from monitor.ops.reload import Reloader
 from monitor.testing import FeedServer
 
@@ -34,7 +35,13 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
     path = write_config(tmp_path, {"A": feed_server.url + "/a.xml"}, rules=rules)
     rt = pipeline.open_runtime(config.load(path))
     try:
-        reloader = Reloader(rt)
+        jobs = scheduler.build(rt)
+        reloader = Reloader(rt, on_reload=lambda: scheduler.reschedule(jobs, rt))
+        job_a = jobs.get_job("feed:A")
+
+        def feed_and_digest_jobs() -> set[str]:
+            return {job.id for job in jobs.get_jobs() if job.id.startswith(("feed:", "digest"))}
+
         assert reloader.reload_if_changed() is False  # nothing changed
         old_rules, old_config = rt.rules, rt.config
 
@@ -54,10 +61,24 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
         assert reloader.reload() is True
         assert [f.name for f in rt.config.feeds] == ["A", "B"]
         assert rt.store.feed_state("B") is not None
+        assert feed_and_digest_jobs() == {"feed:A", "feed:B"}
+        assert jobs.get_job("feed:A") is job_a  # unchanged feed: same job, same place in the schedule
 
         add_to(path, '\n[[feeds]]\nname = "B"\nurl = "not a url"\n')
         assert reloader.reload() is False
         assert [f.name for f in rt.config.feeds] == ["A", "B"]
+
+        head = path.read_text().split("[[feeds]]")[0]
+        only_b = '[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\ninterval = "1h"\n'
+        digest = '\n[digest]\ntime = "09:00"\nto = ["team@example.org"]\nfrom = "monitor@example.org"\n'
+        path.write_text(head + only_b + digest)
+        assert reloader.reload() is True
+        assert feed_and_digest_jobs() == {"feed:B", "digest", "digest-check"}
+        assert jobs.get_job("feed:B").trigger.interval == timedelta(hours=1)
+
+        path.write_text(head + only_b)
+        assert reloader.reload() is True
+        assert feed_and_digest_jobs() == {"feed:B"}
     finally:
         rt.close()
 

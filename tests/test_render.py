@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from monitor.delivery.render import alert_message, escape, follow_up_message, link, truncate
+from monitor.delivery.render import alert_message, escape, follow_up_message, link, summary_message, truncate
 from monitor.model import Alert
 
 HOSTILE = [
@@ -68,3 +68,53 @@ def test_follow_up_names_the_outlet() -> None:
     message = follow_up_message(alert("Second take"), "C1", "1700000000.000001")
     assert message.thread_ts == "1700000000.000001"
     assert message.blocks[0]["text"]["text"].startswith("Also reported by Outlet &lt;b&gt;: <https://")
+
+
+def test_hidden_and_reordering_characters_are_dropped() -> None:
+    assert escape("a\u202eb\u2066c\x00d\x1be\ud800f\tg\nh") == "abcdef\tg\nh"
+
+
+def test_truncate_never_splits_a_link() -> None:
+    text = "x" * 2990 + link("https://a.example/long/path", "label")
+    cut = truncate(text, 3000)
+    assert cut == "x" * 2990 + "…"
+
+
+def test_long_title_keeps_its_link_and_bold() -> None:
+    message = alert_message(alert("word " * 2000), "#c")
+    headline = message.blocks[0]["text"]["text"]
+    assert headline.startswith(":rotating_light: *<https://news.example/a?x=1&amp;y=2|word")
+    assert headline.endswith("…>*") and len(headline) < 400
+
+
+def test_every_mrkdwn_object_is_verbatim() -> None:
+    message = alert_message(alert("@channel hello", hits=[{"term": "t", "field": "summary", "snippet": "@here"}]), "#c")
+    texts = [b["text"] for b in message.blocks if "text" in b]
+    texts += [e for b in message.blocks for e in b.get("elements", [])]
+    assert len(texts) == 4 and all(t["verbatim"] is True for t in texts)
+
+
+def test_summary_lists_alerts_within_slack_limits() -> None:
+    alerts = [alert(f"<!channel> story {n}" + "x" * 400) for n in range(40)]
+    message = summary_message(alerts, "#c")
+    assert len(message.blocks) <= 50 and message.blocks[0]["type"] == "header"
+    assert message.blocks[0]["text"]["text"] == "40 new alerts"
+    lines = [b["text"]["text"] for b in message.blocks if b["type"] == "section"]
+    assert len(lines) == 40 and all(len(line) <= 3000 for line in lines)
+    assert all("<!channel>" not in line and "&lt;!channel&gt;" in line for line in lines)
+    assert message.metadata["event_payload"]["story_ids"] == [7] * 40
+    assert len(message.text) <= 4000
+
+
+def test_each_sum_is_shown_once_by_its_fullest_mention() -> None:
+    from monitor.delivery.render import distinct_amounts
+    from monitor.model import Amount
+
+    title = Amount("2 billion yuan", 2e9, "CNY", 2.76e8)
+    body = Amount("2 billion yuan ($290 million)", 2e9, "CNY", 2.9e8)
+    short = Amount("$290M", 2.9e8, "USD", 2.9e8)
+    other = Amount("$60 million", 6e7, "USD", 6e7)
+    assert [a.text for a in distinct_amounts([title, short, body, other])] == [
+        "2 billion yuan ($290 million)",
+        "$60 million",
+    ]

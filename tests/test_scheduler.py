@@ -21,7 +21,7 @@ def test_one_interval_job_per_feed_plus_delivery(tmp_path: Path) -> None:
         jobs = {job.id: job for job in scheduler.build(rt).get_jobs()}
     finally:
         rt.close()
-    assert set(jobs) == {"feed:A", "feed:B", "deliver"}
+    assert set(jobs) == {"feed:A", "feed:B", "deliver", "prune"}
     feed_job = jobs["feed:A"]
     assert feed_job.max_instances == 1 and feed_job.coalesce
     assert feed_job.trigger.interval == timedelta(minutes=15) and feed_job.trigger.jitter

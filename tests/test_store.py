@@ -85,3 +85,22 @@ def test_poll_state_remembers_validators_and_failures(store: SQLiteStore) -> Non
     store.record_poll("F", PollOutcome("not_modified"), NOW)
     assert store.feed_state("F").consecutive_failures == 0
     assert store.feed_state("F").etag == '"e"'
+
+
+def test_a_summary_counts_as_one_recent_send_and_dead_letters_requeue(store: SQLiteStore) -> None:
+    ids = [store.record_items([matched(n)], NOW)[0].alert_ids[0] for n in (1, 2, 3)]
+    store.mark_sending(ids[:2], NOW)
+    assert store.in_flight() == {ids[0]: NOW.isoformat(), ids[1]: NOW.isoformat()}
+    store.mark_sent(ids[:2], "1700.5", "C1", NOW)
+    store.mark_delivered(ids[2], "1700.6", "C1", NOW + timedelta(seconds=1))
+    assert store.in_flight() == {}
+    assert store.recent_sends(NOW - timedelta(minutes=1)) == {("slack", None): [NOW, NOW + timedelta(seconds=1)]}
+    assert store.recent_sends(NOW + timedelta(seconds=1)) == {("slack", None): [NOW + timedelta(seconds=1)]}
+    store.record_items([matched(4)], NOW)
+    [fourth] = store.due_alerts(NOW)
+    store.defer([fourth.id], NOW + timedelta(hours=8), "quiet hours")
+    assert store.due_alerts(NOW + timedelta(hours=7)) == []
+    assert store.due_alerts(NOW + timedelta(hours=8))[0].attempts == 0
+    store.mark_dead(fourth.id, "is_archived: x", NOW)
+    assert store.retry_dead([fourth.id, ids[0]], NOW) == [fourth.id]
+    assert store.outbox_rows(["pending"])[0]["title"] == "Title 4"

@@ -6,6 +6,7 @@ Built-ins are registered exactly as an extension would be. An outbox row names i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,6 +20,13 @@ class Notifier(Protocol):
 
     def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
         """Deliver one alert; never raise for the far side's failures."""
+
+
+class SummaryNotifier(Notifier, Protocol):
+    """A notifier whose destination is paced (``dispatch.pacing_for``): bursts become summaries."""
+
+    def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
+        """Deliver several alerts for one channel as one message."""
 
 
 def build_notifiers(config: Any) -> dict[str, Notifier]:

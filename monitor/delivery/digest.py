@@ -29,6 +29,7 @@ from monitor.delivery.render import (
     SECTION_LIMIT,
     SlackMessage,
     _money,
+    distinct_amounts,
     escape,
     link,
     plain,
@@ -182,9 +183,9 @@ def _story(record: StoryRecord, tz: tzinfo) -> tuple[Match | None, DigestStory]:
         dict.fromkeys(Outlet(one_line(i.feed, 100), one_line(i.title), safe_url(i.url)) for i in record.items)
     )
     explanations = [m.explanation for m in matches]
-    amounts = {a.text: a.usd for e in explanations for a in e.amounts}
+    amounts = distinct_amounts([a for e in explanations for a in e.amounts])
     also = [m.rule_name for m in matches if top and m.rule_id != top.rule_id]
-    usd = [v for v in amounts.values() if v is not None]
+    usd = [a.usd for a in amounts if a.usd is not None]
     story = DigestStory(
         story_id=record.story_id,
         title=one_line(record.title) or "(untitled)",
@@ -192,7 +193,7 @@ def _story(record: StoryRecord, tz: tzinfo) -> tuple[Match | None, DigestStory]:
         first_seen=record.first_seen.astimezone(tz),
         outlets=outlets,
         also_rules=tuple(dict.fromkeys(also)),
-        amounts=tuple(one_line(text, 120) for text in amounts),
+        amounts=tuple(one_line(a.text, 120) for a in amounts),
         largest_usd=_money(max(usd)) if usd else "",
         companies=tuple(dict.fromkeys(one_line(c, 100) for e in explanations for c in e.companies)),
         terms=tuple(dict.fromkeys(one_line(t, 100) for e in explanations for t in e.terms)),

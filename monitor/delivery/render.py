@@ -1,8 +1,11 @@
 """Alerts -> Slack messages (Block Kit + plain-text fallback + message metadata). Pure.
 
 All feed-provided text is escaped for Slack (only ``&``, ``<`` and ``>``, as Slack documents), so a
-feed can never produce ``<!channel>``, a user mention or a disguised ``<url|label>`` link; only
-http(s) URLs are linked; texts are cut to Slack's limits after escaping, never inside an entity.
+feed can never produce ``<!channel>``, a user mention or a disguised ``<url|label>`` link; control,
+bidi-override and unpaired surrogate characters are dropped; every mrkdwn text object is
+``verbatim`` so Slack does not turn a plain ``@here`` or ``#channel`` into a mention or link; only
+http(s) URLs are linked; texts are cut to Slack's limits after escaping, never inside an entity or
+a link.
 """
 
 from __future__ import annotations
@@ -34,24 +37,49 @@ class SlackMessage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# C0/C1 controls (but tab and newline), bidi overrides and isolates, unpaired surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Feed text without characters that can hide or reorder what a reader sees."""
+    return _UNSAFE.sub("", text)
+
+
 def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 
 
 def truncate(escaped: str, limit: int) -> str:
-    """Cut escaped mrkdwn to ``limit`` characters without splitting an ``&amp;``-style entity."""
+    """Cut escaped mrkdwn to ``limit`` characters without splitting an ``&amp;``-style entity or a
+    ``<url|label>`` link (escaped feed text has no ``<``, so every ``<`` opens one of our links)."""
     if len(escaped) <= limit:
         return escaped
-    cut = escaped[: limit - 1]
-    cut = _PARTIAL_ENTITY.sub("", cut)
+    cut = _PARTIAL_ENTITY.sub("", escaped[: limit - 1])
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
     return cut + "…"
+
+
+def mrkdwn(text: str, limit: int) -> dict[str, Any]:
+    """A mrkdwn text object Slack takes as written: no automatic mentions, channel or URL links."""
+    return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
+
+
+def section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text, SECTION_LIMIT)}
+
+
+def context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(text, CONTEXT_LIMIT)]}
 
 
 def plain(text: str, limit: int) -> str:
     """Plain text (header blocks): no escaping needed, just the length limit."""
+    text = clean(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -62,13 +90,16 @@ def safe_url(url: object) -> str | None:
     return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._").replace("|", "%7C")
 
 
-def link(url: object, label: str) -> str:
-    """A Slack link to an http(s) URL, or the escaped label alone."""
+LABEL_LIMIT = 300  # a link label (a title) long enough to read, short enough to fit a line
+
+
+def link(url: object, label: str, limit: int = LABEL_LIMIT) -> str:
+    """A Slack link to an http(s) URL, or the escaped label alone; the label is cut to ``limit``."""
     target = safe_url(url)
+    label = truncate(escape(label), limit)
     if not target:
-        return escape(label)
-    label = escape(label).replace("|", "¦")
-    return f"<{escape(target)}|{label}>"
+        return label
+    return f"<{escape(target)}|{label.replace('|', '¦')}>"
 
 
 def _when(value: object) -> str:
@@ -115,16 +146,12 @@ def alert_message(alert: Alert, channel: str | None) -> SlackMessage:
     mark = PRIORITY_MARK.get(alert.priority, "")
     headline = f"{mark} *{link(p.get('url'), title)}*"
     meta = " · ".join(x for x in (escape(outlet), _when(p.get("published")), f"{alert.priority} priority") if x)
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(headline, SECTION_LIMIT)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(meta, CONTEXT_LIMIT)}]},
-    ]
+    blocks: list[dict[str, Any]] = [section(headline), context(meta)]
     why = why_lines(p)
     if why:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(why), SECTION_LIMIT)}})
+        blocks.append(section("\n".join(why)))
     for hit in (p.get("hits") or [])[:3]:
-        snippet = f"_{escape(hit['field'])}:_ {escape(hit['snippet'])}"
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(snippet, CONTEXT_LIMIT)}]})
+        blocks.append(context(f"_{escape(str(hit['field']))}:_ {escape(str(hit['snippet']))}"))
     text = truncate(f"{escape(title)} ({escape(outlet)})" + (" — " + "; ".join(why) if why else ""), TEXT_LIMIT)
     rule = (p.get("rules") or [{}])[0].get("id", alert.rule_id)
     metadata = {
@@ -142,7 +169,7 @@ def follow_up_message(alert: Alert, channel: str | None, thread_ts: str | None) 
     return SlackMessage(
         channel=channel,
         text=truncate(f"Also reported by {escape(outlet)}: {escape(title)}", TEXT_LIMIT),
-        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": truncate(line, SECTION_LIMIT)}}],
+        blocks=[section(line)],
         metadata={
             "event_type": "monitor_alert",
             "event_payload": {"rule": alert.rule_id, "story_id": alert.story_id, "url": p.get("url") or ""},
@@ -151,24 +178,66 @@ def follow_up_message(alert: Alert, channel: str | None, thread_ts: str | None) 
     )
 
 
+def summary_message(alerts: Sequence[Alert], channel: str | None) -> SlackMessage:
+    """Several alerts for one channel as one message: a header, one line per alert, a note."""
+    lines = []
+    for alert in alerts:
+        p = alert.payload
+        rules = ", ".join(str(r.get("name")) for r in p.get("rules") or [])
+        tail = " · ".join(escape(x) for x in (str(p.get("feed") or ""), rules) if x)
+        mark = PRIORITY_MARK.get(alert.priority, "")
+        title = link(p.get("url"), str(p.get("title") or "(untitled)"))
+        lines.append(f"{mark} {title}" + (f" — {tail}" if tail else ""))
+    count = len(alerts)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": plain(f"{count} new alerts", HEADER_LIMIT)}},
+        *(section(line) for line in lines[: MAX_BLOCKS - 2]),
+        context(f"{count} alerts for this channel arrived at once, so they come as one message."),
+    ]
+    titles = "; ".join(escape(str(a.payload.get("title") or "(untitled)")) for a in alerts)
+    return SlackMessage(
+        channel=channel,
+        text=truncate(f"{count} new alerts: {titles}", TEXT_LIMIT),
+        blocks=blocks,
+        metadata={
+            "event_type": "monitor_alert_summary",
+            "event_payload": {
+                "story_ids": [a.story_id for a in alerts],
+                "urls": [a.payload.get("url") or "" for a in alerts],
+            },
+        },
+    )
+
+
+def distinct_amounts(amounts: Sequence[Amount]) -> list[Amount]:
+    """Each sum once, by its most informative mention: "2 billion yuan" in a title and
+    "2 billion yuan ($290 million)" in the text are one sum, as are "$290M" and "$290 million"."""
+    kept: list[tuple[int, Amount]] = []
+    seen: set[object] = set()
+    for index, amount in sorted(enumerate(amounts), key=lambda pair: -len(pair[1].text)):
+        keys = {(amount.currency, amount.value), round(amount.usd, -6) if amount.usd is not None else None} - {None}
+        if seen.isdisjoint(keys):
+            kept.append((index, amount))
+        seen |= keys
+    return [amount for _, amount in sorted(kept, key=lambda pair: pair[0])]
+
+
 def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     """Everything a notifier needs to render an alert, frozen into the outbox row."""
     ordered = sorted(matches, key=lambda m: PRIORITIES.index(m.priority))
-    amounts: dict[tuple[str, float], Amount] = {}  # one per sum: the mention that says the most
+    amounts: list[Amount] = []
     companies: dict[str, None] = {}
-    hits: dict[tuple[str, str], dict[str, str]] = {}  # a summary repeated as content is shown once
+    hits: dict[str, dict[str, str]] = {}  # one snippet per field, so overlapping snippets are not repeated
     terms: dict[str, None] = {}
     round_ = None
     for match in ordered:
         e = match.explanation
-        for amount in e.amounts:
-            known = amounts.get((amount.currency, amount.value))
-            if known is None or len(amount.text) > len(known.text):
-                amounts[(amount.currency, amount.value)] = amount
+        amounts.extend(e.amounts)
         companies.update(dict.fromkeys(e.companies))
         terms.update(dict.fromkeys(e.terms))
         for h in e.hits:
-            hits.setdefault((h.term, h.snippet), {"term": h.term, "field": h.field, "snippet": h.snippet})
+            if not any(h.snippet == shown["snippet"] for shown in hits.values()):
+                hits.setdefault(h.field, {"term": h.term, "field": h.field, "snippet": h.snippet})
         round_ = round_ or e.round
     usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
     return {
@@ -179,7 +248,7 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],
         "terms": list(terms),
         "hits": list(hits.values())[:10],
-        "amounts": [a.text for a in amounts.values()],
+        "amounts": [a.text for a in distinct_amounts(amounts)],
         "largest_usd": max(usd) if usd else None,
         "round": round_,
         "companies": list(companies),

@@ -7,7 +7,7 @@ instead of the SDK sleeping in the calling thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from monitor.config import secret
 from monitor.delivery import outbox
-from monitor.delivery.render import SECTION_LIMIT, SlackMessage, alert_message, escape, follow_up_message, truncate
+from monitor.delivery.render import (
+    SECTION_LIMIT,
+    SlackMessage,
+    alert_message,
+    escape,
+    follow_up_message,
+    summary_message,
+    truncate,
+)
 from monitor.errors import DeliveryError
 from monitor.intake.fetch import parse_retry_after
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
@@ -89,6 +97,11 @@ class SlackNotifier:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         return self._deliver(SlackMessage(channel=channel, text=text, blocks=blocks), attempts, now)
 
+    def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
+        """Several alerts for one channel as one message (a burst)."""
+        attempts = max(alert.attempts for alert in alerts)
+        return self._deliver(summary_message(alerts, channel or self.channel), attempts, now)
+
     def _deliver(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
         if self.client is not None:
             return self._post(message, attempts, now)
@@ -108,6 +121,8 @@ class SlackNotifier:
             "blocks": message.blocks,
             "unfurl_links": False,
             "unfurl_media": False,
+            "link_names": False,  # a plain "@channel" in the fallback text stays text
+            "parse": "none",
         }
         if message.metadata:
             kwargs["metadata"] = message.metadata

@@ -85,6 +85,12 @@ def make_client(limits: FetchLimits, transport: PerHostTransport | None = None) 
     )
 
 
+def make_blocking_client(limits: FetchLimits) -> httpx.Client:
+    """A plain client for a one-off request outside the fetch loop (following a wrapped link)."""
+    timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+    return httpx.Client(timeout=timeout, headers={"user-agent": USER_AGENT})
+
+
 class PerHostTransport(httpx.AsyncBaseTransport):
     """One small connection pool per host instead of one big pool.
 

@@ -16,11 +16,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -32,6 +31,7 @@ from monitor import events
 from monitor.config import Config
 from monitor.errors import MonitorError, StoreError
 from monitor.ops.metrics import Metrics
+from monitor.testing import LocalServer
 
 if TYPE_CHECKING:
     from monitor.pipeline import Runtime
@@ -80,6 +80,7 @@ def _span(delta: timedelta) -> str:
 class HealthReport:
     problems: tuple[str, ...]
     last_ok_poll: datetime | None
+    dead_letters: int = 0  # shown, but not unhealthy: a restart cannot fix them, a person can
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,8 @@ class HealthReport:
     def text(self) -> str:
         last = self.last_ok_poll.isoformat() if self.last_ok_poll else "never"
         lines = ["ok" if self.ok else "unhealthy", *self.problems, f"last successful poll: {last}"]
+        if self.dead_letters:
+            lines.append(f"dead letters: {self.dead_letters} (see `monitor outbox list --state dead`)")
         return "\n".join(lines) + "\n"
 
 
@@ -133,22 +136,23 @@ class Health:
             last_ok_poll=self.last_ok_poll,
             deadline=poll_deadline(self.rt.config),
         )
-        return HealthReport(tuple(problems), self.last_ok_poll)
+        dead = 0 if db_error else self.rt.store.outbox_counts()["dead"]
+        return HealthReport(tuple(problems), self.last_ok_poll, dead)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _HealthHTTPServer
+    owner: HealthServer
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
-            report = self.server.health.check()
+            report = self.owner.health.check()
             self._answer(200 if report.ok else 503, report.text().encode(), "text/plain; charset=utf-8")
         elif path == "/metrics":
-            self._answer(200, self.server.metrics.exposition(), CONTENT_TYPE_LATEST)
+            self._answer(200, self.owner.metrics.exposition(), CONTENT_TYPE_LATEST)
         else:
             self._answer(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
 
@@ -164,39 +168,20 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class _HealthHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], health: Health, metrics: Metrics) -> None:
-        self.health, self.metrics = health, metrics
-        super().__init__(address, _Handler)
-
-
-class HealthServer:
+class HealthServer(LocalServer):
     """/healthz and /metrics, served from a daemon thread until ``stop``."""
 
+    handler = _Handler
+
     def __init__(self, health: Health, metrics: Metrics, host: str, port: int) -> None:
+        self.health, self.metrics = health, metrics
         try:
-            self.httpd = _HealthHTTPServer((host, port), health, metrics)
+            super().__init__(host, port)
         except OSError as e:
             raise MonitorError(
                 f"cannot serve the health endpoint on {host}:{port}: {e}; "
                 "change [monitor] health_host/health_port or set health_port = 0"
             ) from e
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="health", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> HealthServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def local_url(host: str, port: int) -> str:

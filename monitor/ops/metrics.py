@@ -1,8 +1,8 @@
 """Prometheus metrics for `monitor run`, fed by domain events.
 
 No stage calls this module: ``Metrics.subscribe`` turns each event on the bus into counter and
-histogram updates. Two gauges (outbox rows by state, failing feeds) are read from the store when
-scraped, so they are right after a restart too. Each ``Metrics`` owns its CollectorRegistry
+histogram updates. Three gauges (outbox rows by state, failing feeds, digests not sent yet) are read
+from the store when scraped, so they are right after a restart too. Each ``Metrics`` owns its CollectorRegistry
 rather than the process-global one, so a process (or a test) can build several.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,6 +20,7 @@ from monitor.store import Store
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 DELIVERY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 class _StoreCollector:
@@ -34,6 +36,8 @@ class _StoreCollector:
         yield outbox
         failing = sum(1 for s in self.store.feed_states() if s.consecutive_failures)
         yield GaugeMetricFamily("monitor_feeds_failing", "Feeds whose last poll failed.", value=failing)
+        unsent = len(self.store.due_digests(END_OF_TIME))  # every digest not sent, whenever its retry is
+        yield GaugeMetricFamily("monitor_digests_unsent", "Digests not sent yet (waiting for a retry).", value=unsent)
 
 
 class Metrics:

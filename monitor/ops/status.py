@@ -123,7 +123,11 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
     outbox = report["outbox"]
     console.print("Outbox: " + ", ".join(f"{count} {state}" for state, count in outbox.items()))
     for row in report["dead_letters"]:
-        console.print(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}")
+        console.print(
+            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}", markup=False
+        )
+    if report["dead_letters"]:
+        console.print("  fix the cause, then: monitor outbox retry --id N (or --all)")
     for row in report["digests"]:
         if row["state"] in ("pending", "sending"):
             console.print(

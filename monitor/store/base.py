@@ -9,6 +9,7 @@ transaction, so a crash leaves either all of them or none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -52,6 +53,11 @@ class NewItem:
     story: StoryDecision | None = None  # None: not matched, kept only for dedup
     outgoing: tuple[Outgoing, ...] = ()
     story_info: Mapping[str, Any] = field(default_factory=dict)  # companies, amounts: for clustering
+
+    @property
+    def key(self) -> str:
+        """The key the item is stored under: the first of its identity keys."""
+        return self.keys[0] if self.keys else self.item.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +181,26 @@ class Store(Protocol):
         """An outbox row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
         Returns its id, or None when a row with that key and destination exists."""
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the store for a read-decide-write sequence (the story decision): no other thread
+        or process writes in between; all of it commits at the end or none of it."""
+
+    def key_owners(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """For each of these identity keys that is stored: (the key naming its item, the item's feed)."""
+
+    def guid_changes(self, feed: str) -> int:
+        """How many of the feed's links came back under a new GUID (see ``stories``)."""
+
+    def add_guid_changes(self, feed: str, urls: Iterable[str], now: datetime) -> None: ...
+
+    def open_stories(self, since: datetime) -> list[tuple[int, Mapping[str, Any]]]:
+        """(story id, story features) of every item in a story opened at or after ``since``."""
+
+    def prune(self, text_before: datetime, stories_before: datetime) -> int:
+        """Retention: drop the text of items first seen before ``text_before`` and the story
+        features of stories opened before ``stories_before``; identity keys, titles and stories
+        stay. Returns how many items lost their text."""
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[Alert]: ...
 
     def story_thread(self, story_id: int, destination: str, channel: str | None) -> tuple[str, str] | None:
@@ -183,11 +209,33 @@ class Store(Protocol):
     def opening_alert_pending(self, story_id: int, destination: str, channel: str | None) -> bool:
         """Whether the story's opening alert to that destination is still waiting to be sent."""
 
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Note, committed before the send, that these rows are being sent (see ``in_flight``)."""
+
+    def in_flight(self) -> dict[int, str]:
+        """Pending rows a crash interrupted mid-send: alert id -> group token (the rows sent as
+        one message share it)."""
+
     def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None: ...
+
+    def mark_sent(self, alert_ids: Sequence[int], remote_id: str, channel: str | None, now: datetime) -> None:
+        """Mark every row of one message (an alert or a summary) delivered, in one transaction."""
 
     def mark_retry(self, alert_id: int, when: datetime, reason: str) -> None: ...
 
+    def defer(self, alert_ids: Sequence[int], until: datetime, reason: str) -> None:
+        """Not before ``until``, without counting an attempt (quiet hours, a rate-limited channel)."""
+
     def mark_dead(self, alert_id: int, reason: str, now: datetime) -> None: ...
+
+    def recent_sends(self, since: datetime) -> dict[tuple[str, str | None], list[datetime]]:
+        """Send times per (destination, stored channel) since ``since``; a summary counts once."""
+
+    def retry_dead(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        """Make dead letters (these, or all when None) pending again; returns the ids requeued."""
+
+    def outbox_rows(self, states: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows in these states, oldest first, with the alert's title."""
 
     def outbox_counts(self) -> dict[str, int]:
         """Number of outbox rows per state: pending, delivered, dead."""

@@ -7,6 +7,7 @@ method is a short statement or transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -122,9 +123,24 @@ CREATE TABLE IF NOT EXISTS outbox (
     remote_id TEXT,
     created_at TEXT NOT NULL,
     delivered_at TEXT,
+    sending_at TEXT,  -- set (committed) just before a send, cleared with its outcome: a crash leaves it
     UNIQUE (item_key, destination, channel)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_sent ON outbox(delivered_at);
+CREATE INDEX IF NOT EXISTS stories_opened ON stories(opened_at);
+CREATE TABLE IF NOT EXISTS story_items (
+    item_key TEXT PRIMARY KEY REFERENCES items(key),
+    story_id INTEGER NOT NULL REFERENCES stories(id),
+    features TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS story_items_story ON story_items(story_id);
+CREATE TABLE IF NOT EXISTS guid_changes (
+    feed TEXT NOT NULL,
+    url TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (feed, url)
+);
 CREATE TABLE IF NOT EXISTS story_threads (
     story_id INTEGER NOT NULL REFERENCES stories(id),
     destination TEXT NOT NULL,
@@ -201,10 +217,10 @@ _INSERT_ITEM = (
 _INSERT_KEY = "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)"
 
 
-def _item_row(item: Item, story_id: int | None) -> tuple[Any, ...]:
+def _item_row(key: str, item: Item, story_id: int | None) -> tuple[Any, ...]:
     content = item.content if item.content != item.summary else ""  # not stored twice
     return (
-        item.key,
+        key,
         item.feed,
         item.guid,
         item.url,
@@ -219,7 +235,7 @@ def _item_row(item: Item, story_id: int | None) -> tuple[Any, ...]:
 
 
 def _key_rows(new: NewItem) -> list[tuple[str, str]]:
-    return [(key, new.item.key) for key in dict.fromkeys((new.item.key, *new.keys))]
+    return [(alias, new.key) for alias in dict.fromkeys((new.key, *new.keys))]
 
 
 class SQLiteStore:
@@ -400,10 +416,10 @@ class SQLiteStore:
             for new in new_items:
                 if new.story is None and not new.matches and not new.outgoing:
                     plain.append(new)
-                    recorded.append(Recorded(new.item.key, None, ()))
+                    recorded.append(Recorded(new.key, None, ()))
                 else:
                     recorded.append(self._record_item(new, now))
-            self.db.conn.executemany(_INSERT_ITEM, [_item_row(new.item, None) for new in plain])
+            self.db.conn.executemany(_INSERT_ITEM, [_item_row(new.key, new.item, None) for new in plain])
             self.db.conn.executemany(_INSERT_KEY, [row for new in plain for row in _key_rows(new)])
         return recorded
 
@@ -441,7 +457,7 @@ class SQLiteStore:
             after = (rows[-1]["first_seen"], rows[-1]["key"])
 
     def _record_item(self, new: NewItem, now: datetime, stored: bool = False) -> Recorded:
-        item = new.item
+        item, key = new.item, new.key
         story_id = None
         if isinstance(new.story, OpenStory):
             priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
@@ -455,15 +471,20 @@ class SQLiteStore:
         self.db.execute(
             # a replay: the item is stored already, only its story is new
             _INSERT_ITEM + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
-            _item_row(item, story_id),
+            _item_row(key, item, story_id),
         )
         self.db.conn.executemany(_INSERT_KEY, _key_rows(new))
+        if story_id is not None and new.story_info:
+            self.db.execute(
+                "INSERT OR REPLACE INTO story_items(item_key, story_id, features) VALUES (?, ?, ?)",
+                (key, story_id, json.dumps(dict(new.story_info), ensure_ascii=False)),
+            )
         for match in new.matches:
             self.db.execute(
                 "INSERT OR IGNORE INTO matches(item_key, story_id, rule_id, rule_name, priority, digest_only, "
                 "explanation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    item.key,
+                    key,
                     story_id,
                     match.rule_id,
                     match.rule_name,
@@ -483,7 +504,7 @@ class SQLiteStore:
                 "payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     story_id,
-                    item.key,
+                    key,
                     kind,
                     out.destination,
                     out.channel,
@@ -496,7 +517,71 @@ class SQLiteStore:
             )
             if cursor.rowcount:
                 alert_ids.append(cursor.lastrowid)
-        return Recorded(item.key, story_id, tuple(alert_ids))
+        return Recorded(key, story_id, tuple(alert_ids))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold this process's lock and SQLite's write lock (BEGIN IMMEDIATE, so another process
+        waits too) around a read-decide-write sequence; commit at the end, roll back on error."""
+        with self._lock:
+            if self.db.conn.in_transaction:
+                with self.db.atomic():
+                    yield
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.execute("COMMIT")
+
+    def key_owners(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+        keys = list(dict.fromkeys(keys))
+        owners: dict[str, tuple[str, str]] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, item_key, feed in self.db.execute(
+                    f"SELECT k.key, k.item_key, i.feed FROM item_keys k JOIN items i ON i.key = k.item_key "
+                    f"WHERE k.key IN ({marks})",
+                    chunk,
+                ):
+                    owners[key] = (item_key, feed)
+        return owners
+
+    def guid_changes(self, feed: str) -> int:
+        with self._lock:
+            return self.db.execute("SELECT count(*) FROM guid_changes WHERE feed = ?", (feed,)).fetchone()[0]
+
+    def add_guid_changes(self, feed: str, urls: Iterable[str], now: datetime) -> None:
+        with self._lock, self.db.atomic():
+            for url in urls:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO guid_changes(feed, url, seen_at) VALUES (?, ?, ?)", (feed, url, _iso(now))
+                )
+
+    def open_stories(self, since: datetime) -> list[tuple[int, Mapping[str, Any]]]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT s.story_id, s.features FROM story_items s JOIN stories ON stories.id = s.story_id "
+                "WHERE stories.opened_at >= ? ORDER BY s.story_id",
+                (_iso(since),),
+            ).fetchall()
+        return [(story_id, json.loads(features)) for story_id, features in rows]
+
+    def prune(self, text_before: datetime, stories_before: datetime) -> int:
+        with self._lock, self.db.atomic():
+            self.db.execute(
+                "DELETE FROM story_items WHERE story_id IN (SELECT id FROM stories WHERE opened_at < ?)",
+                (_iso(stories_before),),
+            )
+            return self.db.execute(
+                "UPDATE items SET summary = '', content = '' WHERE first_seen < ? AND (summary != '' OR content != '') "
+                "AND key NOT IN (SELECT item_key FROM story_items)",
+                (_iso(text_before),),
+            ).rowcount
 
     def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
         with self._lock:
@@ -549,37 +634,104 @@ class SQLiteStore:
             ).fetchone()
         return row is not None
 
-    def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None:
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
         with self._lock, self.db.atomic():
-            self.db.execute(
-                "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, remote_id = ?, delivered_at = ?, "
-                "last_error = NULL WHERE id = ?",
-                (remote_id, _iso(now), alert_id),
+            self.db.conn.executemany(
+                "UPDATE outbox SET sending_at = ? WHERE id = ?", [(_iso(now), i) for i in alert_ids]
             )
-            row = self.db.execute(
-                "SELECT story_id, destination, channel, kind FROM outbox WHERE id = ?", (alert_id,)
-            ).fetchone()
-            if row and row[3] == "alert" and channel:
+
+    def in_flight(self) -> dict[int, str]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT id, sending_at FROM outbox WHERE state = 'pending' AND sending_at IS NOT NULL"
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def mark_delivered(self, alert_id: int, remote_id: str, channel: str | None, now: datetime) -> None:
+        self.mark_sent([alert_id], remote_id, channel, now)
+
+    def mark_sent(self, alert_ids: Sequence[int], remote_id: str, channel: str | None, now: datetime) -> None:
+        with self._lock, self.db.atomic():
+            for alert_id in alert_ids:
                 self.db.execute(
-                    "INSERT OR IGNORE INTO story_threads(story_id, destination, channel_key, channel, ts) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (row[0], row[1], row[2] or "", channel, remote_id),
+                    "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, remote_id = ?, "
+                    "delivered_at = ?, last_error = NULL, sending_at = NULL WHERE id = ?",
+                    (remote_id, _iso(now), alert_id),
                 )
+                row = self.db.execute(
+                    "SELECT story_id, destination, channel, kind FROM outbox WHERE id = ?", (alert_id,)
+                ).fetchone()
+                if row and row[3] == "alert" and channel:
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO story_threads(story_id, destination, channel_key, channel, ts) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (row[0], row[1], row[2] or "", channel, remote_id),
+                    )
 
     def mark_retry(self, alert_id: int, when: datetime, reason: str) -> None:
         with self._lock:
             self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, sending_at = NULL "
+                "WHERE id = ?",
                 (_iso(when), reason, alert_id),
+            )
+
+    def defer(self, alert_ids: Sequence[int], until: datetime, reason: str) -> None:
+        with self._lock, self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, sending_at = NULL WHERE id = ?",
+                [(_iso(until), reason, i) for i in alert_ids],
             )
 
     def mark_dead(self, alert_id: int, reason: str, now: datetime) -> None:
         with self._lock:
             self.db.execute(
-                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "sending_at = NULL WHERE id = ?",
                 (reason, _iso(now), alert_id),
             )
+
+    def recent_sends(self, since: datetime) -> dict[tuple[str, str | None], list[datetime]]:
+        sends: dict[tuple[str, str | None], list[datetime]] = {}
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT DISTINCT destination, channel, remote_id, delivered_at FROM outbox "
+                "WHERE delivered_at >= ? AND state = 'delivered' ORDER BY delivered_at",
+                (_iso(since),),
+            ).fetchall()
+        for destination, channel, _, delivered_at in rows:
+            sends.setdefault((destination, channel), []).append(datetime.fromisoformat(delivered_at))
+        return sends
+
+    def retry_dead(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        where = "state = 'dead'"
+        params: list[Any] = []
+        if alert_ids is not None:
+            where += f" AND id IN ({','.join('?' * len(alert_ids))})"
+            params = list(alert_ids)
+        with self._lock, self.db.atomic():
+            ids = [row[0] for row in self.db.execute(f"SELECT id FROM outbox WHERE {where} ORDER BY id", params)]
+            self.db.conn.executemany(
+                "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, last_error = NULL "
+                "WHERE id = ?",
+                [(_iso(now), i) for i in ids],
+            )
+        return ids
+
+    def outbox_rows(self, states: Sequence[str], limit: int = 200) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = list(
+                self.db.query(
+                    "SELECT id, story_id, kind, destination, channel, priority, state, attempts, next_attempt_at, "
+                    f"last_error, created_at, delivered_at, payload FROM outbox WHERE state IN ({marks}) "
+                    "ORDER BY id DESC LIMIT ?",
+                    [*states, limit],
+                )
+            )
+        for row in rows:
+            row["title"] = json.loads(row.pop("payload")).get("title")
+        return rows[::-1]
 
     def outbox_counts(self) -> dict[str, int]:
         counts = {"pending": 0, "delivered": 0, "dead": 0}

@@ -1,0 +1,57 @@
+"""What `monitor outbox list` shows and what `monitor outbox retry` does, over the store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from monitor.config import Config
+from monitor.store import open_store
+
+STATES = ("pending", "dead", "delivered")
+
+
+def list_rows(config: Config, states: Sequence[str], limit: int) -> list[dict[str, Any]]:
+    store = open_store(config.database_path)
+    try:
+        return store.outbox_rows(states, limit)
+    finally:
+        store.close()
+
+
+def retry(config: Config, alert_ids: Sequence[int] | None, now: datetime | None = None) -> list[int]:
+    """Requeue dead letters (these ids, or all when None); returns the ids requeued."""
+    store = open_store(config.database_path)
+    try:
+        return store.retry_dead(alert_ids, now or datetime.now(UTC))
+    finally:
+        store.close()
+
+
+def _when(text: str) -> str:
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) -> None:
+    table = Table(title=f"Outbox ({len(rows)} rows)")
+    for column in ("id", "state", "to", "priority", "attempts", "next attempt", "title", "last error / note"):
+        table.add_column(column, overflow="fold")
+    colours = {"pending": "yellow", "dead": "red", "delivered": "green"}
+    for row in rows:
+        to = f"{row['destination']} {row['channel'] or ''}".strip()
+        table.add_row(  # feed titles may hold [brackets]: escape them from rich markup
+            str(row["id"]),
+            f"[{colours[row['state']]}]{row['state']}[/]",
+            escape(to),
+            row["priority"],
+            str(row["attempts"]),
+            _when(row["next_attempt_at"]) if row["state"] == "pending" else "",
+            escape(row["title"] or ""),
+            escape(row["last_error"] or ""),
+        )
+    (console or Console()).print(table)
