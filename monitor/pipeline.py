@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -70,16 +70,7 @@ class Runtime:
 
     @property
     def limits(self) -> FetchLimits:
-        f = self.config.fetch
-        return FetchLimits(
-            timeout=f["timeout"],
-            connect_timeout=f["connect_timeout"],
-            max_bytes=f["max_bytes"],
-            max_redirects=f["max_redirects"],
-            read_timeout=f["read_timeout"],
-            concurrency=f["concurrency"],
-            per_host=f["per_host"],
-        )
+        return FetchLimits(**{limit.name: self.config.fetch[limit.name] for limit in fields(FetchLimits)})
 
     def client(self) -> httpx.Client:
         if self.http is None:
