@@ -439,5 +439,84 @@ def copy(source: Path, target: str) -> None:
     click.echo(f"copied {source} to {describe(target)}: {rows}")
 
 
+@cli.group()
+def feeds() -> None:
+    """List, import and export the configured feeds."""
+
+
+@feeds.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def feeds_list(config_path: Path, as_json: bool) -> None:
+    """Every configured feed with its URL, interval and health.
+
+    Example: monitor feeds list
+    """
+    from monitor.ops.status import collect
+
+    cfg = config.load(config_path)
+    health = {row["name"]: row for row in collect(cfg)["feeds"]}
+    rows = []
+    for feed in cfg.feeds:
+        known = health.get(feed.name, {})
+        rows.append(
+            {
+                "name": feed.name,
+                "url": feed.url,
+                "interval": str(feed.interval),
+                "health": known.get("health", "new"),
+                "moved_to": known.get("moved_to"),
+                "error": known.get("error"),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        moved = f" (moved permanently to {row['moved_to']}: update config.toml)" if row["moved_to"] else ""
+        error = f"  {row['error']}" if row["error"] else ""
+        click.echo(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
+    click.echo(f"{len(rows)} feeds", err=True)
+
+
+@feeds.command("import")
+@click.argument("opml_file", type=click.File("rb"))
+@config_option
+@handle_errors
+def feeds_import(opml_file: io.BufferedReader, config_path: Path) -> None:
+    """Append the feeds of an OPML file to config.toml as [[feeds]] tables (keeping the file's
+    text; feeds whose URL is already configured are skipped).
+
+    Example: monitor feeds import subscriptions.opml
+    """
+    from monitor.ops.feeds import append_feeds, read_opml
+
+    cfg = config.load(config_path)
+    try:
+        found = read_opml(opml_file.read(), getattr(opml_file, "name", "OPML"))
+    except ValueError as e:
+        raise ConfigError(getattr(opml_file, "name", "OPML"), None, str(e)) from e
+    result = append_feeds(cfg.path, found, cfg.feeds)
+    for name, url in result.added:
+        click.echo(f"added   {name}  {url}")
+    for name, url in result.skipped:
+        click.echo(f"skipped {name}  {url} (already configured)")
+    click.echo(f"{len(result.added)} feeds added to {cfg.path}, {len(result.skipped)} already there", err=True)
+
+
+@feeds.command("export")
+@config_option
+@handle_errors
+def feeds_export(config_path: Path) -> None:
+    """Print the configured feeds as OPML (for another reader, or a backup).
+
+    Example: monitor feeds export > feeds.opml
+    """
+    from monitor.ops.feeds import write_opml
+
+    click.echo(write_opml(config.load(config_path).feeds), nl=False)
+
+
 def main() -> None:
     cli(prog_name="monitor")

@@ -239,10 +239,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "fetch": {
         "timeout": Key(_positive_number, 20.0, "Total seconds for one feed request, body included."),
         "connect_timeout": Key(_positive_number, 10.0, "Seconds to connect."),
+        "read_timeout": Key(_positive_number, 10.0, "Seconds of silence allowed between two reads."),
         "max_bytes": Key(_int_range(1024, 1 << 31), 10 * 1024 * 1024, "Largest feed body, decompressed."),
         "max_redirects": Key(_int_range(0, 20), 5, "Redirects followed per request."),
         "concurrency": Key(_int_range(1, 1000), 20, "Feeds fetched at once."),
         "per_host": Key(_int_range(1, 100), 2, "Feeds fetched at once from one host."),
+        "max_backoff": Key(parse_duration, timedelta(days=1), "Longest wait before retrying a failing feed."),
+        "max_hint": Key(
+            parse_duration,
+            timedelta(hours=6),
+            "Longest wait a feed's own hints (Retry-After, RSS ttl, Cache-Control max-age) can impose.",
+        ),
+        "dead_after": Key(parse_duration, timedelta(days=7), "A feed failing this long is reported dead."),
     },
     "money": {
         "rates": Key(_rates, {}, "USD per unit of a currency, over the built-in rates, e.g. { CNY = 0.138 }."),

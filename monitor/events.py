@@ -38,6 +38,12 @@ class FeedFailing(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FeedDead(Event):
+    feed: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRecovered(Event):
     feed: str
 

@@ -43,6 +43,9 @@ class FeedState:
     last_polled_at: datetime | None = None
     last_ok_at: datetime | None = None
     next_check_at: datetime | None = None
+    failing_since: datetime | None = None
+    health: str = "ok"  # ok | failing | dead
+    moved_to: str | None = None  # the URL a permanent redirect pointed to, when it differs from config
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -26,27 +27,30 @@ from monitor.delivery.console import alert_text
 from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
 from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
-from monitor.intake import links, normalise
-from monitor.intake.fetch import FetchLimits, fetch, make_client
+from monitor.intake import health, links
+from monitor.intake.fetch import FetchLimits, fetch_many, make_blocking_client
 from monitor.intake.normalise import canonical_url
-from monitor.intake.parse import parse
+from monitor.intake.prepare import Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
+    Delivered,
     FeedConfig,
     FeedState,
     Fetched,
     FetchFailed,
+    FetchResult,
     Item,
     Match,
     NotModified,
+    RetryAt,
 )
 from monitor.store import Store, open_store
-from monitor.store.base import NewItem, OpenStory, Outgoing, PollOutcome, Recorded
+from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 
-MAX_FEED_BACKOFF = timedelta(days=1)
+OUTCOME_BATCH = 200  # poll outcomes written per transaction
 
 
 @dataclass
@@ -59,17 +63,24 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     bus: events.EventBus = field(default_factory=events.EventBus)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
-    http: httpx.Client | None = None
+    # Held while one feed's items are matched, given their story and stored: the daemon polls
+    # feeds from several scheduler threads, and story decisions must not interleave.
+    settling: threading.Lock = field(default_factory=threading.Lock)
+    http: httpx.Client | None = None  # for one-off requests in the pipeline thread (wrapped links)
 
     @property
     def limits(self) -> FetchLimits:
-        f = self.config.fetch
-        return FetchLimits(f["timeout"], f["connect_timeout"], f["max_bytes"], f["max_redirects"])
+        return FetchLimits(**{limit.name: self.config.fetch[limit.name] for limit in fields(FetchLimits)})
 
     def client(self) -> httpx.Client:
         if self.http is None:
-            self.http = make_client(self.limits)
+            self.http = make_blocking_client(self.limits)
         return self.http
+
+    @property
+    def policy(self) -> health.Policy:
+        f = self.config.fetch
+        return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
 
     def close(self) -> None:
         if self.http is not None:
@@ -106,56 +117,152 @@ class PollReport:
 
 
 def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
-    """Poll every feed once (or the given ones), one after another."""
-    return [poll_feed(rt, feed, dry_run=dry_run) for feed in (feeds or rt.config.feeds)]
+    """Poll every feed once (or the given ones). Fetching runs concurrently and, in a large cycle,
+    parsing runs in a worker process; each feed's items are then matched, given their story and
+    stored one feed at a time in this thread, in the order the feeds finish, so story decisions
+    never race. Poll outcomes (validators, health, next check) are written in batches; a crash
+    before a batch is written only means those feeds are fetched again. Finally the feed health
+    announcements are sent."""
+    feeds = list(rt.config.feeds if feeds is None else feeds)
+    states = {s.name: s for s in rt.store.feed_states()}
+    known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+    reports: dict[int, PollReport] = {}
+    waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
+    outcomes: list[tuple[int, PollOutcome, datetime]] = []
+
+    def settle(index: int, result: FetchResult, prepared: Prepared | FetchFailed | None = None) -> None:
+        fetched, body_hash = waiting.pop(index, (result, None))
+        now = rt.clock.now()
+        with rt.settling:
+            reports[index], outcome = _settle(
+                rt, feeds[index], known[index], fetched, prepared, body_hash, now, dry_run
+            )
+        outcomes.append((index, outcome, now))
+        if len(outcomes) >= OUTCOME_BATCH:
+            record()
+
+    def record() -> None:
+        if not dry_run:
+            rt.store.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
+            for i, outcome, _ in outcomes:
+                _emit_health(rt, feeds[i], known[i], outcome)
+        outcomes.clear()
+
+    requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
+    with Preparer(len(feeds), backlog=rt.limits.concurrency) as preparer:
+        for index, result in fetch_many(requests, rt.limits):
+            body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
+            if body_hash is None or body_hash == known[index].body_hash:
+                settle(index, result)  # not modified, unchanged (same hash) or failed
+                continue
+            waiting[index] = (replace(result, body=b""), body_hash)  # the preparer has the body
+            for done, prepared in preparer.submit((index, result, feeds[index].name, rt.clock.now())):
+                settle(done, result, prepared)
+        for done, prepared in preparer.drain():
+            settle(done, waiting[done][0], prepared)
+    record()
+    if not dry_run:
+        deliver_notices(rt)
+    return [reports[i] for i in range(len(feeds))]
 
 
 def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollReport:
+    return poll_cycle(rt, [feed], dry_run=dry_run)[0]
+
+
+def _settle(
+    rt: Runtime,
+    feed: FeedConfig,
+    state: FeedState,
+    result: FetchResult,
+    prepared: Prepared | FetchFailed | None,
+    body_hash: str | None,
+    now: datetime,
+    dry_run: bool,
+) -> tuple[PollReport, PollOutcome]:
+    """One feed's fetch (and parse) result -> its items stored; its report and poll outcome."""
     started = time.monotonic()
-    now = rt.clock.now()
-    state = rt.store.feed_state(feed.name) or FeedState(feed.name, feed.url)
-    result = fetch(rt.client(), state.url or feed.url, state, rt.limits)
-    report: PollReport
-    if isinstance(result, Fetched):
-        body_hash = hashlib.sha256(result.body).hexdigest()
-        if body_hash == state.body_hash:
-            result = NotModified(result.url, result.headers)
-        else:
-            parsed = parse(result)
-            if isinstance(parsed, FetchFailed):
-                result = parsed
-            else:
-                items = normalise.items(parsed, feed.name, now)
-                report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), items, now, dry_run)
-                outcome = PollOutcome(
-                    status="ok",
-                    etag=result.headers.get("etag"),
-                    last_modified=result.headers.get("last-modified"),
-                    body_hash=body_hash,
-                    new_url=result.final_url if result.permanent_redirect else None,
-                    next_check_at=now + feed.interval,
-                )
+    hints: tuple[timedelta | None, ...] = (None if isinstance(result, FetchFailed) else health.max_age(result.headers),)
+    if isinstance(result, Fetched) and prepared is None:
+        result = NotModified(result.url, result.headers)  # the same body as last time
+    elif isinstance(prepared, FetchFailed):
+        result = prepared
+    elif isinstance(prepared, Prepared):
+        hints = (*hints, prepared.ttl)
+        report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), prepared.items, now, dry_run)
     if isinstance(result, NotModified):
         report = PollReport(feed.name, "not_modified")
-        outcome = PollOutcome(status="not_modified", next_check_at=now + feed.interval)
-    elif isinstance(result, FetchFailed):
-        report = PollReport(feed.name, "error", error=result.message)
-        delay = min(feed.interval * (2 ** min(state.consecutive_failures, 10)), MAX_FEED_BACKOFF)
-        if result.retry_after:
-            delay = max(delay, min(result.retry_after, MAX_FEED_BACKOFF))
-        outcome = PollOutcome(status="error", error=f"{result.kind}: {result.message}", next_check_at=now + delay)
-    if not dry_run:
-        before = rt.store.record_poll(feed.name, outcome, now)
-        if outcome.status == "error" and before.consecutive_failures == 0:
-            rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
-        elif outcome.status != "error" and before.consecutive_failures > 0:
-            rt.bus.emit(events.FeedRecovered(feed.name))
+    if isinstance(result, FetchFailed):
+        report = PollReport(feed.name, "error", error=f"{result.kind}: {result.message}")
+        outcome = _failed(rt, feed, state, result, now)
+    else:
+        outcome = PollOutcome(
+            status="ok" if isinstance(result, Fetched) else "not_modified",
+            etag=result.headers.get("etag"),
+            last_modified=result.headers.get("last-modified"),
+            body_hash=body_hash,
+            new_url=result.final_url if isinstance(result, Fetched) and result.permanent_redirect else None,
+            next_check_at=health.next_check_ok(now, feed.interval, hints, rt.policy),
+            health="ok",
+            notice=_notice(rt, feed, state.health, "ok", None),
+        )
     rt.bus.emit(
         events.FeedPolled(
             feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
         )
     )
-    return report
+    return report, outcome
+
+
+def _failed(rt: Runtime, feed: FeedConfig, state: FeedState, failure: FetchFailed, now: datetime) -> PollOutcome:
+    error = f"{failure.kind}: {failure.message}"
+    after = health.health_after(True, state.failing_since, now, rt.policy)
+    return PollOutcome(
+        status="error",
+        error=error,
+        next_check_at=health.next_check_failed(
+            now, feed.interval, state.consecutive_failures, failure.retry_after, rt.policy
+        ),
+        health=after,
+        notice=_notice(rt, feed, state.health, after, error),
+    )
+
+
+def _notice(rt: Runtime, feed: FeedConfig, before: str, after: health.Health, error: str | None) -> FeedNotice | None:
+    channel = (rt.config.slack or {}).get("ops_channel")
+    text = health.announcement(feed.name, before, after, error, rt.policy)
+    return FeedNotice(feed.name, after, channel, text) if channel and text else None
+
+
+def _emit_health(rt: Runtime, feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> None:
+    if outcome.health == before.health:
+        return
+    if outcome.health == "ok":
+        rt.bus.emit(events.FeedRecovered(feed.name))
+    elif outcome.health == "dead":
+        rt.bus.emit(events.FeedDead(feed.name, outcome.error or ""))
+    elif before.health == "ok":
+        rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
+
+
+def deliver_notices(rt: Runtime) -> int:
+    """Send the due feed-health announcements to the ops channel, all in one message; returns how
+    many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
+    notices = rt.store.due_notices(rt.clock.now())
+    notice = getattr(rt.notifiers.get("slack"), "notice", None)  # SlackNotifier.notice
+    if not notices or notice is None:
+        return 0
+    now = rt.clock.now()
+    ids = [n.id for n in notices]
+    result = notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
+    if isinstance(result, Delivered):
+        rt.store.mark_notices(ids, now, None, None)
+        return len(ids)
+    if isinstance(result, RetryAt):
+        rt.store.mark_notices(ids, now, result.when, result.reason)
+    else:
+        rt.store.mark_notices(ids, now, None, result.reason)
+    return 0
 
 
 def _first_poll_cutoff(rt: Runtime, state: FeedState, now: datetime) -> datetime | None:
@@ -191,7 +298,7 @@ def _take_items(
     # store's exclusive hold, one item after another, so items of two feeds polled at the same
     # moment (scheduler threads, or two processes) cannot both open a story for one event, and an
     # article that another feed stored meanwhile is caught by the second look at its keys.
-    new_items, recorded = [], []
+    new_items, recorded, unmatched = [], [], []
     with rt.store.exclusive():
         known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
         views = _open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
@@ -199,11 +306,16 @@ def _take_items(
             if not known.isdisjoint(keys):
                 continue
             new = _new_item(rt, item, keys, matches, views, now)
+            if not matches:  # no story to decide: remembered with the others in one batch below
+                unmatched.append(new)
+                continue
             rec = rt.store.record_items([new], now)[0]
             if rec.story_id is not None:
                 views = stories.with_member(views, rec.story_id, new.story_info)
             new_items.append(new)
             recorded.append(rec)
+        new_items += unmatched
+        recorded += rt.store.record_items(unmatched, now)
 
     alerts = 0
     for new, rec in zip(new_items, recorded, strict=True):

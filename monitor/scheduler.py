@@ -58,9 +58,20 @@ def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
     """A feed job: poll the feed (as the current config has it) if it is due and this process
     claims it (``Store.claim_feed``: of several replicas on one database, exactly one polls it)."""
     feed = next((f for f in rt.config.feeds if f.name == name), None)
+    if feed is None:
+        return
     now = rt.clock.now()
-    if feed is not None and rt.store.claim_feed(feed.name, now, now + feed_lease(rt)):
+    # A feed's next check is set when its last poll ended, while its job comes back one interval
+    # (plus up to one jitter) after that poll started: so a feed counts as due up to one jitter
+    # early, or every so often it would wait a whole extra interval.
+    due_by = now + timedelta(seconds=feed_jitter(feed.interval))
+    if rt.store.claim_feed(feed.name, now, now + feed_lease(rt), due_by):
         pipeline.poll_feed(rt, feed)
+
+
+def feed_jitter(interval: timedelta) -> float:
+    """Seconds by which a feed job may fire early or late (spreads the feeds out)."""
+    return min(interval.total_seconds() / 10, MAX_JITTER_SECONDS)
 
 
 def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
@@ -83,7 +94,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
             poll_if_due,
             "interval",
             seconds=seconds,
-            jitter=min(seconds / 10, MAX_JITTER_SECONDS),
+            jitter=feed_jitter(feed.interval),
             args=(rt, feed.name),
             id=job_id,
             next_run_time=start + timedelta(seconds=number * spread),

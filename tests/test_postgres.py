@@ -44,8 +44,27 @@ IDS = pgdb.id_tables(SCHEMA)
         ("INSERT INTO stories(title) VALUES (?) RETURNING id", "INSERT INTO stories(title) VALUES (%s) RETURNING id"),
         ("SELECT 1 FROM outbox WHERE channel IS ?", "SELECT 1 FROM outbox WHERE channel IS NOT DISTINCT FROM %s"),
         ("SELECT 1 FROM outbox WHERE channel IS NULL", "SELECT 1 FROM outbox WHERE channel IS NULL"),
+        (
+            "UPDATE feeds SET url = CASE WHEN config_url IS excluded.config_url THEN url END WHERE etag IS NOT ?",
+            "UPDATE feeds SET url = CASE WHEN config_url IS NOT DISTINCT FROM excluded.config_url THEN url END "
+            "WHERE etag IS DISTINCT FROM %s",
+        ),
+        (
+            "SELECT 1 FROM t WHERE a IS NOT NULL AND b = 'it is here'",
+            "SELECT 1 FROM t WHERE a IS NOT NULL AND b = 'it is here'",
+        ),
     ],
-    ids=["placeholders", "named", "or-ignore", "or-ignore-with-id", "own-returning", "is-param", "is-null"],
+    ids=[
+        "placeholders",
+        "named",
+        "or-ignore",
+        "or-ignore-with-id",
+        "own-returning",
+        "is-param",
+        "is-null",
+        "is-column-is-not",
+        "is-not-null-and-text",
+    ],
 )
 def test_sqlite_spellings_become_postgres(sqlite: str, postgres: str) -> None:
     assert pgdb.translate(sqlite, IDS)[0] == postgres

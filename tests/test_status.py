@@ -13,6 +13,7 @@ from monitor.testing import FeedServer
 
 TOP_KEYS = ["version", "generated_at", "config", "database", "daemon", "feeds", "outbox", "dead_letters", "digests"]
 FEED_KEYS = ["name", "url", "health", "last_poll", "last_ok", "next_poll", "failures", "error"]
+FEED_KEYS += ["failing_since", "moved_to"]
 
 
 def test_status_json_is_complete_and_stable(tmp_path: Path, feed_server: FeedServer) -> None:

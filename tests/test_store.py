@@ -7,7 +7,7 @@ import pytest
 from monitor.errors import StoreError
 from monitor.model import Explanation, FeedConfig, Item, Match
 from monitor.store import open_store
-from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
+from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
 from monitor.store.sqlite import SQLiteStore
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -188,6 +188,29 @@ def test_replay_heartbeat_and_digest_retries(store: Store) -> None:
     assert store.due_digests(NOW) == []
     [due] = store.due_digests(NOW + timedelta(minutes=5))
     assert (due.state, due.last_error, due.scheduled) == ("pending", "smtp: connection refused", False)
+
+
+def test_polls_recorded_in_a_batch_with_their_health_notices(store: Store) -> None:
+    store.sync_feeds([FeedConfig("G", "https://x.example/g", timedelta(minutes=5))])
+    notice = FeedNotice("G", "failing", "#ops", "G is failing: HTTP 500")
+    later = NOW + timedelta(minutes=5)
+    assert store.claim_feed("F", NOW, later) and store.claim_feed("G", NOW, later)
+    store.record_polls(
+        [
+            ("F", PollOutcome("ok", etag='"e"', next_check_at=later), NOW),
+            ("G", PollOutcome("error", error="http: HTTP 500", next_check_at=later, notice=notice), NOW),
+        ]
+    )
+    f, g = store.feed_state("F"), store.feed_state("G")
+    assert (f.etag, g.consecutive_failures, g.last_error) == ('"e"', 1, "http: HTTP 500")
+    assert store.claim_feed("F", later, later + timedelta(minutes=5))  # the poll ended the lease
+    [due] = store.due_notices(NOW)
+    assert (due.feed, due.health, due.text) == ("G", "failing", "G is failing: HTTP 500")
+    store.mark_notices([due.id], NOW, NOW + timedelta(minutes=1), "ratelimited")
+    assert store.due_notices(NOW) == []
+    assert store.due_notices(NOW + timedelta(minutes=1))[0].attempts == 1
+    store.mark_notices([due.id], NOW, None, None)
+    assert store.due_notices(NOW + timedelta(days=1)) == []
 
 
 def test_every_store_method_is_tested_here_so_on_both_backends() -> None:

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from monitor.delivery.console import ConsoleNotifier
-from monitor.delivery.slack import SlackNotifier
 from monitor.delivery.webhook import WebhookNotifier
 from monitor.model import Alert, DeliveryResult
 
@@ -35,6 +34,8 @@ def build_notifiers(config: Any) -> dict[str, Notifier]:
     [[webhooks]] table, named ``webhook:NAME``."""
     notifiers: dict[str, Notifier] = {"console": ConsoleNotifier()}
     if config.slack is not None:
+        from monitor.delivery.slack import SlackNotifier  # slack_sdk costs 0.12 s to import: only when used
+
         notifiers["slack"] = SlackNotifier(config.slack)
     for webhook in config.webhooks:
         notifiers[webhook.destination] = WebhookNotifier(webhook)

@@ -16,7 +16,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from monitor.config import secret
 from monitor.delivery import outbox
-from monitor.delivery.render import SlackMessage, alert_message, follow_up_message, summary_message
+from monitor.delivery.render import (
+    SECTION_LIMIT,
+    SlackMessage,
+    alert_message,
+    escape,
+    follow_up_message,
+    summary_message,
+    truncate,
+)
 from monitor.errors import DeliveryError
 from monitor.intake.fetch import parse_retry_after
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
@@ -82,6 +90,12 @@ class SlackNotifier:
 
     def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
         return self._deliver(self.message(alert, thread), alert.attempts, now)
+
+    def notice(self, channel: str, lines: list[str], attempts: int, now: datetime) -> DeliveryResult:
+        """Operational news (feed health) as plain lines to ``channel``, escaped like feed text."""
+        text = truncate("\n".join(escape(line) for line in lines), SECTION_LIMIT)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        return self._deliver(SlackMessage(channel=channel, text=text, blocks=blocks), attempts, now)
 
     def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
         """Several alerts for one channel as one message (a burst)."""

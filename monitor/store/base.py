@@ -78,6 +78,20 @@ class PollOutcome:
     error: str | None = None
     new_url: str | None = None  # after a permanent redirect
     next_check_at: datetime | None = None
+    health: str | None = None  # ok | failing | dead; None: ok on success, failing on error
+    notice: FeedNotice | None = None  # an ops announcement to queue in the same transaction
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNotice:
+    """A feed-health announcement (failing, dead, recovered) waiting for the ops channel."""
+
+    feed: str
+    health: str
+    channel: str
+    text: str
+    id: int = 0
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +152,22 @@ class Store(Protocol):
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
         """Store a poll's outcome; returns the state before it (for failing/recovered news)."""
 
-    def claim_feed(self, name: str, now: datetime, until: datetime) -> bool:
-        """Take the feed for one poll if it is due and nobody holds it: leased until ``until`` (or
-        until ``record_poll``), so of several processes exactly one polls it; a lease whose holder
-        died expires by itself."""
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
+        """Take the feed for one poll if it is due (by ``due_by``, default ``now``) and nobody holds
+        it: leased until ``until`` (or until its poll is recorded), so of several processes exactly
+        one polls it; a lease whose holder died expires by itself."""
 
     def delivery_turn(self) -> AbstractContextManager[bool]:
         """Try (without waiting) to become the one process that delivers; yields whether it did.
         Released on exit, and by the OS or the server when the holder dies."""
+
+    def record_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        """Store many polls' outcomes (feed name, outcome, when) in one transaction."""
+
+    def due_notices(self, now: datetime) -> list[FeedNotice]: ...
+
+    def mark_notices(self, ids: Sequence[int], now: datetime, retry_at: datetime | None, error: str | None) -> None:
+        """Sent (``retry_at`` and ``error`` None), to retry at ``retry_at``, or dead (``error`` alone)."""
 
     def known_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these identity keys belong to an item already stored."""

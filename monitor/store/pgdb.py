@@ -7,7 +7,8 @@ rewrites, once per distinct statement:
 - ``?`` placeholders become ``%s`` and ``:name`` ones ``%(name)s`` (a literal ``%`` becomes ``%%``;
   no query has ``?`` or ``:name`` in a string);
 - ``INSERT OR IGNORE INTO t ...`` becomes ``INSERT INTO t ... ON CONFLICT DO NOTHING``;
-- ``x IS ?`` (null-safe equality) becomes ``x IS NOT DISTINCT FROM %s``;
+- null-safe ``x IS y`` and ``x IS NOT y`` become ``x IS [NOT] DISTINCT FROM y`` (``IS NULL``,
+  ``IS NOT NULL`` and the like stay; keywords are matched in upper case only);
 - an ``INSERT`` into a table with an ``id INTEGER PRIMARY KEY`` gets ``RETURNING id``, which is
   how ``lastrowid`` is answered.
 
@@ -44,7 +45,9 @@ _IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _REPLACE = re.compile(r"^\s*(INSERT\s+OR\s+)?REPLACE\s+INTO\b", re.IGNORECASE)
 _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _RETURNING = re.compile(r"\sRETURNING\s", re.IGNORECASE)
-_IS_PARAM = re.compile(r"\bIS\s+\?", re.IGNORECASE)
+# SQLite's null-safe comparisons, ``a IS b`` and ``a IS NOT b`` (upper case: keywords, not text)
+_IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!(?:NULL|TRUE|FALSE|DISTINCT|UNKNOWN)\b)")
+_IS = re.compile(r"\bIS\s+(?!(?:NOT|NULL|TRUE|FALSE|DISTINCT|UNKNOWN)\b)")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _ROWID_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \(\s*id INTEGER PRIMARY KEY\b")
 
@@ -70,7 +73,8 @@ def translate(sql: str, returning_id: frozenset[str]) -> tuple[str, bool]:
         raise StoreError(
             "INSERT OR REPLACE has no PostgreSQL spelling; write INSERT ... ON CONFLICT(key) DO UPDATE SET ..."
         )
-    text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", sql.replace("%", "%%")).rstrip().rstrip(";")
+    text = _IS_NOT.sub("IS DISTINCT FROM ", sql.replace("%", "%%"))
+    text = _IS.sub("IS NOT DISTINCT FROM ", text).rstrip().rstrip(";")
     ignore = bool(_IGNORE.match(text))
     if ignore:
         text = _IGNORE.sub("INSERT INTO", text, count=1)

@@ -121,11 +121,11 @@ class PostgresStore(SQLiteStore):
             self.db.execute("SELECT pg_advisory_xact_lock(?)", (DECIDE_LOCK,))
             yield
 
-    def claim_feed(self, name: str, now: datetime, until: datetime) -> bool:
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
         with self.db.atomic():
             rows = self.db.execute(
                 f"SELECT name FROM feeds WHERE name = ? AND {FEED_CLAIMABLE} FOR UPDATE SKIP LOCKED",
-                (name, _iso(now), _iso(now)),
+                (name, _iso(due_by or now), _iso(now)),
             ).fetchall()
             if rows:
                 self.db.execute("UPDATE feeds SET leased_until = ? WHERE name = ?", (_iso(until), name))

@@ -29,6 +29,7 @@ from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Ite
 from monitor.store.base import (
     Coverage,
     DigestRow,
+    FeedNotice,
     JoinStory,
     NewItem,
     OpenStory,
@@ -55,8 +56,24 @@ CREATE TABLE IF NOT EXISTS feeds (
     last_ok_at TEXT,
     next_check_at TEXT,
     failing_since TEXT,
+    health TEXT NOT NULL DEFAULT 'ok',
+    config_url TEXT,
     leased_until TEXT  -- claimed by a poller until then (see claim_feed)
 );
+CREATE TABLE IF NOT EXISTS feed_notices (
+    id INTEGER PRIMARY KEY,
+    feed TEXT NOT NULL,
+    health TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    text TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX IF NOT EXISTS feed_notices_due ON feed_notices(state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS stories (
     id INTEGER PRIMARY KEY,
     opened_at TEXT NOT NULL,
@@ -163,7 +180,7 @@ CREATE TABLE IF NOT EXISTS heartbeat (
 """
 
 
-# A feed another poller may take: due, and not leased (or its lease ran out). Params: now, now.
+# A feed a poller may take: due (by the first param), and not leased or its lease ran out (by now).
 FEED_CLAIMABLE = "(next_check_at IS NULL OR next_check_at <= ?) AND (leased_until IS NULL OR leased_until <= ?)"
 
 
@@ -203,6 +220,34 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[tuple[Sequence[A
     for start in range(0, len(values), size):
         chunk = values[start : start + size]
         yield chunk, ",".join("?" * len(chunk))
+
+
+_INSERT_ITEM = (
+    "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
+    "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_KEY = "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)"
+
+
+def _item_row(key: str, item: Item, story_id: int | None) -> tuple[Any, ...]:
+    content = item.content if item.content != item.summary else ""  # not stored twice
+    return (
+        key,
+        item.feed,
+        item.guid,
+        item.url,
+        item.title,
+        item.summary,
+        content,
+        _iso(item.published),
+        _iso(item.first_seen),
+        item.fingerprint,
+        story_id,
+    )
+
+
+def _key_rows(new: NewItem) -> list[tuple[str, str]]:
+    return [(alias, new.key) for alias in dict.fromkeys((new.key, *new.keys))]
 
 
 class SQLiteStore:
@@ -255,13 +300,18 @@ class SQLiteStore:
     # --- feeds ----------------------------------------------------------------------------------
 
     def sync_feeds(self, feeds: Sequence[FeedConfig]) -> None:
+        """New feeds are added; a feed whose configured URL changed starts over at the new URL.
+        A URL learnt from a permanent redirect is kept while the configured URL stays the same."""
         with self._lock, self.db.atomic():
             for feed in feeds:
                 self.db.execute(
-                    "INSERT INTO feeds(name, url) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET "
-                    "url = excluded.url, etag = CASE WHEN feeds.url = excluded.url THEN feeds.etag END, "
-                    "last_modified = CASE WHEN feeds.url = excluded.url THEN feeds.last_modified END",
-                    (feed.name, feed.url),
+                    "INSERT INTO feeds(name, url, config_url) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                    "url = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.url ELSE excluded.url END, "
+                    "etag = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.etag END, "
+                    "last_modified = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.last_modified END, "
+                    "body_hash = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.body_hash END, "
+                    "config_url = excluded.config_url",
+                    (feed.name, feed.url, feed.url),
                 )
 
     def feed_state(self, name: str) -> FeedState | None:
@@ -286,6 +336,9 @@ class SQLiteStore:
             last_polled_at=_time(row["last_polled_at"]),
             last_ok_at=_time(row["last_ok_at"]),
             next_check_at=_time(row["next_check_at"]),
+            failing_since=_time(row["failing_since"]),
+            health=row["health"],
+            moved_to=row["url"] if row["config_url"] and row["url"] != row["config_url"] else None,
         )
 
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
@@ -293,38 +346,52 @@ class SQLiteStore:
             before = self.feed_state(name)
             if before is None:
                 raise StoreError(f"feed {name!r} is not in the database; call sync_feeds first")
-            if outcome.status == "error":
-                self.db.execute(
-                    "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
-                    "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
-                    "leased_until = NULL WHERE name = ?",
-                    (outcome.error, _iso(now), _iso(outcome.next_check_at), _iso(now), name),
-                )
-            else:
-                self.db.execute(
-                    "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
-                    "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
-                    "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
-                    "last_polled_at = ?, last_ok_at = ?, next_check_at = ?, leased_until = NULL WHERE name = ?",
-                    (
-                        outcome.etag,
-                        outcome.last_modified,
-                        outcome.body_hash,
-                        outcome.new_url,
-                        _iso(now),
-                        _iso(now),
-                        _iso(outcome.next_check_at),
-                        name,
-                    ),
-                )
+            self._write_polls([(name, outcome, now)])
         return before
 
-    def claim_feed(self, name: str, now: datetime, until: datetime) -> bool:
+    def record_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        with self._lock, self.db.atomic():
+            self._write_polls(polls)
+
+    def _write_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
+        """One ``executemany`` per kind of outcome: a warm cycle records 1,000 polls at once."""
+        self.db.conn.executemany(
+            "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
+            "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
+            "health = ?, leased_until = NULL WHERE name = ?",
+            [
+                (o.error, _iso(now), _iso(o.next_check_at), _iso(now), o.health or "failing", name)
+                for name, o, now in polls
+                if o.status == "error"
+            ],
+        )
+        self.db.conn.executemany(
+            "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
+            "health = 'ok', etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+            "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
+            "last_polled_at = ?, last_ok_at = ?, next_check_at = ?, leased_until = NULL WHERE name = ?",
+            [
+                (o.etag, o.last_modified, o.body_hash, o.new_url, _iso(now), _iso(now), _iso(o.next_check_at), name)
+                for name, o, now in polls
+                if o.status != "error"
+            ],
+        )
+        self.db.conn.executemany(
+            "INSERT INTO feed_notices(feed, health, channel, text, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (o.notice.feed, o.notice.health, o.notice.channel, o.notice.text, _iso(now), _iso(now))
+                for _, o, now in polls
+                if o.notice is not None
+            ],
+        )
+
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
         with self._lock:
             return (
                 self.db.execute(
                     f"UPDATE feeds SET leased_until = ? WHERE name = ? AND {FEED_CLAIMABLE}",
-                    (_iso(until), name, _iso(now), _iso(now)),
+                    (_iso(until), name, _iso(due_by or now), _iso(now)),
                 ).rowcount
                 == 1
             )
@@ -332,6 +399,26 @@ class SQLiteStore:
     def delivery_turn(self) -> contextlib.AbstractContextManager[bool]:
         """``<database>.deliver-lock``, held with flock (see ``store.locks.file_lock``)."""
         return file_lock(self.path.with_name(self.path.name + ".deliver-lock"))
+
+    def due_notices(self, now: datetime) -> list[FeedNotice]:
+        with self._lock:
+            rows = self.db.query(
+                "SELECT * FROM feed_notices WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id", (_iso(now),)
+            )
+            return [
+                FeedNotice(r["feed"], r["health"], r["channel"], r["text"], id=r["id"], attempts=r["attempts"])
+                for r in rows
+            ]
+
+    def mark_notices(self, ids: Sequence[int], now: datetime, retry_at: datetime | None, error: str | None) -> None:
+        state = "sent" if error is None else "pending" if retry_at else "dead"
+        with self._lock, self.db.atomic():
+            for notice_id in ids:
+                self.db.execute(
+                    "UPDATE feed_notices SET state = ?, attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
+                    (state, error, _iso(retry_at), _iso(now) if error is None else None, notice_id),
+                )
 
     # --- items, matches, stories, outbox ---------------------------------------------------------
 
@@ -346,10 +433,20 @@ class SQLiteStore:
         return found
 
     def record_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
+        """Items that only need remembering (no match, no story: most of them) are written with
+        two ``executemany`` calls for the whole batch; each call releases the GIL, and with the
+        fetch thread busy, every release costs a wait to get it back."""
         recorded = []
+        plain: list[NewItem] = []
         with self._lock, self.db.atomic():
             for new in new_items:
-                recorded.append(self._record_item(new, now))
+                if new.story is None and not new.matches and not new.outgoing:
+                    plain.append(new)
+                    recorded.append(Recorded(new.key, None, ()))
+                else:
+                    recorded.append(self._record_item(new, now))
+            self.db.conn.executemany(_INSERT_ITEM, [_item_row(new.key, new.item, None) for new in plain])
+            self.db.conn.executemany(_INSERT_KEY, [row for new in plain for row in _key_rows(new)])
         return recorded
 
     def replay_items(self, new_items: Sequence[NewItem], now: datetime) -> list[Recorded]:
@@ -402,26 +499,11 @@ class SQLiteStore:
             story_id = new.story.story_id
             self.db.execute("UPDATE stories SET updated_at = ? WHERE id = ?", (_iso(now), story_id))
         self.db.execute(
-            "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-            "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             # a replay: the item is stored already, only its story is new
-            + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
-            (
-                key,
-                item.feed,
-                item.guid,
-                item.url,
-                item.title,
-                item.summary,
-                item.content if item.content != item.summary else "",
-                _iso(item.published),
-                _iso(item.first_seen),
-                item.fingerprint,
-                story_id,
-            ),
+            _INSERT_ITEM + (" ON CONFLICT(key) DO UPDATE SET story_id = excluded.story_id" if stored else ""),
+            _item_row(key, item, story_id),
         )
-        for alias in dict.fromkeys((key, *new.keys)):
-            self.db.execute("INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)", (alias, key))
+        self.db.conn.executemany(_INSERT_KEY, _key_rows(new))
         if story_id is not None and new.story_info:
             self.db.execute(
                 "INSERT INTO story_items(item_key, story_id, features) VALUES (?, ?, ?) ON CONFLICT(item_key) "
