@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__, config, logs, pipeline
-from monitor.errors import ConfigError, DeliveryError, MonitorError, RuleError, RuleErrors
+from monitor.errors import ConfigError, DatabaseUnreachable, DeliveryError, MonitorError, RuleError, RuleErrors
 from monitor.ops import outbox as ops_outbox
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -49,7 +49,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             for problem in e.problems:
                 click.echo(f"{problem}", err=True)
             sys.exit(2)
-        except (RuleError, DeliveryError) as e:
+        except (RuleError, DeliveryError, DatabaseUnreachable) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         except MonitorError as e:
@@ -290,7 +290,7 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
 
     cfg = _load(config_path)
     ruleset = load_rules(rules_path or cfg.rules_path, rates=cfg.money["rates"])
-    store = open_store(cfg.database_path)
+    store = open_store(cfg.database)
     start = datetime.now(UTC) - since
     try:
         items = _progress(store.stored_items(start), store.count_items(start), "backtest")
@@ -394,6 +394,49 @@ def outbox_retry(config_path: Path, alert_ids: tuple[int, ...], retry_all: bool)
     if missing:
         click.echo("not dead letters: " + ", ".join(f"#{i}" for i in missing), err=True)
         sys.exit(1)
+
+
+@cli.command()
+@config_option
+@handle_errors
+def migrate(config_path: Path) -> None:
+    """Create or upgrade the database's schema now, ahead of a rollout (every command also does it
+    on start). Exit 2 when a PostgreSQL server cannot be reached.
+
+    Example: MONITOR_DATABASE_URL=postgresql://monitor@db.internal/monitor monitor migrate
+    """
+    from monitor.store import describe, open_store
+    from monitor.store.sqlite import SCHEMA_VERSION
+
+    cfg = _load(config_path)
+    open_store(cfg.database).close()
+    click.echo(f"{describe(cfg.database)}: schema version {SCHEMA_VERSION}, up to date")
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The SQLite file of the install to move.",
+)
+@click.option("--to", "target", required=True, help="postgresql:// URL of an empty database.")
+@handle_errors
+def copy(source: Path, target: str) -> None:
+    """Copy a SQLite install into an empty PostgreSQL database: items and identity keys, stories,
+    outbox and digest periods, ids included, so nothing alerts again after the move.
+
+    Example: monitor copy --from data/monitor.db --to postgresql://monitor@db.internal/monitor
+    """
+    from monitor.store import describe, is_postgres
+    from monitor.store.copy import copy_sqlite_to_postgres
+
+    if not is_postgres(target):
+        raise click.BadParameter("expected a postgresql:// URL", param_hint="--to")
+    counts = copy_sqlite_to_postgres(source, target)
+    rows = ", ".join(f"{table} {count}" for table, count in counts.items())
+    click.echo(f"copied {source} to {describe(target)}: {rows}")
 
 
 @cli.group()

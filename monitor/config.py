@@ -24,9 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.errors import ConfigError, LocatedError
 from monitor.events import WEBHOOK_EVENTS
 from monitor.model import FeedConfig
+from monitor.store import is_postgres
 
 DEFAULT_CONFIG_PATH = "config.toml"
 CONFIG_ENV = "MONITOR_CONFIG"
+DATABASE_URL_ENV = "MONITOR_DATABASE_URL"  # a postgresql:// URL; wins over [monitor] database
 
 # --- value parsers: each takes the raw TOML value and returns the parsed one or raises ValueError ---
 
@@ -204,7 +206,11 @@ class Key:
 # the optional sections (slack, digest, smtp) that switch a feature on by being present.
 SCHEMA: dict[str, dict[str, Key]] = {
     "monitor": {
-        "database": Key(_string, "data/monitor.db", "SQLite file (relative to the config file's folder)."),
+        "database": Key(
+            _string,
+            "data/monitor.db",
+            "SQLite file (relative to the config file's folder), or a postgresql:// URL.",
+        ),
         "rules": Key(_string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder."),
         "timezone": Key(_timezone, ZoneInfo("UTC"), "Time zone for the digest time and displayed times."),
         "default_interval": Key(parse_duration, timedelta(minutes=15), "Poll interval for feeds without one."),
@@ -322,6 +328,17 @@ class Config:
         return self.resolve(self.monitor["database"])
 
     @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL URL ($MONITOR_DATABASE_URL, or a postgresql:// ``database``); None: SQLite."""
+        url = os.environ.get(DATABASE_URL_ENV) or self.monitor["database"]
+        return url if is_postgres(url) else None
+
+    @property
+    def database(self) -> Path | str:
+        """What ``store.open_store`` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.database_url or self.database_path
+
+    @property
     def rules_path(self) -> Path:
         return self.resolve(self.monitor["rules"])
 
@@ -356,13 +373,26 @@ def _env_names(value: Any) -> list[str]:
 def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
     """The values of every secret the config names (any ``*_env`` key, in any section), so logs
     can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
-    values = []
+    values = [database_password(config)]
     for name in dict.fromkeys(_env_names(config)):
         try:
             values.append(secret(name, environ))
         except (OSError, UnicodeDecodeError):
             continue
     return [v for v in values if v]
+
+
+def database_password(config: Config) -> str | None:
+    """The password inside a PostgreSQL URL, if it has one (hidden from logs like any secret)."""
+    if config.database_url is None:
+        return None
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        return conninfo_to_dict(config.database_url).get("password")
+    except ProgrammingError:
+        return None
 
 
 def _line_index(text: str) -> dict[str, int]:

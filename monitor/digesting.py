@@ -46,8 +46,10 @@ class DigestReport:
 
 
 def digest_folder(config: Config) -> Path:
-    """Where digests go without ``[smtp]``: next to the database."""
-    return config.database_path.parent / "digests"
+    """Where digests go without ``[smtp]``: next to a SQLite database; ``data/`` beside the config
+    with PostgreSQL."""
+    base = config.resolve("data") if config.database_url else config.database_path.parent
+    return base / "digests"
 
 
 def tick(rt: Runtime) -> list[DigestReport]:

@@ -5,6 +5,7 @@ MonitorError
 ├── ConfigError     a config.toml problem, located: file:line: key: what is wrong
 ├── RuleError       a rules/*.toml problem, located: file:line: column C: what was expected
 ├── StoreError      the database cannot be opened or written (path, cause)
+│   └── DatabaseUnreachable   no PostgreSQL server at the configured host (never the password)
 └── DeliveryError   a notifier was misconfigured (not a Slack outage: those are values)
 
 ``cli`` is the only place that turns these into exit codes and stderr text.
@@ -68,6 +69,10 @@ class RuleErrors(MonitorError):
 
 class StoreError(MonitorError):
     """The database could not be opened, migrated or written."""
+
+
+class DatabaseUnreachable(StoreError):
+    """The database server cannot be reached or refuses the login (a setup problem: exit 2)."""
 
 
 class DeliveryError(MonitorError):

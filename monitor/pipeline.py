@@ -95,7 +95,7 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     """Load rules, open the store, build notifiers. Raises MonitorError subclasses."""
     rules = load_rules(config.rules_path, rates=config.money["rates"])
     notifiers = build_notifiers(config) if deliver else {}
-    store = open_store(config.database_path)
+    store = open_store(config.database)
     store.sync_feeds(config.feeds)
     rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
     if deliver:

@@ -32,7 +32,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor import digesting, pipeline
-from monitor.model import FeedConfig
 from monitor.ops.health import Health, HealthServer
 from monitor.ops.metrics import Metrics
 from monitor.ops.reload import Reloader
@@ -43,21 +42,36 @@ DELIVERY_TICK_SECONDS = 2
 PRUNE_TICK_SECONDS = 3600
 DIGEST_CHECK_SECONDS = 60
 MAX_JITTER_SECONDS = 60
-START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed
+START_SPREAD_SECONDS = 0.2  # first polls are staggered by this much per feed (at most one interval in all)
 WATCH_SECONDS = 3  # how often the watch job looks for changed config and rule files
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
 
-def is_due(rt: pipeline.Runtime, feed: FeedConfig, now: datetime) -> bool:
-    state = rt.store.feed_state(feed.name)
-    return state is None or state.next_check_at is None or state.next_check_at <= now
+def feed_lease(rt: pipeline.Runtime) -> timedelta:
+    """How long a claimed feed stays with its poller: a fetch (``[fetch] timeout``, body included),
+    link following and the decision fit well inside three timeouts. A poller that died is replaced
+    after this long."""
+    return timedelta(seconds=3 * rt.config.fetch["timeout"])
 
 
 def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
-    """A feed job: poll the feed (as the current config has it) if the store says it is due."""
+    """A feed job: poll the feed (as the current config has it) if it is due and this process
+    claims it (``Store.claim_feed``: of several replicas on one database, exactly one polls it)."""
     feed = next((f for f in rt.config.feeds if f.name == name), None)
-    if feed is not None and is_due(rt, feed, rt.clock.now()):
+    if feed is None:
+        return
+    now = rt.clock.now()
+    # A feed's next check is set when its last poll ended, while its job comes back one interval
+    # (plus up to one jitter) after that poll started: so a feed counts as due up to one jitter
+    # early, or every so often it would wait a whole extra interval.
+    due_by = now + timedelta(seconds=feed_jitter(feed.interval))
+    if rt.store.claim_feed(feed.name, now, now + feed_lease(rt), due_by):
         pipeline.poll_feed(rt, feed)
+
+
+def feed_jitter(interval: timedelta) -> float:
+    """Seconds by which a feed job may fire early or late (spreads the feeds out)."""
+    return min(interval.total_seconds() / 10, MAX_JITTER_SECONDS)
 
 
 def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
@@ -70,6 +84,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     start = datetime.now(rt.config.monitor["timezone"])
     for number, (job_id, feed) in enumerate(wanted.items()):
         seconds = feed.interval.total_seconds()
+        spread = min(START_SPREAD_SECONDS, seconds / len(wanted))  # every first poll within one interval
         existing = scheduler.get_job(job_id)
         if existing is not None and existing.trigger.interval == feed.interval:
             continue
@@ -79,10 +94,10 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
             poll_if_due,
             "interval",
             seconds=seconds,
-            jitter=min(seconds / 10, MAX_JITTER_SECONDS),
+            jitter=feed_jitter(feed.interval),
             args=(rt, feed.name),
             id=job_id,
-            next_run_time=start + timedelta(seconds=number * START_SPREAD_SECONDS),
+            next_run_time=start + timedelta(seconds=number * spread),
             **JOB_DEFAULTS,
         )
 

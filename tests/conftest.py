@@ -3,6 +3,7 @@ and rule-pack builders for the rule engine tests."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -17,7 +18,10 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import psycopg
 import pytest
+from pytest_postgresql.factories import postgresql as postgresql_factory
+from pytest_postgresql.factories import postgresql_noproc
 
 from monitor.matching import RuleSet, load_rules
 from monitor.model import Item
@@ -270,3 +274,45 @@ def start_monitor(tmp_path: Path) -> Iterator[Callable[..., MonitorProcess]]:
         if monitor.process.poll() is None:
             monitor.process.kill()
             monitor.process.wait(10)
+
+
+# --- PostgreSQL: a real server on the local socket (see README "Storage backends") ---------------
+
+PG_SERVER = "postgresql:///postgres"
+# Named per test run, so two runs on one server (two checkouts) never share a database.
+postgresql_local = postgresql_noproc(
+    host="/var/run/postgresql", port=5432, user=getpass.getuser(), dbname=f"monitor_template_{os.getpid()}"
+)
+postgresql_db = postgresql_factory("postgresql_local", dbname=f"monitor_tests_{os.getpid()}")
+
+
+@pytest.fixture(scope="session")
+def postgresql_available() -> str | None:
+    """Why PostgreSQL tests cannot run here, or None when a server answers on the local socket."""
+    try:
+        psycopg.connect(PG_SERVER, connect_timeout=3).close()
+    except psycopg.Error as e:
+        first = str(e).strip().splitlines()[0]
+        return (
+            f"PostgreSQL tests not run: no server at {PG_SERVER} ({first}). .ci/run installs and starts one; "
+            "see README, Storage backends"
+        )
+    return None
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest, postgresql_available: str | None) -> str:
+    """A postgresql:// URL to a fresh, empty database for this test (dropped afterwards)."""
+    if postgresql_available:
+        pytest.skip(postgresql_available)
+    conn = request.getfixturevalue("postgresql_db")
+    info = conn.info
+    return f"postgresql://{info.user}@/{info.dbname}?host={info.host}&port={info.port}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Each backend in turn: a SQLite file path, or a postgresql:// URL (skipped without a server)."""
+    if request.param == "sqlite":
+        return tmp_path / "sub" / "m.db"
+    return request.getfixturevalue("pg_url")

@@ -9,8 +9,9 @@ order that makes a crash cheap:
 2. the notifier sends it (the only step whose outcome a crash can leave unknown);
 3. ``mark_sent`` / ``mark_retry`` / ``mark_dead`` commits the outcome and clears the note.
 
-Messages go strictly one after another, and a file lock next to the database keeps a second
-process (a ``monitor poll`` beside ``monitor run``) from delivering the same rows. So when the
+Messages go strictly one after another, and the store's delivery turn (a lock file next to a
+SQLite database, an advisory lock on PostgreSQL) keeps a second process (a ``monitor poll``
+beside ``monitor run``, or another replica) from delivering the same rows. So when the
 process is killed, at most one message is between steps 1 and 3; on the next run its rows are
 found by their note, reported (``AlertInterrupted``) and sent again exactly as they were grouped.
 That message may then show twice; every other row is either delivered and marked, or pending.
@@ -18,12 +19,10 @@ That message may then show twice; every other row is either delivered and marked
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from monitor.delivery import Notifier, SummaryNotifier
 from monitor.delivery.outbox import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
 from monitor.store import Store
+from monitor.store.locks import file_lock
 
 log = logging.getLogger("monitor.delivery")
 
@@ -87,27 +87,15 @@ def pacing_for(config: Any) -> dict[str, Pacing]:
     }
 
 
-@contextmanager
-def delivery_lock(database: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking lock on ``<database>.deliver-lock``; yields whether it was
-    taken. The kernel drops it when the holder dies, even by kill -9, so it never goes stale."""
-    path = database.with_name(database.name + ".deliver-lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)  # closing releases the lock
+def delivery_lock(database: Path) -> AbstractContextManager[bool]:
+    """An exclusive, non-blocking lock on ``<database>.deliver-lock`` (SQLite's delivery turn);
+    yields whether it was taken. The kernel drops it when the holder dies, even by kill -9."""
+    return file_lock(database.with_name(database.name + ".deliver-lock"))
 
 
 def deliver_due(ctx: DeliveryContext, limit: int = 100) -> DeliveryReport:
     """Deliver what is due now, paced; returns what happened. Safe to call from any process."""
-    with delivery_lock(ctx.config.database_path) as locked:
+    with ctx.store.delivery_turn() as locked:
         if not locked:
             log.info("delivery skipped: another monitor process is delivering")
             return DeliveryReport(busy=True)

@@ -17,7 +17,7 @@ STATES = ("pending", "dead", "delivered")
 
 
 def list_rows(config: Config, states: Sequence[str], limit: int) -> list[dict[str, Any]]:
-    store = open_store(config.database_path)
+    store = open_store(config.database)
     try:
         return store.outbox_rows(states, limit)
     finally:
@@ -26,7 +26,7 @@ def list_rows(config: Config, states: Sequence[str], limit: int) -> list[dict[st
 
 def retry(config: Config, alert_ids: Sequence[int] | None, now: datetime | None = None) -> list[int]:
     """Requeue dead letters (these ids, or all when None); returns the ids requeued."""
-    store = open_store(config.database_path)
+    store = open_store(config.database)
     try:
         return store.retry_dead(alert_ids, now or datetime.now(UTC))
     finally:

@@ -15,7 +15,7 @@ from monitor.config import Config
 from monitor.intake.health import Policy, health_after
 from monitor.model import FeedState
 from monitor.ops.health import local_url, probe
-from monitor.store import open_store
+from monitor.store import describe, open_store
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
@@ -46,7 +46,7 @@ def daemon_status(config: Config) -> dict[str, Any]:
 
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    store = open_store(config.database_path)
+    store = open_store(config.database)
     try:
         store.sync_feeds(config.feeds)
         states = {s.name: s for s in store.feed_states()}
@@ -79,7 +79,7 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
         "version": STATUS_VERSION,
         "generated_at": _iso(now),
         "config": str(config.path),
-        "database": str(config.database_path),
+        "database": describe(config.database),
         "daemon": daemon_status(config),
         "feeds": feeds,
         "outbox": outbox,

@@ -152,6 +152,15 @@ class Store(Protocol):
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
         """Store a poll's outcome; returns the state before it (for failing/recovered news)."""
 
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
+        """Take the feed for one poll if it is due (by ``due_by``, default ``now``) and nobody holds
+        it: leased until ``until`` (or until its poll is recorded), so of several processes exactly
+        one polls it; a lease whose holder died expires by itself."""
+
+    def delivery_turn(self) -> AbstractContextManager[bool]:
+        """Try (without waiting) to become the one process that delivers; yields whether it did.
+        Released on exit, and by the OS or the server when the holder dies."""
+
     def record_polls(self, polls: Sequence[tuple[str, PollOutcome, datetime]]) -> None:
         """Store many polls' outcomes (feed name, outcome, when) in one transaction."""
 

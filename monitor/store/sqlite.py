@@ -3,6 +3,12 @@
 Created on first use, WAL mode, schema version in ``PRAGMA user_version``. One connection shared
 by the process's threads behind a lock: SQLite has one writer at a time anyway, and every
 method is a short statement or transaction.
+
+``PostgresStore`` runs these same methods on PostgreSQL (``store.pgdb`` translates ``?``/``:name``
+placeholders, ``INSERT OR IGNORE``, ``IS ?`` and ``lastrowid``), so new SQL here should stay in
+what both engines speak: ``ON CONFLICT ... DO UPDATE`` rather than ``INSERT OR REPLACE``, ``CASE``
+rather than two-argument ``max``/``min``, ``coalesce`` rather than ``ifnull``, an alias on every
+subquery in ``FROM``. ``tests/test_store.py`` runs on both.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from monitor.store.base import (
     Recorded,
     StoryRecord,
 )
+from monitor.store.locks import file_lock
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
@@ -50,7 +57,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     next_check_at TEXT,
     failing_since TEXT,
     health TEXT NOT NULL DEFAULT 'ok',
-    config_url TEXT
+    config_url TEXT,
+    leased_until TEXT  -- claimed by a poller until then (see claim_feed)
 );
 CREATE TABLE IF NOT EXISTS feed_notices (
     id INTEGER PRIMARY KEY,
@@ -170,6 +178,10 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     at TEXT NOT NULL
 );
 """
+
+
+# A feed a poller may take: due (by the first param), and not leased or its lease ran out (by now).
+FEED_CLAIMABLE = "(next_check_at IS NULL OR next_check_at <= ?) AND (leased_until IS NULL OR leased_until <= ?)"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -346,7 +358,7 @@ class SQLiteStore:
         self.db.conn.executemany(
             "UPDATE feeds SET consecutive_failures = consecutive_failures + 1, last_error = ?, "
             "last_polled_at = ?, next_check_at = ?, failing_since = COALESCE(failing_since, ?), "
-            "health = ? WHERE name = ?",
+            "health = ?, leased_until = NULL WHERE name = ?",
             [
                 (o.error, _iso(now), _iso(o.next_check_at), _iso(now), o.health or "failing", name)
                 for name, o, now in polls
@@ -357,7 +369,7 @@ class SQLiteStore:
             "UPDATE feeds SET consecutive_failures = 0, last_error = NULL, failing_since = NULL, "
             "health = 'ok', etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
             "body_hash = COALESCE(?, body_hash), url = COALESCE(?, url), "
-            "last_polled_at = ?, last_ok_at = ?, next_check_at = ? WHERE name = ?",
+            "last_polled_at = ?, last_ok_at = ?, next_check_at = ?, leased_until = NULL WHERE name = ?",
             [
                 (o.etag, o.last_modified, o.body_hash, o.new_url, _iso(now), _iso(now), _iso(o.next_check_at), name)
                 for name, o, now in polls
@@ -373,6 +385,20 @@ class SQLiteStore:
                 if o.notice is not None
             ],
         )
+
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
+        with self._lock:
+            return (
+                self.db.execute(
+                    f"UPDATE feeds SET leased_until = ? WHERE name = ? AND {FEED_CLAIMABLE}",
+                    (_iso(until), name, _iso(due_by or now), _iso(now)),
+                ).rowcount
+                == 1
+            )
+
+    def delivery_turn(self) -> contextlib.AbstractContextManager[bool]:
+        """``<database>.deliver-lock``, held with flock (see ``store.locks.file_lock``)."""
+        return file_lock(self.path.with_name(self.path.name + ".deliver-lock"))
 
     def due_notices(self, now: datetime) -> list[FeedNotice]:
         with self._lock:
@@ -480,7 +506,8 @@ class SQLiteStore:
         self.db.conn.executemany(_INSERT_KEY, _key_rows(new))
         if story_id is not None and new.story_info:
             self.db.execute(
-                "INSERT OR REPLACE INTO story_items(item_key, story_id, features) VALUES (?, ?, ?)",
+                "INSERT INTO story_items(item_key, story_id, features) VALUES (?, ?, ?) ON CONFLICT(item_key) "
+                "DO UPDATE SET story_id = excluded.story_id, features = excluded.features",
                 (key, story_id, json.dumps(dict(new.story_info), ensure_ascii=False)),
             )
         for match in new.matches:
@@ -826,8 +853,9 @@ class SQLiteStore:
         with self._lock:
             self.db.execute(
                 "INSERT OR IGNORE INTO digests(period, scheduled, start_at, end_at, next_attempt_at, created_at) "
-                "SELECT ?, ?, s, max(s, ?), ?, ? FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests)",
-                (period, int(scheduled), _iso(end), _iso(now), _iso(now), _iso(default_start)),
+                "SELECT ?, ?, s, CASE WHEN s > ? THEN s ELSE ? END, ?, ? "
+                "FROM (SELECT coalesce(max(end_at), ?) AS s FROM digests) AS previous",
+                (period, int(scheduled), _iso(end), _iso(end), _iso(now), _iso(now), _iso(default_start)),
             )
             row = self._digest(period)
         assert row is not None

@@ -1,0 +1,157 @@
+"""The PostgreSQL store: several `monitor run` replicas on one database, each story still once.
+
+It runs ``SQLiteStore``'s queries unchanged through the dialect layer (``store.pgdb``), so the
+two backends cannot drift apart; only what must differ is here:
+
+- connections come from a psycopg_pool pool, with connect, statement and lock timeouts;
+- the schema version lives in ``monitor_schema`` and migrations run under an advisory lock, so
+  replicas starting together do not race;
+- ``exclusive`` (the story decision) takes a transaction-level advisory lock: one decision at a
+  time across all replicas, released at commit, rollback or when the session dies;
+- ``claim_feed`` takes a due feed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease;
+- ``delivery_turn`` is a session-level advisory lock, the counterpart of SQLite's lock file: the
+  server drops it when the holder's connection goes, even after kill -9.
+
+Identity keys and story rows are primary keys and unique constraints in both backends, so even a
+decision that slipped past the lock could not store an item twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from monitor.errors import DatabaseUnreachable, StoreError
+from monitor.store import pgdb
+from monitor.store.sqlite import FEED_CLAIMABLE, SCHEMA, SCHEMA_VERSION, SQLiteStore, _iso
+
+CONNECT_TIMEOUT = 10  # seconds to reach the server
+POOL_TIMEOUT = 30.0  # seconds a thread waits for a free connection
+# The server gives up on a client it has not heard from in about 25 s (a replica's host went down
+# without closing its connections), which releases that client's locks for the other replicas.
+SESSION_OPTIONS = (
+    "-c statement_timeout=60s -c lock_timeout=30s -c idle_in_transaction_session_timeout=5min "
+    "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3"
+)
+# ... and a replica notices a server it cannot reach any more as soon.
+CLIENT_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+
+# Advisory lock keys (any constant bigint; these spell "monitor" + a purpose).
+MIGRATE_LOCK = 0x6D6F6E69746F7201
+DECIDE_LOCK = 0x6D6F6E69746F7202
+DELIVER_LOCK = 0x6D6F6E69746F7203
+
+
+class PostgresStore(SQLiteStore):
+    """Every query of ``SQLiteStore``, run on PostgreSQL; see the module docstring."""
+
+    def __init__(self, dsn: str, pool_size: int = 10) -> None:
+        self.dsn = dsn
+        self.path = pgdb.where(dsn)  # used in messages; never the DSN itself (it may hold a password)
+        self._lock = contextlib.nullcontext()  # threads use their own connections
+        self._turn: psycopg.Connection | None = None  # the connection holding the delivery turn
+        kwargs = {
+            "autocommit": True,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "options": SESSION_OPTIONS,
+            **CLIENT_KEEPALIVES,
+        }
+        try:
+            psycopg.connect(dsn, **kwargs).close()  # one try first, for a precise message
+        except psycopg.Error as e:
+            raise DatabaseUnreachable(
+                f"cannot connect to PostgreSQL at {self.path}: {str(e).strip()}; check that the server runs and "
+                "that [monitor] database (or $MONITOR_DATABASE_URL) is right"
+            ) from e
+        pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=kwargs,
+            timeout=POOL_TIMEOUT,
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="monitor",
+        )
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout as e:
+            pool.close()
+            raise DatabaseUnreachable(f"cannot open connections to PostgreSQL at {self.path}: {e}") from e
+        self.db = pgdb.PgDatabase(pool, pgdb.id_tables(SCHEMA), self.path)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.db.atomic():
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATE_LOCK,))
+            self.db.executescript("CREATE TABLE IF NOT EXISTS monitor_schema (version INTEGER NOT NULL)")
+            row = self.db.execute("SELECT max(version) FROM monitor_schema").fetchone()
+            version = row[0] or 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the database at {self.path} was written by a newer monitor (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade monitor"
+                )
+            self.db.executescript(pgdb.schema(SCHEMA))
+            if version < SCHEMA_VERSION:
+                self.db.execute("DELETE FROM monitor_schema")
+                self.db.execute("INSERT INTO monitor_schema(version) VALUES (?)", (SCHEMA_VERSION,))
+
+    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
+        try:
+            with self.db.atomic(timeout):  # bounded three times: a free connection, locks, the statement
+                ms = int(timeout * 1000)
+                self.db.execute(f"SET LOCAL lock_timeout = {ms}")
+                self.db.execute(f"SET LOCAL statement_timeout = {ms}")
+                self.db.execute(
+                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    (_iso(now),),
+                )
+        except psycopg.Error as e:
+            raise StoreError(f"cannot write to the database at {self.path}: {e}") from e
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One transaction holding the decision lock: no other replica decides meanwhile."""
+        with self.db.atomic():
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (DECIDE_LOCK,))
+            yield
+
+    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
+        with self.db.atomic():
+            rows = self.db.execute(
+                f"SELECT name FROM feeds WHERE name = ? AND {FEED_CLAIMABLE} FOR UPDATE SKIP LOCKED",
+                (name, _iso(due_by or now), _iso(now)),
+            ).fetchall()
+            if rows:
+                self.db.execute("UPDATE feeds SET leased_until = ? WHERE name = ?", (_iso(until), name))
+        return bool(rows)
+
+    @contextlib.contextmanager
+    def delivery_turn(self) -> Iterator[bool]:
+        with self.db.connection() as conn:
+            taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (DELIVER_LOCK,)).fetchone()[0]
+            self._turn = conn if taken else None
+            try:
+                yield taken
+            finally:
+                self._turn = None
+                if taken and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (DELIVER_LOCK,))
+
+    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Before each send, make sure the delivery turn is still ours: if its connection dropped,
+        the server released the lock and another replica may be delivering, so this round stops."""
+        if self._turn is not None:
+            try:
+                self._turn.execute("SELECT 1")
+            except psycopg.Error as e:
+                raise StoreError(
+                    f"lost the delivery turn (the connection to PostgreSQL at {self.path} dropped); "
+                    "this delivery round stops, another replica or the next round carries on"
+                ) from e
+        super().mark_sending(alert_ids, now)
