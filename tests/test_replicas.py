@@ -97,6 +97,10 @@ def test_three_replicas_share_the_work_and_alert_each_story_once(
             # its feeds to be polled by the others
             until = max(started + 3 * INTERVAL, killed_at + LEASE + INTERVAL + 1)
             time.sleep(max(0.0, until - time.monotonic()))
+            # nobody starved: every feed polled again (a loaded machine may need longer than `until`)
+            wait_for(lambda: len(Counter(r["path"] for r in list(feeds.requests))) == FEEDS
+                     and min(Counter(r["path"] for r in list(feeds.requests)).values()) >= 2,
+                     60, "every feed polled twice")  # fmt: skip
             for replica in replicas[:2]:
                 assert replica.stop() == 0, replica.stderr
         finally:
@@ -124,5 +128,3 @@ def test_three_replicas_share_the_work_and_alert_each_story_once(
         for path, first, second in early:
             assert first <= killed_at and second - first >= LEASE - 1.5, (path, first - killed_at, second - first)
         assert len(early) <= 20  # at most one per thread of the dead replica
-        once = {p: [round(t - killed_at, 1) for t in ts] for p, ts in fetches.items() if len(ts) < 2}
-        assert not once, (once, round(until - killed_at, 1), round(started - killed_at, 1))  # nobody starved
