@@ -22,6 +22,7 @@ from typing import Any
 from monitor.events import Event, EventBus
 
 _SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|hooks\.slack\.com/services/[A-Za-z0-9/]+)")
+_NEEDS_QUOTES = re.compile(r"[\s=\"]")
 MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words
 _hidden: set[str] = set()
 
@@ -40,7 +41,7 @@ def redact(text: str) -> str:
 
 def _quote(value: object) -> str:
     text = str(value)
-    if not text or re.search(r"[\s=\"]", text):
+    if not text or _NEEDS_QUOTES.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
 

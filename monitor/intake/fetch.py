@@ -137,7 +137,8 @@ class Gate:
         self.transport = transport
         self.all = asyncio.Semaphore(limits.concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
-        self.remaining = Counter(_host(url) for url in urls)
+        self.host_of = [_host(url) for url in urls]  # by request index: each URL is parsed once
+        self.remaining = Counter(self.host_of)
 
     async def fetch(
         self,
@@ -147,8 +148,8 @@ class Gate:
         index: int,
         hand_over: Callable[[int, FetchResult], Awaitable[None]],
     ) -> None:
-        """Fetch under both limits, then ``hand_over`` the result while still holding them."""
-        host = _host(url)
+        """Fetch ``urls[index]`` under both limits, then ``hand_over`` the result while still holding them."""
+        host = self.host_of[index]
         if host is None:
             await hand_over(index, FetchFailed(url, "http", "the URL is not a valid http(s) URL"))
             return

@@ -14,13 +14,15 @@ import calendar
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 from xml.sax import SAXParseException
 
-import feedparser
-
 from monitor.intake import xmlfeed
 from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
+
+if TYPE_CHECKING:
+    import feedparser
 
 _ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
@@ -37,6 +39,8 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
     if fast is not None:
         return fast
     headers.setdefault("content-location", fetched.final_url)
+    import feedparser  # here: most feeds take the fast path, and importing it costs ~10 ms per process
+
     try:
         result = feedparser.parse(io.BytesIO(fetched.body), response_headers=headers, sanitize_html=True)
     except Exception as e:  # feedparser raises on some hostile input (issue #599 and friends)

@@ -29,8 +29,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin
 
-from feedparser.datetimes import _parse_date as feedparser_date
-
 from monitor.model import Entry, ParsedFeed
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -86,6 +84,8 @@ def _date(value: str) -> datetime | None:
     try:
         moment = parsedate_to_datetime(value) if value[:1].isalpha() else datetime.fromisoformat(value)
     except (TypeError, ValueError, IndexError):
+        from feedparser.datetimes import _parse_date as feedparser_date  # imported (~10 ms) only when needed
+
         parsed = feedparser_date(value)  # the dozens of odd formats feeds use
         if not parsed:
             return None
