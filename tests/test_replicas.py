@@ -124,7 +124,7 @@ def test_three_replicas_share_the_work_and_alert_each_story_once(
                 if second - first < INTERVAL - JITTER - 0.5:  # polled twice within one interval
                     early.append((path, first, second))
         # Only feeds the dead replica was fetching, again after their lease (counted from its claim,
-        # a moment before its fetch; 1.5 s allows for a busy machine between the two).
+        # a moment before its fetch; 2.5 s allows for a busy machine between the two: seen 1.7 s at load 14 on 2 cores).
         for path, first, second in early:
-            assert first <= killed_at and second - first >= LEASE - 1.5, (path, first - killed_at, second - first)
+            assert first <= killed_at and second - first >= LEASE - 2.5, (path, first - killed_at, second - first)
         assert len(early) <= 20  # at most one per thread of the dead replica
