@@ -47,9 +47,7 @@ SHAPES = (
 def vocabulary(rng: random.Random, size: int) -> list[str]:
     words: set[str] = set()
     while len(words) < size:
-        words.add(
-            "".join(rng.choice("bcdfghjklmnprstvwz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
-        )
+        words.add("".join(rng.choice("bcdfghjklmnprstvwz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))))
     return sorted(words)
 
 
@@ -62,9 +60,7 @@ def write_rules(directory: Path, rng: random.Random, words: list[str], count: in
     (directory / "generated.toml").write_text("\n".join(lines), encoding="utf-8")
 
 
-def make_items(
-    rng: random.Random, common: list[str], rare: list[str], share: float, count: int
-) -> list[Item]:
+def make_items(rng: random.Random, common: list[str], rare: list[str], share: float, count: int) -> list[Item]:
     """Items of 10 + 40 + 80 words: mostly common words, ``share`` of them from the rule vocabulary."""
 
     def text(n: int) -> str:
@@ -126,9 +122,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--items", type=int, default=20000)
     parser.add_argument("--naive-items", type=int, default=1000)
-    parser.add_argument(
-        "--rare-share", type=float, default=0.15, help="share of words from the rule vocabulary"
-    )
+    parser.add_argument("--rare-share", type=float, default=0.15, help="share of words from the rule vocabulary")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -148,9 +142,7 @@ def main() -> None:
 
     naive_rules = [(rule.id, naive_rule(rule.tree)) for rule in ruleset.rules]
     subset = items[: args.naive_items]
-    naive_seconds, naive_results = timed(
-        lambda: [{i for i, test in naive_rules if test(it)} for it in subset]
-    )
+    naive_seconds, naive_results = timed(lambda: [{i for i, test in naive_rules if test(it)} for it in subset])
     engine_ids = [{m.rule_id for m in r} for r in results[: len(subset)]]  # type: ignore[index]
     disagreements = sum(a != b for a, b in zip(engine_ids, naive_results, strict=True))  # type: ignore[arg-type]
 

@@ -350,6 +350,8 @@ def demo() -> None:
     from monitor import demo as demo_run
 
     demo_run.run(sys.stdout)
+
+
 @cli.group()
 def outbox() -> None:
     """Inspect the alert outbox and requeue dead letters."""

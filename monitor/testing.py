@@ -175,7 +175,6 @@ class _FeedHandler(_QuietHandler):
             pass  # the client gave up, as it should
         self.close_connection = True
 
-
     def _not_modified(self, resource: FeedResource) -> bool:
         """RFC 9110: If-None-Match, when sent, decides alone; else If-Modified-Since."""
         if (tag := self.headers.get("If-None-Match")) is not None:

@@ -199,9 +199,7 @@ def article(name: str, link: str, guid: str, age: timedelta = timedelta(hours=1)
     return {"title": escape(title), "link": link, "guid": guid, "description": escape(body), "pubDate": published}
 
 
-def run_monitor(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess:
+def run_monitor(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
         env=monitor_env(**(env or {})),

@@ -35,9 +35,7 @@ def test_company_example_loads(rules_dir):
 
 def test_explanation_example_is_what_format_match_prints(item):
     (block,) = [b for kind, b in BLOCKS if kind == "text"]
-    article = (Path(__file__).parent / "data" / "articles" / "alibaba_shengshu.txt").read_text(
-        encoding="utf-8"
-    )
+    article = (Path(__file__).parent / "data" / "articles" / "alibaba_shengshu.txt").read_text(encoding="utf-8")
     title, summary, content = article.split("\n", 2)
     first = load_rules(RULES).evaluate(item(title, summary, content))[0]
     assert format_match(first) == block.rstrip("\n")

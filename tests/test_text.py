@@ -22,9 +22,7 @@ def test_fold_text(source, folded):
     assert result.text.strip() == folded == fold(source)
     start = result.text.index(folded.split()[-1])
     src_start, src_end = result.source_span(start, start + len(folded.split()[-1]))
-    assert result.source[src_start:src_end].casefold().replace("ss", "ß") in source.casefold().replace(
-        "ss", "ß"
-    )
+    assert result.source[src_start:src_end].casefold().replace("ss", "ß") in source.casefold().replace("ss", "ß")
 
 
 def test_snippet_quotes_the_source_not_the_folded_text():

@@ -176,9 +176,7 @@ def _raw_amounts(text: str, rates: Mapping[str, float]) -> list[tuple[int, int, 
             value, written = _parse(m)
             currency = _currency(written)
             rate = rates.get(currency)
-            found[m.span()] = Amount(
-                m.group().strip(), value, currency, value * rate if rate is not None else None
-            )
+            found[m.span()] = Amount(m.group().strip(), value, currency, value * rate if rate is not None else None)
     return [(start, end, amount) for (start, end), amount in sorted(found.items())]
 
 

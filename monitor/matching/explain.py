@@ -34,9 +34,7 @@ def format_match(match: Match) -> str:
         lines.append(f"  term      {hit.term} in {hit.field}: {hit.snippet}")
     if explanation.amounts:
         usd = explanation.largest_usd
-        first = next(
-            (a for a in explanation.amounts if usd is not None and a.kind == "deal" and a.usd == usd), None
-        )
+        first = next((a for a in explanation.amounts if usd is not None and a.kind == "deal" and a.usd == usd), None)
         lines.append("  amounts   " + "; ".join(_amount(a, a is first) for a in explanation.amounts))
     if explanation.round:
         lines.append(f"  round     {explanation.round}")

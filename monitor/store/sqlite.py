@@ -893,8 +893,7 @@ class SQLiteStore:
     def due_digests(self, now: datetime) -> list[DigestRow]:
         with self._lock:
             rows = self.db.query(
-                "SELECT * FROM digests WHERE state IN ('pending', 'sending') AND next_attempt_at <= ? "
-                "ORDER BY end_at",
+                "SELECT * FROM digests WHERE state IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY end_at",
                 (_iso(now),),
             )
             return [self._digest_row(row) for row in rows]
