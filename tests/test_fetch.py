@@ -114,3 +114,29 @@ def test_per_host_and_global_limits(feed_server: FeedServer) -> None:
     assert seconds(8, 8) < 0.55
     assert seconds(8, 2) >= 0.6
     assert seconds(2, 8) >= 0.6
+
+
+def test_connection_failures_name_their_cause() -> None:
+    import socket
+    import ssl
+
+    import httpx
+
+    from monitor.intake.fetch import connect_failure
+
+    def wrapped(cause: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise cause
+            except OSError as e:
+                raise httpx.ConnectError(str(e)) from e
+        except httpx.ConnectError as outer:
+            return outer
+
+    url = "https://news.example.org/feed.xml"
+    dns = connect_failure(url, wrapped(socket.gaierror(-2, "Name or service not known")))
+    assert (dns.kind, dns.message.split(":")[0]) == ("dns", "cannot resolve news.example.org")
+    tls = connect_failure(url, wrapped(ssl.SSLCertVerificationError("certificate verify failed")))
+    assert tls.kind == "tls" and "news.example.org" in tls.message
+    refused = connect_failure(url, wrapped(ConnectionRefusedError(111, "Connection refused")))
+    assert refused.kind == "connect" and refused.message.startswith("cannot connect to news.example.org")

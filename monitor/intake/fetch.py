@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import socket
+import ssl
 import threading
 import time
 import zlib
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -249,8 +252,7 @@ async def fetch(client: httpx.AsyncClient, url: str, state: FeedState | None, li
     except httpx.TimeoutException as e:
         return FetchFailed(url, "timeout", f"timed out ({type(e).__name__}); is the server slow or down?")
     except httpx.ConnectError as e:
-        kind = "tls" if "SSL" in str(e) or "certificate" in str(e) else "connect"
-        return FetchFailed(url, kind, f"cannot connect: {e or type(e).__name__}")
+        return connect_failure(url, e)
     except httpx.HTTPError as e:
         return FetchFailed(url, "http", f"{type(e).__name__}: {e}")
 
@@ -375,3 +377,19 @@ def _http_failure(url: str, status: int, headers: dict[str, str]) -> FetchFailed
         status=status,
         retry_after=parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None,
     )
+
+
+def connect_failure(url: str, error: BaseException) -> FetchFailed:
+    """Name the cause of a failed connection: the host name does not resolve, TLS failed, or the
+    host did not accept the connection (httpx wraps the socket error; the chain keeps it)."""
+    host = urlsplit(url).hostname or url
+    causes = []
+    cause: BaseException | None = error
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return FetchFailed(url, "dns", f"cannot resolve {host}: check the feed URL, or the machine's DNS and network")
+    if any(isinstance(c, ssl.SSLError) for c in causes) or "CERTIFICATE" in str(error).upper():
+        return FetchFailed(url, "tls", f"TLS with {host} failed: {error}")
+    return FetchFailed(url, "connect", f"cannot connect to {host}: {error or type(error).__name__}")
