@@ -131,6 +131,17 @@ def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) 
     assert response.text.splitlines()[-1] == "dead letters: 1 (see `monitor outbox list --state dead`)"
 
 
+def test_healthz_shows_a_digest_not_sent_yet_and_stays_healthy(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    store, now = daemon.health.rt.store, daemon.health.rt.clock.now()
+    store.open_digest("2026-11-22", now, now - timedelta(days=1), scheduled=True, now=now)
+    store.claim_digest("2026-11-22", now, now + timedelta(minutes=10))
+    store.retry_digest("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later")
+    response = get(daemon, "/healthz")
+    assert response.status_code == 200  # retried by itself; a restart would not help
+    assert "digest not sent yet: 2026-11-22: SMTP 451: try again later" in response.text.splitlines()
+
+
 def test_healthz_503_when_the_scheduler_stopped(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
     daemon.scheduler.shutdown()

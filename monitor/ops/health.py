@@ -81,6 +81,7 @@ class HealthReport:
     problems: tuple[str, ...]
     last_ok_poll: datetime | None
     dead_letters: int = 0  # shown, but not unhealthy: a restart cannot fix them, a person can
+    unsent_digests: tuple[str, ...] = ()  # "PERIOD: last error", shown, not unhealthy (retried)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +92,7 @@ class HealthReport:
         lines = ["ok" if self.ok else "unhealthy", *self.problems, f"last successful poll: {last}"]
         if self.dead_letters:
             lines.append(f"dead letters: {self.dead_letters} (see `monitor outbox list --state dead`)")
+        lines += [f"digest not sent yet: {digest}" for digest in self.unsent_digests]
         return "\n".join(lines) + "\n"
 
 
@@ -136,8 +138,14 @@ class Health:
             last_ok_poll=self.last_ok_poll,
             deadline=poll_deadline(self.rt.config),
         )
-        dead = 0 if db_error else self.rt.store.outbox_counts()["dead"]
-        return HealthReport(tuple(problems), self.last_ok_poll, dead)
+        if db_error:
+            return HealthReport(tuple(problems), self.last_ok_poll)
+        unsent = tuple(
+            f"{row.period}: {row.last_error}"
+            for row in self.rt.store.digests(5)
+            if row.state == "pending" and row.last_error
+        )
+        return HealthReport(tuple(problems), self.last_ok_poll, self.rt.store.outbox_counts()["dead"], unsent)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------
