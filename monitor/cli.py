@@ -41,11 +41,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except ConfigError as e:
-            for problem in e.problems:
-                click.echo(f"{problem}", err=True)
-            sys.exit(2)
-        except RuleErrors as e:
+        except (ConfigError, RuleErrors) as e:
             for problem in e.problems:
                 click.echo(f"{problem}", err=True)
             sys.exit(2)

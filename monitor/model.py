@@ -7,7 +7,7 @@ This module imports nothing from ``monitor``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -171,6 +171,11 @@ class Match:
     channel: str | None
     digest_only: bool
     explanation: Explanation
+
+
+def highest(matches: Iterable[Match]) -> Match:
+    """The match with the highest priority (the first of equals)."""
+    return min(matches, key=lambda m: PRIORITIES.index(m.priority))
 
 
 # --- delivery -------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from monitor.model import (
     Match,
     NotModified,
     RetryAt,
+    highest,
 )
 from monitor.store import Store, open_store
 from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
@@ -417,11 +418,11 @@ def prune(rt: Runtime) -> int:
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
     """The highest-priority match routed to ``channel``."""
     routed = [m for m in matches if m.channel == channel and not m.digest_only]
-    return min(routed, key=lambda m: ("high", "normal", "low").index(m.priority))
+    return highest(routed)
 
 
 def _preview(new: NewItem) -> Alert:
-    top = min(new.matches, key=lambda m: ("high", "normal", "low").index(m.priority))
+    top = highest(new.matches)
     return Alert(
         0,
         0,

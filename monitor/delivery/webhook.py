@@ -36,7 +36,7 @@ from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event, EventBus
 from monitor.intake.fetch import parse_retry_after
-from monitor.model import PRIORITIES, Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt
+from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
 from monitor.store.base import Outgoing, Store
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
@@ -98,7 +98,7 @@ def outgoing(
     wanted = [w for w in webhooks if event in w.events]
     if not alerting or not wanted:
         return ()
-    top = min(alerting, key=lambda m: PRIORITIES.index(m.priority))
+    top = highest(alerting)
     payload = event_payload(event, alert_payload(item, matches), now)
     return tuple(Outgoing(w.destination, None, top.priority, top.rule_id, payload) for w in wanted)
 

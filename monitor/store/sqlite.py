@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Item, Match, TermHit
+from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Item, Match, TermHit, highest
 from monitor.store.base import (
     Coverage,
     DigestRow,
@@ -490,7 +490,7 @@ class SQLiteStore:
         item, key = new.item, new.key
         story_id = None
         if isinstance(new.story, OpenStory):
-            priority = min((m.priority for m in new.matches), key=("high", "normal", "low").index, default="normal")
+            priority = highest(new.matches).priority if new.matches else "normal"
             story_id = self.db.execute(
                 "INSERT INTO stories(opened_at, updated_at, title, url, priority, info) VALUES (?, ?, ?, ?, ?, ?)",
                 (_iso(now), _iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info))),
