@@ -58,12 +58,6 @@ def _string(value: Any) -> str:
     return value
 
 
-def _optional_string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("expected a string")
-    return value
-
-
 def _url(value: Any) -> str:
     text = _string(value)
     if not re.match(r"^https?://[^\s/]+", text):

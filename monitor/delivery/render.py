@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +34,6 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
     metadata: dict[str, Any] | None = None
     thread_ts: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # C0/C1 controls (but tab and newline), bidi overrides and isolates, unpaired surrogates.

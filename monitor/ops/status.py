@@ -44,27 +44,28 @@ def daemon_status(config: Config) -> dict[str, Any]:
     return {"url": local_url(config.monitor["health_host"], port) + "/healthz", "state": state, "detail": detail}
 
 
+def _feed_row(state: FeedState, now: datetime, dead_after: timedelta) -> dict[str, Any]:
+    return {
+        "name": state.name,
+        "url": state.url,
+        "health": feed_health(state, now, dead_after),
+        "last_poll": _iso(state.last_polled_at),
+        "last_ok": _iso(state.last_ok_at),
+        "next_poll": _iso(state.next_check_at),
+        "failures": state.consecutive_failures,
+        "error": state.last_error,
+        "failing_since": _iso(state.failing_since),
+        "moved_to": state.moved_to,
+    }
+
+
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     store = open_store(config.database)
     try:
         store.sync_feeds(config.feeds)
         states = {s.name: s for s in store.feed_states()}
-        feeds = [
-            {
-                "name": feed.name,
-                "url": states[feed.name].url,
-                "health": feed_health(states[feed.name], now, config.fetch["dead_after"]),
-                "last_poll": _iso(states[feed.name].last_polled_at),
-                "last_ok": _iso(states[feed.name].last_ok_at),
-                "next_poll": _iso(states[feed.name].next_check_at),
-                "failures": states[feed.name].consecutive_failures,
-                "error": states[feed.name].last_error,
-                "failing_since": _iso(states[feed.name].failing_since),
-                "moved_to": states[feed.name].moved_to,
-            }
-            for feed in config.feeds
-        ]
+        feeds = [_feed_row(states[feed.name], now, config.fetch["dead_after"]) for feed in config.feeds]
         counts = store.outbox_counts()
         dead = store.dead_alerts()
         digests = [
