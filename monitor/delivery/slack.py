@@ -26,8 +26,8 @@ from monitor.delivery.render import (
     truncate,
 )
 from monitor.errors import DeliveryError
-from monitor.intake.fetch import parse_retry_after
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
+from monitor.retry_after import parse_retry_after
 
 log = logging.getLogger("monitor.slack")
 

@@ -35,8 +35,8 @@ from monitor.delivery import outbox
 from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event, EventBus
-from monitor.intake.fetch import parse_retry_after
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
+from monitor.retry_after import parse_retry_after
 from monitor.store.base import Outgoing, Store
 
 SIGNATURE_HEADER = "X-Monitor-Signature"

@@ -26,8 +26,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +34,7 @@ import httpx
 
 from monitor import __version__
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
+from monitor.retry_after import parse_retry_after
 
 USER_AGENT = f"monitor/{__version__} (event-driven news monitor; +https://github.com/monitor-news/monitor)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -59,22 +59,6 @@ def conditional_headers(state: FeedState | None) -> dict[str, str]:
     if state and state.last_modified:
         headers["if-modified-since"] = state.last_modified
     return headers
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> timedelta | None:
-    """Retry-After is either seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - (now or datetime.now(UTC)), timedelta(0))
 
 
 def make_client(limits: FetchLimits, transport: PerHostTransport | None = None) -> httpx.AsyncClient:
