@@ -11,6 +11,7 @@ import html
 import re
 import subprocess
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -65,8 +66,7 @@ a {{ color: #1264a3; text-decoration: none; }} .channel {{ font-weight: 700; mar
 def main() -> None:
     now = datetime.now(UTC)
     item = items_from_bytes(ARTICLE.read_bytes(), "Pacific Tech Wire", now)[0]
-    item = type(item)(**{**{f: getattr(item, f) for f in item.__slots__},
-                         "url": "https://wire.example/alibaba-cloud-shengshu-290m"})  # fmt: skip
+    item = replace(item, url="https://wire.example/alibaba-cloud-shengshu-290m")
     matches = load_rules(ROOT / "rules").evaluate(item)
     alert = Alert(1, 1, item.key, "alert", "slack", None, matches[0].priority, matches[0].rule_id, 0,
                   alert_payload(item, matches))  # fmt: skip
