@@ -57,7 +57,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _load(config_path: Path) -> config.Config:
     loaded = config.load(config_path)
-    logs.setup(loaded.monitor["log_format"])
+    logs.setup(loaded.monitor["log_format"], logs.LEVELS[loaded.monitor["log_level"]])
     logs.hide(config.secret_values(loaded))
     return loaded
 

@@ -214,6 +214,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "retention_days": Key(_int_range(1, 36500), 90, "Keep item text this many days."),
         "story_window": Key(parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."),
         "log_format": Key(_choice("text", "json"), "text", "Log lines as key=value text or JSON."),
+        "log_level": Key(_choice("debug", "info", "warning"), "info", "Least severe log lines written."),
         "health_host": Key(_string, "127.0.0.1", "Address of the /healthz and /metrics endpoint."),
         "health_port": Key(_int_range(0, 65535), 8787, "Port of the health endpoint (0: none)."),
     },

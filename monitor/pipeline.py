@@ -16,8 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-
-import httpx
+from typing import TYPE_CHECKING
 
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
@@ -28,7 +27,7 @@ from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exp
 from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
 from monitor.intake import health, links
-from monitor.intake.fetch import FetchLimits, fetch_many, make_blocking_client
+from monitor.intake.fetch import FetchLimits, fetch_many
 from monitor.intake.normalise import canonical_url
 from monitor.intake.prepare import Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
@@ -48,6 +47,9 @@ from monitor.model import (
 )
 from monitor.store import Store, open_store
 from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("monitor.pipeline")
 
@@ -75,7 +77,7 @@ class Runtime:
 
     def client(self) -> httpx.Client:
         if self.http is None:
-            self.http = make_blocking_client(self.limits)
+            self.http = links.make_client(self.limits)
         return self.http
 
     @property

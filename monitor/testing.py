@@ -120,7 +120,9 @@ class _FeedHandler(_QuietHandler):
         server: FeedServer = self.owner
         path = self.path
         headers = {k.lower(): v for k, v in self.headers.items()}
-        server.requests.append({"path": path, "headers": headers, "at": time.monotonic()})
+        server.requests.append(
+            {"path": path, "headers": headers, "at": time.monotonic(), "client": self.client_address}
+        )
         resource = server.resources.get(path)
         if resource is None:
             self.send(404, b"not found", {"Content-Type": "text/plain"})
@@ -175,6 +177,10 @@ class _FeedHandler(_QuietHandler):
             pass  # the client gave up, as it should
         self.close_connection = True
 
+    def finish(self) -> None:
+        super().finish()
+        self.owner.closed.append(self.client_address)
+
     def _not_modified(self, resource: FeedResource) -> bool:
         """RFC 9110: If-None-Match, when sent, decides alone; else If-Modified-Since."""
         if (tag := self.headers.get("If-None-Match")) is not None:
@@ -184,13 +190,16 @@ class _FeedHandler(_QuietHandler):
 
 
 class FeedServer(LocalServer):
-    """Serves feed files by path, with ETag/Last-Modified/304, delays, errors and redirects."""
+    """Serves feed files by path, with ETag/Last-Modified/304, delays, errors and redirects.
+    ``requests`` records each request (with the client's address); ``closed``, the addresses
+    whose connection the client closed."""
 
     handler = _FeedHandler
 
     def __init__(self) -> None:
         self.resources: dict[str, FeedResource] = {}
         self.requests: list[dict[str, Any]] = []
+        self.closed: list[tuple[str, int]] = []
         super().__init__()
 
     def add(self, path: str, body: bytes | str, *, validators: bool = True, **options: Any) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
-from monitor.intake.fetch import FetchLimits, fetch_many
+from monitor.intake.fetch import FetchLimits, connect_failure, fetch_many
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
-from monitor.testing import FeedServer, gzip_bomb
+from monitor.testing import FeedServer, free_port, gzip_bomb
 
 LIMITS = FetchLimits(timeout=2, connect_timeout=1, read_timeout=1, max_bytes=100_000, max_redirects=3)
 
@@ -116,27 +117,49 @@ def test_per_host_and_global_limits(feed_server: FeedServer) -> None:
     assert seconds(2, 8) >= 0.6
 
 
-def test_connection_failures_name_their_cause() -> None:
-    import socket
-    import ssl
+def test_connection_failures_name_their_cause(feed_server: FeedServer) -> None:
+    """Refused and TLS failures are real ones; a resolver failure is built, since whether a name
+    fails fast depends on the machine's DNS."""
+    port = free_port()
+    refused = get(f"http://127.0.0.1:{port}/feed.xml")
+    assert refused.kind == "connect" and refused.message.startswith("cannot connect to 127.0.0.1: ")
+    assert "refused" in refused.message.lower() or "connect call failed" in refused.message.lower()
+    plain = feed_server.add("/feed.xml", "<rss/>")
+    tls = get(plain.replace("http://", "https://"))  # a TLS handshake with a plain HTTP server
+    assert tls.kind == "tls" and tls.message.startswith("TLS with 127.0.0.1 failed: ")
 
-    import httpx
-
-    from monitor.intake.fetch import connect_failure
-
-    def wrapped(cause: BaseException) -> httpx.ConnectError:
+    try:
         try:
-            try:
-                raise cause
-            except OSError as e:
-                raise httpx.ConnectError(str(e)) from e
-        except httpx.ConnectError as outer:
-            return outer
-
-    url = "https://news.example.org/feed.xml"
-    dns = connect_failure(url, wrapped(socket.gaierror(-2, "Name or service not known")))
+            raise socket.gaierror(-2, "Name or service not known")
+        except OSError as e:
+            raise ConnectionError("connect failed") from e
+    except ConnectionError as wrapped:
+        dns = connect_failure("https://news.example.org/feed.xml", wrapped)
     assert (dns.kind, dns.message.split(":")[0]) == ("dns", "cannot resolve news.example.org")
-    tls = connect_failure(url, wrapped(ssl.SSLCertVerificationError("certificate verify failed")))
-    assert tls.kind == "tls" and "news.example.org" in tls.message
-    refused = connect_failure(url, wrapped(ConnectionRefusedError(111, "Connection refused")))
-    assert refused.kind == "connect" and refused.message.startswith("cannot connect to news.example.org")
+
+
+def test_a_hosts_connection_is_reused_then_closed_after_its_last_feed(feed_server: FeedServer) -> None:
+    """Keep-alive serves a host's feeds; after its last one its socket is closed while other
+    hosts are still being fetched, so a cycle over thousands of hosts never holds one per host."""
+    fast = [feed_server.add(f"/k{n}", "<rss/>") for n in range(3)]
+    slow = feed_server.add("/slow", "<rss/>", delay=1.5).replace("127.0.0.1", "localhost")  # another host
+    results = fetch_many([(slow, None), *((url, None) for url in fast)], FetchLimits(concurrency=4, per_host=1))
+    arrived = [next(results)[0] for _ in fast]
+    assert sorted(arrived) == [1, 2, 3]  # the slow host's feed is still being served
+    [client] = {r["client"] for n in range(3) for r in feed_server.requests_for(f"/k{n}")}
+    deadline = time.monotonic() + 1
+    while client not in feed_server.closed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client in feed_server.closed
+    assert [index for index, _ in results] == [0]
+
+
+def test_a_proxy_named_in_the_environment_is_used(feed_server: FeedServer, monkeypatch) -> None:
+    target = "http://feeds.example.invalid/feed.xml"  # never resolved: only the proxy is asked
+    feed_server.add(target, "<rss/>")  # a forward proxy is asked for the absolute URL
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", feed_server.url)
+    result = get(target)
+    assert isinstance(result, Fetched) and result.body == b"<rss/>"
+    assert feed_server.requests_for(target)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import article, free_port, rss, slack_section, write_config
 
-from monitor import config, logs
+from monitor import config, events, logs
 from monitor.testing import FeedServer, SlackFault, SlackServer
 
 TOKEN = "xoxb-4242424242-1717171717-q9Zr7UmC3vXbT2pLk8sWfNdE"
@@ -36,6 +36,32 @@ def failure() -> BaseException:
         raise ValueError("bad\nthing")
     except ValueError as e:
         return e
+
+
+@pytest.fixture
+def root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+def test_an_unchanged_feed_is_logged_only_at_debug_level(capsys, root_logger) -> None:
+    """1,000 feeds every 15 minutes would write 96,000 'nothing happened' lines a day."""
+    bus = events.EventBus()
+    logs.log_events(bus)
+    seen = {}
+    for level in ("warning", "info", "debug"):
+        logs.setup("text", logs.LEVELS[level])
+        bus.emit(events.FeedPolled("Wire", "not_modified"))
+        bus.emit(events.FeedPolled("Wire", "ok", new_items=2))
+        bus.emit(events.FeedFailing("Wire", "HTTP 500"))
+        seen[level] = [
+            re.search(r"event=(\w+) .*?(status=\w+|error=)", line)[0] for line in capsys.readouterr().err.splitlines()
+        ]
+    assert seen["warning"] == ["event=FeedFailing feed=Wire error="]
+    assert seen["info"] == ["event=FeedPolled feed=Wire status=ok", "event=FeedFailing feed=Wire error="]
+    assert seen["debug"] == ["event=FeedPolled feed=Wire status=not_modified", *seen["info"]]
 
 
 def test_key_value_is_one_line_with_stable_keys_first() -> None:

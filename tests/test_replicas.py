@@ -66,7 +66,7 @@ def test_three_replicas_share_the_work_and_alert_each_story_once(
             tmp_path,
             urls,
             rules=rules_dir,
-            monitor=f'default_interval = "{INTERVAL:g}s"\nhealth_port = 0',
+            monitor=f'default_interval = "{INTERVAL:g}s"\nhealth_port = 0\nlog_level = "debug"',  # 304s too
             extra=slack_section(slack)
             + "pace = 0\nburst_limit = 1000\n"
             + f'[digest]\ntime = "{digest_at:%H:%M}"\nto = ["team@example.org"]\nfrom = "m@example.org"\n'

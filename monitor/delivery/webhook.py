@@ -26,8 +26,6 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
 from monitor import __version__
 from monitor.clock import Clock
 from monitor.config import WebhookConfig, secret
@@ -138,6 +136,8 @@ class WebhookNotifier:
                 "but that environment variable is not set"
             )
         self.secret = key
+        import httpx  # imported here: only configured webhooks need it, and it costs every start ~40 ms
+
         self.client = httpx.Client(
             timeout=webhook.timeout,
             follow_redirects=False,
@@ -145,6 +145,8 @@ class WebhookNotifier:
         )
 
     def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
+        import httpx
+
         content = body(alert)
         timestamp = int(now.timestamp())
         headers = {

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config
 from monitor.store import open_store
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STATES = ("pending", "dead", "delivered")
 
@@ -38,6 +37,10 @@ def _when(text: str) -> str:
 
 
 def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) -> None:
+    from rich.console import Console  # imported here: rich costs every command's start ~20 ms
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"Outbox ({len(rows)} rows)")
     for column in ("id", "state", "to", "priority", "attempts", "next attempt", "title", "last error / note"):
         table.add_column(column, overflow="fold")

@@ -26,7 +26,7 @@ from monitor.pipeline import Runtime
 
 log = logging.getLogger("monitor.reload")
 
-RESTART_KEYS = ("database", "health_host", "health_port", "log_format")
+RESTART_KEYS = ("database", "health_host", "health_port", "log_format", "log_level")
 NOT_DELIVERY = {"path", "monitor", "feeds", "fetch", "money", "lines"}
 
 
