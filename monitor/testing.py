@@ -177,9 +177,13 @@ class _FeedHandler(_QuietHandler):
             pass  # the client gave up, as it should
         self.close_connection = True
 
+    def setup(self) -> None:
+        super().setup()
+        self.owner.connections[self.client_address] = [time.monotonic(), None]
+
     def finish(self) -> None:
         super().finish()
-        self.owner.closed.append(self.client_address)
+        self.owner.connections[self.client_address][1] = time.monotonic()
 
     def _not_modified(self, resource: FeedResource) -> bool:
         """RFC 9110: If-None-Match, when sent, decides alone; else If-Modified-Since."""
@@ -191,15 +195,15 @@ class _FeedHandler(_QuietHandler):
 
 class FeedServer(LocalServer):
     """Serves feed files by path, with ETag/Last-Modified/304, delays, errors and redirects.
-    ``requests`` records each request (with the client's address); ``closed``, the addresses
-    whose connection the client closed."""
+    ``requests`` records each request (with the client's address); ``connections``, each
+    connection's (client address, opened, closed) monotonic times, closed None while open."""
 
     handler = _FeedHandler
 
     def __init__(self) -> None:
         self.resources: dict[str, FeedResource] = {}
         self.requests: list[dict[str, Any]] = []
-        self.closed: list[tuple[str, int]] = []
+        self.connections: dict[tuple[str, int], list[float | None]] = {}
         super().__init__()
 
     def add(self, path: str, body: bytes | str, *, validators: bool = True, **options: Any) -> str:
