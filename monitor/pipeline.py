@@ -29,7 +29,7 @@ from monitor.delivery.render import alert_payload
 from monitor.intake import health, links
 from monitor.intake.fetch import FetchLimits, fetch_many
 from monitor.intake.normalise import canonical_url
-from monitor.intake.prepare import Prepared, Preparer
+from monitor.intake.prepare import MAX_BACKLOG, Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
@@ -152,7 +152,7 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
         outcomes.clear()
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
-    with Preparer(len(feeds), backlog=rt.limits.concurrency) as preparer:
+    with Preparer(len(feeds), backlog=min(rt.limits.concurrency, MAX_BACKLOG)) as preparer:
         for index, result in fetch_many(requests, rt.limits):
             body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
             if body_hash is None or body_hash == known[index].body_hash:

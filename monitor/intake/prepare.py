@@ -31,6 +31,9 @@ from monitor.model import Fetched, FetchFailed, Item
 log = logging.getLogger("monitor.intake")
 
 WORKER_THRESHOLD = 50  # feeds in a cycle from which a worker process pays for itself
+# Jobs waiting for the worker at most: enough to keep it busy (~2 ms a feed), few enough that a
+# high [fetch] concurrency does not also mean that many bodies queued in memory.
+MAX_BACKLOG = 64
 
 
 @dataclass(frozen=True, slots=True)
