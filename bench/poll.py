@@ -477,8 +477,10 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=100, help="loopback addresses the feeds are spread over")
     parser.add_argument("--latency", type=float, action="append", help="seconds per response (repeatable)")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--concurrency", type=int, default=100, help="monitor's [fetch] concurrency")
-    parser.add_argument("--per-host", type=int, default=2, help="monitor's [fetch] per_host")
+    # Enough to have every feed of the farm in flight at once (10 feeds per host by default):
+    # the question at 100 ms is whether concurrency hides latency, so the limits must allow it.
+    parser.add_argument("--concurrency", type=int, default=1000, help="monitor's [fetch] concurrency")
+    parser.add_argument("--per-host", type=int, default=10, help="monitor's [fetch] per_host")
     parser.add_argument("--peers-venv", default="/work/bench-venv")
     parser.add_argument("--only", action="append", help="run only this tool (repeatable)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool without latency (medians shown)")
