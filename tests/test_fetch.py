@@ -6,7 +6,7 @@ import time
 
 import pycurl
 
-from monitor.intake.fetch import FetchLimits, curl_failure, fetch_many
+from monitor.intake.fetch import FetchLimits, curl_failure, fetch_many, wire_url
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
 from monitor.testing import FeedServer, free_port, gzip_bomb
 
@@ -162,3 +162,18 @@ def test_a_proxy_named_in_the_environment_is_used(feed_server: FeedServer, monke
     result = get(target)
     assert isinstance(result, Fetched) and result.body == b"<rss/>"
     assert feed_server.requests_for(target)
+
+
+def test_urls_and_validators_libcurl_cannot_take_raw_are_encoded_or_refused(feed_server: FeedServer) -> None:
+    """Feed lists carry unencoded paths, IDN hosts, fragments and broken ports; servers send
+    validators in latin-1. Each is encoded on the wire, or is one feed's failure, never the cycle's."""
+    feed_server.add("/caf%C3%A9%20news.xml", "<rss/>")
+    spaced = feed_server.url + "/café news.xml#top"
+    state = FeedState("F", spaced, etag='"r\u00e9v-1"')
+    results = dict(fetch_many([(spaced, state), ("http://127.0.0.1:99999/feed", None)], LIMITS))
+    assert isinstance(results[0], Fetched) and results[0].body == b"<rss/>"
+    assert feed_server.requests_for("/caf%C3%A9%20news.xml")[0]["headers"]["if-none-match"] == '"r\u00e9v-1"'
+    assert isinstance(results[1], FetchFailed) and "Port out of range" in results[1].message
+    assert (
+        wire_url("http://B\u00fccher.example/a b?q=\u00e4&x=%20") == "http://xn--bcher-kva.example/a%20b?q=%C3%A4&x=%20"
+    )

@@ -132,7 +132,11 @@ def test_two_outlets_in_one_cycle_make_one_alert_and_one_reply(
     tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer
 ) -> None:
     wire = serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL, "wire-1"), unrelated(1)))
-    explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")))
+    # Both feeds are fetched at once and settled in the order they arrive: the explainer answers
+    # a moment later, so the wire leads (which outlet leads is not what this test is about).
+    explainer = serve(
+        feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")), delay=0.3
+    )
     path = write_config(tmp_path, {"Wire": wire, "Explainer": explainer}, slack_section(slack_server))
 
     first = run("poll", "--config", str(path))

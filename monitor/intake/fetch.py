@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import certifi
 import pycurl
@@ -115,12 +115,12 @@ class _Cycle:
         self.multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, limits.per_host)
         self.multi.setopt(pycurl.M_MAXCONNECTS, limits.concurrency)
         self.proxies = urllib.request.getproxies_environment()
-        self.invalid: list[int] = []
+        self.invalid: list[tuple[int, FetchFailed]] = []
         self.waiting: dict[str, deque[int]] = {}  # per host, in request order
         for index, (url, _) in enumerate(requests):
             host = _host(url)
             if host is None:
-                self.invalid.append(index)
+                self.invalid.append((index, FetchFailed(url, "http", "the URL is not a valid http(s) URL")))
             else:
                 self.waiting.setdefault(host, deque()).append(index)
         self.ready = deque(self.waiting)  # hosts with feeds waiting and fewer than per_host running
@@ -131,10 +131,11 @@ class _Cycle:
         self, put: Callable[[tuple[int, FetchResult]], None], slots: threading.Semaphore, stop: threading.Event
     ) -> None:
         try:
-            for index in self.invalid:
-                put((index, FetchFailed(self.requests[index][0], "http", "the URL is not a valid http(s) URL")))
+            for invalid in self.invalid:
+                put(invalid)
             while not stop.is_set() and (self.ready or self.running):
-                self._start(slots)
+                for refused in self._start(slots):
+                    put(refused)
                 if not self.running:  # every slot holds a result the caller has not taken yet
                     if slots.acquire(timeout=0.05):
                         slots.release()
@@ -151,9 +152,10 @@ class _Cycle:
                 handle.close()
             self.multi.close()
 
-    def _start(self, slots: threading.Semaphore) -> None:
+    def _start(self, slots: threading.Semaphore) -> Iterator[tuple[int, FetchResult]]:
         """Start transfers while there are slots: a host whose transfer just finished first (its
-        connection is warm), then the others in request order."""
+        connection is warm), then the others in request order. Yields the requests libcurl
+        refused outright (an URL it cannot take), as failures."""
         while self.ready and slots.acquire(blocking=False):
             host = self.ready.popleft()
             index = self.waiting[host].popleft()
@@ -162,7 +164,11 @@ class _Cycle:
                 self.ready.append(host)
             url, state = self.requests[index]
             transfer = _Transfer(index, url, host, self.limits)
-            handle = transfer.handle(conditional_headers(state), self._proxy(url))
+            try:
+                handle = transfer.handle(conditional_headers(state), self._proxy(url))
+            except (pycurl.error, UnicodeError, ValueError) as e:
+                yield self._done(transfer, FetchFailed(url, "http", f"not a URL that can be requested: {e}"))
+                continue
             self.running[handle] = transfer
             self.multi.add_handle(handle)
 
@@ -178,9 +184,11 @@ class _Cycle:
         transfer = self.running.pop(handle)
         self.multi.remove_handle(handle)
         try:
-            result = transfer.result(handle, code, message)
+            return self._done(transfer, transfer.result(handle, code, message))
         finally:
             handle.close()
+
+    def _done(self, transfer: _Transfer, result: FetchResult) -> tuple[int, FetchResult]:
         host = transfer.host
         self.active[host] -= 1
         if self.waiting[host] and self.active[host] == self.limits.per_host - 1:
@@ -196,6 +204,26 @@ class _Cycle:
         if urllib.request.proxy_bypass_environment(parts.hostname or "", self.proxies):
             return ""
         return self.proxies.get(parts.scheme.lower()) or self.proxies.get("all", "")
+
+
+def wire_url(url: str) -> str:
+    """``url`` as libcurl takes it: ASCII only (an IDNA host name; spaces and other characters
+    percent-encoded as UTF-8, existing escapes kept), without the fragment. Raises ValueError
+    or UnicodeError for a URL that cannot be made so (a bad port, an invalid host name)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (quote(userinfo, safe=_SAFE) + "@" if userinfo else "") + host
+    netloc += f":{parts.port}" if parts.port is not None else ""
+    query = "?" + quote(parts.query, safe=_SAFE + "/?") if parts.query else ""
+    return f"{parts.scheme.lower()}://{netloc}{quote(parts.path, safe=_SAFE + '/')}{query}"
+
+
+_SAFE = "%:@!$&'()*+,;=-._~"  # unreserved and reserved characters, and existing escapes
 
 
 def _host(url: str) -> str | None:
@@ -222,7 +250,7 @@ class _Transfer:
         limits = self.limits
         handle = pycurl.Curl()
         for option, value in (
-            (pycurl.URL, self.url),
+            (pycurl.URL, wire_url(self.url)),
             (pycurl.NOSIGNAL, 1),
             (pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
             (pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
@@ -241,8 +269,9 @@ class _Transfer:
             (pycurl.USERAGENT, USER_AGENT),
             (
                 pycurl.HTTPHEADER,
-                [f"Accept: {ACCEPT}", f"Accept-Encoding: {ACCEPT_ENCODING}"]
-                + [f"{name}: {value}" for name, value in headers.items()],
+                [f"Accept: {ACCEPT}".encode(), f"Accept-Encoding: {ACCEPT_ENCODING}".encode()]
+                # validators come back as the server sent them (header bytes read as latin-1)
+                + [f"{name}: {value}".encode("latin-1", "replace") for name, value in headers.items()],
             ),
             (pycurl.HEADERFUNCTION, self.header),
             (pycurl.WRITEFUNCTION, self.write),
