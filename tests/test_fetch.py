@@ -177,3 +177,18 @@ def test_urls_and_validators_libcurl_cannot_take_raw_are_encoded_or_refused(feed
     assert (
         wire_url("http://B\u00fccher.example/a b?q=\u00e4&x=%20") == "http://xn--bcher-kva.example/a%20b?q=%C3%A4&x=%20"
     )
+
+
+def test_a_caller_that_falls_behind_holds_the_fetching_back(feed_server: FeedServer) -> None:
+    """At most ``concurrency`` results wait for the caller (invalid URLs count too), so bodies
+    never pile up in memory however slow the parse and store side is."""
+    invalid = [("ftp://files.example/feed.xml", None), ("not a url", None), ("http:///no-host", None)]
+    valid = [(feed_server.add(f"/v{n}", "<rss/>"), None) for n in range(3)]
+    results = fetch_many([*invalid, *valid], FetchLimits(concurrency=2, per_host=2))
+    first = next(results)
+    time.sleep(0.5)
+    assert feed_server.requests == []  # two more invalid ones fill both slots until taken
+    rest = dict([first, *results])
+    assert sorted(rest) == list(range(6))
+    assert all(isinstance(rest[i], FetchFailed) and "not a valid http(s) URL" in rest[i].message for i in range(3))
+    assert all(isinstance(rest[i], Fetched) for i in range(3, 6))

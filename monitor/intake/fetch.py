@@ -131,7 +131,10 @@ class _Cycle:
         self, put: Callable[[tuple[int, FetchResult]], None], slots: threading.Semaphore, stop: threading.Event
     ) -> None:
         try:
-            for invalid in self.invalid:
+            for invalid in self.invalid:  # a result like any other: it takes a slot
+                while not slots.acquire(timeout=0.05):
+                    if stop.is_set():
+                        return
                 put(invalid)
             while not stop.is_set() and (self.ready or self.running):
                 for refused in self._start(slots):
@@ -358,6 +361,8 @@ def curl_failure(url: str, code: int, message: str, limits: FetchLimits) -> Fetc
         )
     if code == pycurl.E_FILESIZE_EXCEEDED:
         return _too_large(url, limits)
+    if "HTTP/0.9" in message:  # libcurl files a reply without a status line under "unsupported protocol"
+        code = 8
     kind, words = _CURL_ERRORS.get(code, ("http", "{curl}"))
     return FetchFailed(url, kind, words.format(host=host, curl=message, redirects=limits.max_redirects))
 
