@@ -71,6 +71,17 @@ def test_status_without_health_endpoint(tmp_path: Path) -> None:
     assert report["daemon"] == {"url": None, "state": "disabled", "detail": "[monitor] health_port = 0"}
 
 
+def test_the_table_shows_brackets_as_written(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Feed names and errors are text, not rich markup: "[fetch] max_bytes" must stay readable."""
+    url = feed_server.add("/big.xml", b"<rss>" + b"x" * 5000)
+    config = write_config(tmp_path, {"[Tech] News": url}, monitor="health_port = 0")
+    config.write_text(config.read_text().replace("connect_timeout = 2", "connect_timeout = 2\nmax_bytes = 1024"))
+    assert run("poll", "--config", str(config)).returncode == 0
+    table = run("status", "--config", str(config), env={"COLUMNS": "250"}).stdout
+    assert "[Tech] News" in table and "raise [fetch] max_bytes" in table
+    assert "([monitor] health_port = 0)" in table
+
+
 def test_health_command_fails_without_a_daemon(tmp_path: Path) -> None:
     port = free_port()
     config = write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, monitor=f"health_port = {port}")

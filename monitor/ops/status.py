@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
@@ -96,16 +97,18 @@ def _when(text: str | None, zone: tzinfo, never: str = "never") -> str:
 
 
 def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | None = None) -> None:
+    """Everything from config, feeds and errors is escaped: "[fetch] max_bytes" in an error, or a
+    feed named "[Tech] News", would otherwise be taken for rich markup and vanish."""
     console = console or Console()
     daemon = report["daemon"]
     colours = {"ok": "green", "healthy": "green", "new": "cyan", "failing": "yellow", "unhealthy": "red", "dead": "red"}
     state = daemon["state"]
     console.print(
         f"Daemon: [{colours.get(state, 'dim')}]{state}[/]"
-        + (f" at {daemon['url']}" if daemon["url"] and daemon["url"] not in daemon["detail"] else "")
-        + (f" ({daemon['detail']})" if daemon["detail"] else "")
+        + (f" at {escape(daemon['url'])}" if daemon["url"] and daemon["url"] not in daemon["detail"] else "")
+        + (f" ({escape(daemon['detail'])})" if daemon["detail"] else "")
     )
-    table = Table(title=f"Feeds ({report['database']})", title_justify="left")
+    table = Table(title=f"Feeds ({escape(report['database'])})", title_justify="left")
     for column in ("feed", "health", "last poll", "next poll", "errors"):
         table.add_column(column, overflow="fold")
     for feed in report["feeds"]:
@@ -114,11 +117,11 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
         if feed["moved_to"]:
             errors += f" (moved permanently to {feed['moved_to']}: update config.toml)"
         table.add_row(
-            feed["name"],
+            escape(feed["name"]),
             f"[{colours[health]}]{health}[/]",
             _when(feed["last_poll"], zone),
             _when(feed["next_poll"], zone, never="due now"),
-            errors,
+            escape(errors),
         )
     console.print(table)
     outbox = report["outbox"]
@@ -133,7 +136,7 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
         if row["state"] in ("pending", "sending"):
             console.print(
                 f"Digest {row['period']}: [yellow]not sent yet[/] after {row['attempts']} attempts, "
-                f"next {_when(row['next_attempt_at'], zone)}: {row['last_error'] or 'in progress'}"
+                f"next {_when(row['next_attempt_at'], zone)}: {escape(row['last_error'] or 'in progress')}"
             )
     sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
     if sent:
