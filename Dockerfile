@@ -13,7 +13,9 @@ WORKDIR /src
 RUN python -m venv "$VIRTUAL_ENV"
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
-RUN "$VIRTUAL_ENV/bin/pip" install --no-cache-dir --no-compile . && "$VIRTUAL_ENV/bin/pip" check
+# Bytecode is compiled here: the runtime never writes it (PYTHONDONTWRITEBYTECODE, a read-only
+# venv), so without it every process (the daemon, each HEALTHCHECK) would compile every module.
+RUN "$VIRTUAL_ENV/bin/pip" install --no-cache-dir . && "$VIRTUAL_ENV/bin/pip" check
 
 # --- runtime: no compilers, no pip cache, no root ----------------------------------------------
 FROM python:3.11.14-slim-bookworm

@@ -157,6 +157,7 @@ def test_dockerfile_structure() -> None:
     assert exec_form(args_of(RUNTIME, "CMD")[0]) == ["monitor", "run"]
     (healthcheck,) = args_of(RUNTIME, "HEALTHCHECK")
     assert exec_form(healthcheck.split(" CMD ", 1)[1]) == ["monitor", "health"]
+    assert all("--no-compile" not in run for run in args_of(BUILD, "RUN"))  # bytecode ships in the image
     (setup,) = args_of(RUNTIME, "RUN")
     assert "tini=" in setup and "chown 10001:10001 /data" in setup and "ln -s /data /config/data" in setup
     rules = dockerignore()
