@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from monitor import events, stories
 from monitor.clock import Clock, SystemClock
@@ -48,9 +47,6 @@ from monitor.model import (
 from monitor.store import Store, open_store
 from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
-if TYPE_CHECKING:
-    import httpx
-
 log = logging.getLogger("monitor.pipeline")
 
 OUTCOME_BATCH = 200  # poll outcomes written per transaction
@@ -69,16 +65,10 @@ class Runtime:
     # Held while one feed's items are matched, given their story and stored: the daemon polls
     # feeds from several scheduler threads, and story decisions must not interleave.
     settling: threading.Lock = field(default_factory=threading.Lock)
-    http: httpx.Client | None = None  # for one-off requests in the pipeline thread (wrapped links)
 
     @property
     def limits(self) -> FetchLimits:
         return FetchLimits(**{limit.name: self.config.fetch[limit.name] for limit in fields(FetchLimits)})
-
-    def client(self) -> httpx.Client:
-        if self.http is None:
-            self.http = links.make_client(self.limits)
-        return self.http
 
     @property
     def policy(self) -> health.Policy:
@@ -86,8 +76,6 @@ class Runtime:
         return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
 
     def close(self) -> None:
-        if self.http is not None:
-            self.http.close()
         for notifier in self.notifiers.values():
             if isinstance(notifier, webhook.WebhookNotifier):
                 notifier.close()
@@ -337,7 +325,7 @@ def _identify(
     rt: Runtime, feed: FeedConfig, items: Sequence[Item], now: datetime, dry_run: bool
 ) -> list[tuple[Item, tuple[str, ...]]]:
     """The items of one poll that are new, each with its identity keys (see ``stories``)."""
-    unwrapped = [_unwrapped(rt, item) for item in items]
+    unwrapped = _unwrapped(rt, items)
     trust_guid = True
     if feed.identity == "auto":
         url_and_guid = [key for item in unwrapped for key in (stories.url_key(item), stories.guid_key(item)) if key]
@@ -358,14 +346,19 @@ def _identify(
     return [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
 
 
-def _unwrapped(rt: Runtime, item: Item) -> Item:
-    """The item with its aggregator link replaced by the publisher's URL, where that is known."""
-    if not links.is_wrapped(item.url):
-        return item
-    url = links.unwrap(item.url, item.guid)
-    if links.is_wrapped(url) and url and not rt.store.known_keys(["url:" + url]):
-        url = canonical_url(links.follow(rt.client(), url, rt.limits.max_redirects)) or url
-    return replace(item, url=url)
+def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
+    """The items with their aggregator links replaced by the publisher's URL, where that is known:
+    from the link or the feed (``links.unwrap``), else by following the redirects of the links not
+    stored yet, all at once under one deadline (``links.follow_many``)."""
+    urls = [links.unwrap(item.url, item.guid) if links.is_wrapped(item.url) else item.url for item in items]
+    opaque = {url for url in urls if url and links.is_wrapped(url)}
+    if opaque:
+        opaque -= {key.removeprefix("url:") for key in rt.store.known_keys(["url:" + url for url in opaque])}
+    ends = links.follow_many(opaque, rt.limits) if opaque else {}
+    return [
+        replace(item, url=canonical_url(ends.get(url)) or url) if links.is_wrapped(item.url) else item
+        for item, url in zip(items, urls, strict=True)
+    ]
 
 
 def _new_item(

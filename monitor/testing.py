@@ -33,6 +33,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default listen backlog of 5 drops concurrent connects on a busy machine
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], ConnectionError):

@@ -216,7 +216,6 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     m = make_monitor({"Wire": wire, "Explainer": explainer})
     m.rt.store.close()
     m.rt.store = RacingStore(m.rt.config.database_path)
-    m.rt.client()  # made before the threads start: Runtime.client() itself is not thread-safe
     jobs = [threading.Thread(target=scheduler.poll_if_due, args=(m.rt, name)) for name in ("Wire", "Explainer")]
     for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
         job.start()

@@ -168,7 +168,7 @@ class _Cycle:
             url, state = self.requests[index]
             transfer = _Transfer(index, url, host, self.limits)
             try:
-                handle = transfer.handle(conditional_headers(state), self._proxy(url))
+                handle = transfer.handle(conditional_headers(state), self.proxies)
             except (pycurl.error, UnicodeError, ValueError) as e:
                 yield self._done(transfer, FetchFailed(url, "http", f"not a URL that can be requested: {e}"))
                 continue
@@ -198,15 +198,46 @@ class _Cycle:
             self.ready.appendleft(host)  # it was full (so not queued); next, while its connection is warm
         return transfer.index, result
 
-    def _proxy(self, url: str) -> str:
-        """The proxy the environment names for ``url``, or "" for none (set either way, so
-        libcurl does not read the environment by rules of its own)."""
-        if not self.proxies:
-            return ""
-        parts = urlsplit(url)
-        if urllib.request.proxy_bypass_environment(parts.hostname or "", self.proxies):
-            return ""
-        return self.proxies.get(parts.scheme.lower()) or self.proxies.get("all", "")
+
+def curl_handle(url: str, limits: FetchLimits, proxies: dict[str, str]) -> pycurl.Curl:
+    """An easy handle for ``url`` with what every request of the monitor shares: http(s) only,
+    redirects followed up to ``max_redirects``, the connect and total timeouts, certifi's CAs, the
+    User-Agent, cookies within one redirect chain, and the proxy ``proxies`` (from
+    ``urllib.request.getproxies_environment()``) names for it. Raises ValueError or UnicodeError
+    for a URL it cannot take (see ``wire_url``), pycurl.error for an option libcurl refuses."""
+    handle = pycurl.Curl()
+    try:
+        for option, value in (
+            (pycurl.URL, wire_url(url)),
+            (pycurl.NOSIGNAL, 1),
+            (pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
+            (pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
+            (pycurl.FOLLOWLOCATION, 1),
+            (pycurl.MAXREDIRS, limits.max_redirects),
+            (pycurl.CONNECTTIMEOUT_MS, round(limits.connect_timeout * 1000)),
+            (pycurl.TIMEOUT_MS, round(limits.timeout * 1000)),
+            (pycurl.COOKIEFILE, ""),
+            (pycurl.CAINFO, certifi.where()),
+            # Set either way, so libcurl does not read the environment by rules of its own.
+            (pycurl.PROXY, _proxy(url, proxies)),
+            (pycurl.NOPROXY, ""),
+            (pycurl.USERAGENT, USER_AGENT),
+        ):
+            handle.setopt(option, value)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def _proxy(url: str, proxies: dict[str, str]) -> str:
+    """The proxy ``proxies`` names for ``url`` by urllib's rules (NO_PROXY included), or "" for none."""
+    if not proxies:
+        return ""
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+        return ""
+    return proxies.get(parts.scheme.lower()) or proxies.get("all", "")
 
 
 def wire_url(url: str) -> str:
@@ -249,27 +280,13 @@ class _Transfer:
         self.decode: Decoder | None = None
         self.stopped: FetchFailed | None = None  # why a callback stopped the transfer
 
-    def handle(self, headers: dict[str, str], proxy: str) -> pycurl.Curl:
-        limits = self.limits
-        handle = pycurl.Curl()
+    def handle(self, headers: dict[str, str], proxies: dict[str, str]) -> pycurl.Curl:
+        handle = curl_handle(self.url, self.limits, proxies)
         for option, value in (
-            (pycurl.URL, wire_url(self.url)),
-            (pycurl.NOSIGNAL, 1),
-            (pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
-            (pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS),
-            (pycurl.FOLLOWLOCATION, 1),
-            (pycurl.MAXREDIRS, limits.max_redirects),
-            (pycurl.CONNECTTIMEOUT_MS, round(limits.connect_timeout * 1000)),
-            (pycurl.TIMEOUT_MS, round(limits.timeout * 1000)),
             (pycurl.LOW_SPEED_LIMIT, 1),
-            (pycurl.LOW_SPEED_TIME, max(1, round(limits.read_timeout))),
-            (pycurl.MAXFILESIZE_LARGE, limits.max_bytes),
+            (pycurl.LOW_SPEED_TIME, max(1, round(self.limits.read_timeout))),
+            (pycurl.MAXFILESIZE_LARGE, self.limits.max_bytes),
             (pycurl.HTTP_CONTENT_DECODING, 0),
-            (pycurl.COOKIEFILE, ""),  # cookies within one redirect chain, like a browser
-            (pycurl.CAINFO, certifi.where()),
-            (pycurl.PROXY, proxy),
-            (pycurl.NOPROXY, ""),  # the NO_PROXY decision was made in _proxy, by urllib's rules
-            (pycurl.USERAGENT, USER_AGENT),
             (
                 pycurl.HTTPHEADER,
                 [f"Accept: {ACCEPT}".encode(), f"Accept-Encoding: {ACCEPT_ENCODING}".encode()]
