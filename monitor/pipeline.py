@@ -9,6 +9,7 @@ and propagates.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import threading
@@ -114,15 +115,19 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
     never race. Poll outcomes (validators, health, next check) are written in batches; a crash
     before a batch is written only means those feeds are fetched again. Finally the feed health
     announcements are sent."""
-    feeds = list(rt.config.feeds if feeds is None else feeds)
-    states = {s.name: s for s in rt.store.feed_states()}
-    known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+    if feeds is None:
+        feeds = list(rt.config.feeds)
+        states = {s.name: s for s in rt.store.feed_states()}
+        known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+    else:  # the daemon's one feed per job: its own row, not the whole table
+        known = [rt.store.feed_state(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
     reports: dict[int, PollReport] = {}
     waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
     outcomes: list[tuple[int, PollOutcome, datetime]] = []
 
-    def settle(index: int, result: FetchResult, prepared: Prepared | FetchFailed | None = None) -> None:
-        fetched, body_hash = waiting.pop(index, (result, None))
+    def settle(
+        index: int, fetched: FetchResult, body_hash: str | None, prepared: Prepared | FetchFailed | None = None
+    ) -> None:
         now = rt.clock.now()
         with rt.settling:
             reports[index], outcome = _settle(
@@ -144,13 +149,13 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
         for index, result in fetch_many(requests, rt.limits):
             body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
             if body_hash is None or body_hash == known[index].body_hash:
-                settle(index, result)  # not modified, unchanged (same hash) or failed
+                settle(index, result, None)  # not modified, unchanged (same hash) or failed
                 continue
             waiting[index] = (replace(result, body=b""), body_hash)  # the preparer has the body
             for done, prepared in preparer.submit((index, result, feeds[index].name, rt.clock.now())):
-                settle(done, result, prepared)
+                settle(done, *waiting.pop(done), prepared)
         for done, prepared in preparer.drain():
-            settle(done, waiting[done][0], prepared)
+            settle(done, *waiting.pop(done), prepared)
     record()
     if not dry_run:
         deliver_notices(rt)
@@ -338,7 +343,7 @@ def _identify(
     for original, item in zip(items, unwrapped, strict=True):
         keys = stories.identity_keys(item, feed.identity, trust_guid)
         if item.url != original.url and keys[0].startswith("url:"):
-            keys += ("url:" + str(original.url),)  # the wrapped link too: known next time without a request
+            keys += (stories.url_key(original),)  # the wrapped link too: known next time without a request
         if batch_keys.isdisjoint(keys):
             candidates.append((item, keys))
             batch_keys.update(keys)
@@ -462,22 +467,19 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
     chosen, recorded = [], []
     # As in a poll: each item's story is decided against the open stories and stored before the
     # next item's, under the store's exclusive hold, so two replayed items of one event share it.
+    policies = {feed.name: feed.identity for feed in rt.config.feeds}
+    trusted = functools.cache(lambda feed: stories.trusts_guids(rt.store.guid_changes(feed)))  # constant here
     with rt.store.exclusive() if send else contextlib.nullcontext():
         views = _open_story_views(rt, now)
         for item in items:
             matches = rt.rules.evaluate(item)
             if not any(not m.digest_only for m in matches):
                 continue
-            chosen.append(_new_item(rt, item, _stored_keys(rt, item), matches, views, now))
+            # the identity keys it was stored with, by its feed's policy
+            keys = stories.identity_keys(item, policies.get(item.feed, "auto"), trusted(item.feed))
+            chosen.append(_new_item(rt, item, keys, matches, views, now))
             if send:
                 recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
                 views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
     queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
     return ReplayReport(tuple(_preview(new) for new in chosen), queued)
-
-
-def _stored_keys(rt: Runtime, item: Item) -> tuple[str, ...]:
-    """The identity keys a stored item was recorded with, by its feed's policy."""
-    feed = next((f for f in rt.config.feeds if f.name == item.feed), None)
-    policy = feed.identity if feed else "auto"
-    return stories.identity_keys(item, policy, stories.trusts_guids(rt.store.guid_changes(item.feed)))

@@ -40,7 +40,6 @@ MAX_BACKLOG = 64
 class Prepared:
     items: tuple[Item, ...]
     ttl: timedelta | None
-    warnings: tuple[str, ...] = ()
 
 
 def prepare(fetched: Fetched, feed: str, now: datetime) -> Prepared | FetchFailed:
@@ -50,7 +49,7 @@ def prepare(fetched: Fetched, feed: str, now: datetime) -> Prepared | FetchFaile
         parsed = parse(fetched)
         if isinstance(parsed, FetchFailed):
             return parsed
-        return Prepared(normalise.items(parsed, feed, now), parsed.ttl, parsed.warnings)
+        return Prepared(normalise.items(parsed, feed, now), parsed.ttl)
     except Exception as e:
         log.exception("bug while reading feed=%s url=%s", feed, fetched.url)
         return FetchFailed(
