@@ -51,6 +51,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from monitor.matching.text import fold
 from monitor.model import Amount, IdentityPolicy, Item, Match
 from monitor.store.base import JoinStory, OpenStory, StoryDecision
 
@@ -125,8 +126,7 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 def words(text: str) -> list[str]:
     """Content words: Unicode-folded, stop words and one-letter words dropped."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return [w for w in re.findall(r"\w+", folded) if len(w) > 1 and w not in _STOPWORDS]
+    return [w for w in re.findall(r"\w+", fold(text)) if len(w) > 1 and w not in _STOPWORDS]
 
 
 @dataclass(frozen=True, slots=True)

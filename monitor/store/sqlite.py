@@ -157,7 +157,6 @@ CREATE TABLE IF NOT EXISTS story_threads (
     ts TEXT NOT NULL,
     PRIMARY KEY (story_id, destination, channel_key)
 );
-CREATE INDEX IF NOT EXISTS stories_opened ON stories(opened_at);
 CREATE INDEX IF NOT EXISTS matches_story ON matches(story_id);
 CREATE TABLE IF NOT EXISTS digests (
     period TEXT PRIMARY KEY,
@@ -414,13 +413,13 @@ class SQLiteStore:
 
     def mark_notices(self, ids: Sequence[int], now: datetime, retry_at: datetime | None, error: str | None) -> None:
         state = "sent" if error is None else "pending" if retry_at else "dead"
+        values = (state, error, _iso(retry_at), _iso(now) if error is None else None)
         with self._lock, self.db.atomic():
-            for notice_id in ids:
-                self.db.execute(
-                    "UPDATE feed_notices SET state = ?, attempts = attempts + 1, last_error = ?, "
-                    "next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
-                    (state, error, _iso(retry_at), _iso(now) if error is None else None, notice_id),
-                )
+            self.db.conn.executemany(
+                "UPDATE feed_notices SET state = ?, attempts = attempts + 1, last_error = ?, "
+                "next_attempt_at = COALESCE(?, next_attempt_at), sent_at = ? WHERE id = ?",
+                [(*values, notice_id) for notice_id in ids],
+            )
 
     # --- items, matches, stories, outbox ---------------------------------------------------------
 
@@ -428,9 +427,7 @@ class SQLiteStore:
         keys = list(dict.fromkeys(keys))
         found: set[str] = set()
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(keys):
                 found.update(r[0] for r in self.db.execute(f"SELECT key FROM item_keys WHERE key IN ({marks})", chunk))
         return found
 
@@ -573,9 +570,7 @@ class SQLiteStore:
         keys = list(dict.fromkeys(keys))
         owners: dict[str, tuple[str, str]] = {}
         with self._lock:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(keys):
                 for key, item_key, feed in self.db.execute(
                     f"SELECT k.key, k.item_key, i.feed FROM item_keys k JOIN items i ON i.key = k.item_key "
                     f"WHERE k.key IN ({marks})",
@@ -590,10 +585,10 @@ class SQLiteStore:
 
     def add_guid_changes(self, feed: str, urls: Iterable[str], now: datetime) -> None:
         with self._lock, self.db.atomic():
-            for url in urls:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO guid_changes(feed, url, seen_at) VALUES (?, ?, ?)", (feed, url, _iso(now))
-                )
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO guid_changes(feed, url, seen_at) VALUES (?, ?, ?)",
+                [(feed, url, _iso(now)) for url in urls],
+            )
 
     def open_stories(self, since: datetime) -> list[tuple[int, Mapping[str, Any]]]:
         with self._lock:
