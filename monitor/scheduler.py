@@ -146,10 +146,7 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
         CronTrigger(hour=digest["time"].hour, minute=digest["time"].minute, timezone=tz),
         args=(rt,),
         id="digest",
-        max_instances=1,
-        coalesce=True,
-        replace_existing=True,
-        misfire_grace_time=max(1, int(digest["grace"].total_seconds())),
+        **{**JOB_DEFAULTS, "misfire_grace_time": max(1, int(digest["grace"].total_seconds()))},
     )
     scheduler.add_job(
         digesting.tick,
@@ -158,10 +155,7 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
         args=(rt,),
         id="digest-check",
         next_run_time=datetime.now(tz),
-        max_instances=1,
-        coalesce=True,
-        replace_existing=True,
-        misfire_grace_time=DIGEST_CHECK_SECONDS,
+        **{**JOB_DEFAULTS, "misfire_grace_time": DIGEST_CHECK_SECONDS},
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from monitor.model import Alert
+from monitor.model import Alert, Dead, DeliveryResult, RetryAt
 
 BASE_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(hours=1)
@@ -48,6 +48,13 @@ def backoff(attempts: int, now: datetime, rng: random.Random | None = None) -> d
 
 def exhausted(attempts: int) -> bool:
     return attempts + 1 >= MAX_ATTEMPTS
+
+
+def transient(reason: str, attempts: int, now: datetime) -> DeliveryResult:
+    """A failure that may pass: retry with back-off, or give up once the attempts are exhausted."""
+    if exhausted(attempts):
+        return Dead(f"gave up after {attempts + 1} attempts; last error: {reason}")
+    return RetryAt(backoff(attempts, now), reason)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,26 +89,21 @@ class SlackNotifier:
         return alert_message(alert, channel)
 
     def send(self, alert: Alert, thread: tuple[str, str] | None, now: datetime) -> DeliveryResult:
-        return self._deliver(self.message(alert, thread), alert.attempts, now)
+        return self.post(self.message(alert, thread), alert.attempts, now)
 
     def notice(self, channel: str, lines: list[str], attempts: int, now: datetime) -> DeliveryResult:
         """Operational news (feed health) as plain lines to ``channel``, escaped like feed text."""
         text = truncate("\n".join(escape(line) for line in lines), SECTION_LIMIT)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-        return self._deliver(SlackMessage(channel=channel, text=text, blocks=blocks), attempts, now)
+        return self.post(SlackMessage(channel=channel, text=text, blocks=blocks), attempts, now)
 
     def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
         """Several alerts for one channel as one message (a burst)."""
         attempts = max(alert.attempts for alert in alerts)
-        return self._deliver(summary_message(alerts, channel or self.channel), attempts, now)
-
-    def _deliver(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
-        if self.client is not None:
-            return self._post(message, attempts, now)
-        return self._webhook(message, attempts, now)
+        return self.post(summary_message(alerts, channel or self.channel), attempts, now)
 
     def post(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
-        """Post a ready-made message (the digest summary) the way alerts are posted."""
+        """Post a ready-made message (an alert, a notice, the digest summary) by the API or the webhook."""
         if self.client is not None:
             return self._post(message, attempts, now)
         return self._webhook(message, attempts, now)
@@ -133,7 +128,7 @@ class SlackNotifier:
         except SlackApiError as e:
             return classify(e.response.status_code, e.response.get("error"), e.response.headers, attempts, now)
         except (SlackClientError, OSError) as e:  # timeouts, refused connections, TLS
-            return _transient(f"{type(e).__name__}: {e}", attempts, now)
+            return outbox.transient(f"{type(e).__name__}: {e}", attempts, now)
         return Delivered(remote_id=str(response.get("ts", "")), channel=response.get("channel"))
 
     def _webhook(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
@@ -143,7 +138,7 @@ class SlackNotifier:
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
             )
         except (SlackClientError, OSError) as e:
-            return _transient(f"{type(e).__name__}: {e}", attempts, now)
+            return outbox.transient(f"{type(e).__name__}: {e}", attempts, now)
         if response.status_code == 200:
             return Delivered(remote_id="webhook")
         error = (response.body or "").strip() or f"http_{response.status_code}"
@@ -159,15 +154,9 @@ def classify(
         retry = parse_retry_after(_header(headers, "retry-after"), now) or timedelta(seconds=30)
         return RetryAt(now + min(retry, timedelta(hours=1)), f"rate limited by Slack ({error})")
     if status >= 500 or error in RETRYABLE:
-        return _transient(f"Slack error {error} (HTTP {status})", attempts, now)
+        return outbox.transient(f"Slack error {error} (HTTP {status})", attempts, now)
     hint = PERMANENT_HINTS.get(error, "Slack refused the message")
     return Dead(f"{error}: {hint}")
-
-
-def _transient(reason: str, attempts: int, now: datetime) -> DeliveryResult:
-    if outbox.exhausted(attempts):
-        return Dead(f"gave up after {attempts + 1} attempts; last error: {reason}")
-    return RetryAt(outbox.backoff(attempts, now), reason)
 
 
 def _header(headers: Mapping[str, Any], name: str) -> str | None:

@@ -158,7 +158,7 @@ class WebhookNotifier:
         try:
             response = self.client.post(self.url, content=content, headers=headers)
         except httpx.HTTPError as e:  # timeouts, refused connections, TLS, protocol errors
-            return _transient(f"{type(e).__name__}: {e}", alert.attempts, now)
+            return outbox.transient(f"{type(e).__name__}: {e}", alert.attempts, now)
         return classify(response.status_code, response.headers.get("retry-after"), alert.attempts, now)
 
     def close(self) -> None:
@@ -173,13 +173,7 @@ def classify(status: int, retry_after: str | None, attempts: int, now: datetime)
         wait = parse_retry_after(retry_after, now)
         if wait is not None:
             return RetryAt(now + min(wait, MAX_RETRY_AFTER), f"receiver answered HTTP {status}, retry after {wait}")
-        return _transient(f"receiver answered HTTP {status}", attempts, now)
+        return outbox.transient(f"receiver answered HTTP {status}", attempts, now)
     if 300 <= status < 400:
         return Dead(f"receiver redirected (HTTP {status}); configure the final URL in [[webhooks]] url")
     return Dead(f"receiver refused the event (HTTP {status}); check its URL and secret, then retry it")
-
-
-def _transient(reason: str, attempts: int, now: datetime) -> DeliveryResult:
-    if outbox.exhausted(attempts):
-        return Dead(f"gave up after {attempts + 1} attempts; last error: {reason}")
-    return RetryAt(outbox.backoff(attempts, now), reason)
