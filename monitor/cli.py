@@ -451,23 +451,26 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
 
     Example: monitor feeds list
     """
-    from monitor.ops.status import collect
+    from monitor.ops.status import feed_rows
+    from monitor.store import open_store
 
     cfg = config.load(config_path)
-    health = {row["name"]: row for row in collect(cfg)["feeds"]}
-    rows = []
-    for feed in cfg.feeds:
-        known = health.get(feed.name, {})
-        rows.append(
-            {
-                "name": feed.name,
-                "url": feed.url,
-                "interval": str(feed.interval),
-                "health": known.get("health", "new"),
-                "moved_to": known.get("moved_to"),
-                "error": known.get("error"),
-            }
-        )
+    store = open_store(cfg.database)
+    try:  # the feeds' health only: not the daemon probe, outbox and digests of `monitor status`
+        health = feed_rows(cfg, store, datetime.now(UTC))
+    finally:
+        store.close()
+    rows = [
+        {
+            "name": feed.name,
+            "url": feed.url,
+            "interval": str(feed.interval),
+            "health": known["health"],
+            "moved_to": known["moved_to"],
+            "error": known["error"],
+        }
+        for feed, known in zip(cfg.feeds, health, strict=True)
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -16,7 +16,7 @@ from monitor.config import Config
 from monitor.intake.health import Policy, health_after
 from monitor.model import FeedState
 from monitor.ops.health import local_url, probe
-from monitor.store import describe, open_store
+from monitor.store import Store, describe, open_store
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
@@ -60,13 +60,18 @@ def _feed_row(state: FeedState, now: datetime, dead_after: timedelta) -> dict[st
     }
 
 
+def feed_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+    """One status row per configured feed, in config order (``monitor status``, ``feeds list``)."""
+    store.sync_feeds(config.feeds)
+    states = {s.name: s for s in store.feed_states()}
+    return [_feed_row(states[feed.name], now, config.fetch["dead_after"]) for feed in config.feeds]
+
+
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     store = open_store(config.database)
     try:
-        store.sync_feeds(config.feeds)
-        states = {s.name: s for s in store.feed_states()}
-        feeds = [_feed_row(states[feed.name], now, config.fetch["dead_after"]) for feed in config.feeds]
+        feeds = feed_rows(config, store, now)
         counts = store.outbox_counts()
         dead = store.dead_alerts()
         digests = [
