@@ -7,7 +7,6 @@ import getpass
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -25,7 +24,7 @@ from pytest_postgresql.factories import postgresql_noproc
 
 from monitor.matching import RuleSet, load_rules
 from monitor.model import Item
-from monitor.testing import FeedServer, SlackServer, SmtpServer
+from monitor.testing import FeedServer, SlackServer, SmtpServer, free_port  # noqa: F401 (tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -204,13 +203,6 @@ def run_monitor(*args: str, env: dict[str, str] | None = None, cwd: Path | None 
         monitor_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd,
         env=monitor_env(**(env or {})),
     )  # fmt: skip
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (for a daemon's health endpoint)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 15.0, what: str = "condition") -> object:

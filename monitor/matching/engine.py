@@ -207,19 +207,16 @@ class RuleSet:
     def __post_init__(self) -> None:
         term_ids: dict[tuple[tuple[str, ...], bool], int] = {}
         for rule in self.rules:
-            for atom, _ in atoms(rule.tree):
-                for term in (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,):
-                    term_ids.setdefault((term.forms, term.prefix), len(term_ids))
+            for term in _terms(rule.tree):
+                term_ids.setdefault((term.forms, term.prefix), len(term_ids))
         by_term: dict[int, list[int]] = {}
         compiled, always = [], []
         compiler = _Compiler(term_ids)
         for number, rule in enumerate(r for r in self.rules if r.enabled):
             holds = compiler(rule.tree)
             compiled.append(_CompiledRule(rule, holds))
-            for atom, positive in atoms(rule.tree):
-                for term in (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,):
-                    if positive:
-                        by_term.setdefault(term_ids[(term.forms, term.prefix)], []).append(number)
+            for term in _terms(rule.tree, positive_only=True):
+                by_term.setdefault(term_ids[(term.forms, term.prefix)], []).append(number)
             # Without any positive term a query is at its most permissive when no term occurs at all
             # (every remaining term sits under NOT), so one probe on an empty item settles it.
             if holds(_NO_HITS):  # type: ignore[arg-type]
@@ -251,9 +248,11 @@ class RuleSet:
         return tuple(sorted(matches, key=lambda m: PRIORITIES.index(m.priority)))
 
 
-def _terms(node: Node) -> Iterator[Term]:
-    for atom, _ in atoms(node):
-        yield from (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,)
+def _terms(node: Node, positive_only: bool = False) -> Iterator[Term]:
+    """The terms of a query, NEAR clauses opened; ``positive_only``: not those under NOT."""
+    for atom, positive in atoms(node):
+        if positive or not positive_only:
+            yield from (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,)
 
 
 def _near_span(node: Near, scan: _Scan, term_ids: Mapping) -> tuple[TextField, int, int] | None:
