@@ -49,7 +49,8 @@ class LocalServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         handler = type("Handler", (self.handler,), {"owner": self})
         self.server = _Server((host, port), handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # a short poll: stop() returns within 50 ms instead of serve_forever's default 0.5 s
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

@@ -154,7 +154,7 @@ def test_permanent_error_is_retryable_after_a_fix(make, slack_server: SlackServe
 
 
 def test_pacing_keeps_under_the_per_channel_rate_limit(make, slack_server: SlackServer) -> None:
-    slack_server.rate_limit = 0.2
+    slack_server.rate_limit = 0.1  # well under the 0.25 s pace: a slow machine must not make it flake
     ctx = make(clock=SystemClock(), pace=0.25)
     ctx.queue(*[f"https://n.example/{n}" for n in range(5)])
     report = deliver_due(ctx)
