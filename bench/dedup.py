@@ -122,7 +122,7 @@ def main() -> None:
         fill(rt, rng, vocabulary, args.stored)
         fill_seconds = time.perf_counter() - started
         feed = rt.config.feeds[0]
-        window = NOW - rt.config.monitor["story_window"]
+        window = NOW - rt.config.monitor.story_window
         in_window = len(rt.store.open_stories(window))
 
         fresh = [matched_item(rng, vocabulary, args.stored + n, "New", NOW) for n in range(args.new)]
@@ -141,7 +141,7 @@ def main() -> None:
         rt.close()
 
     ms = 1000
-    hours = rt.config.monitor["story_window"].total_seconds() / 3600
+    hours = rt.config.monitor.story_window.total_seconds() / 3600
     print(
         f"dedup benchmark: {args.stored:,} items stored ({size / 2**20:.0f} MiB SQLite, "
         f"filled in {fill_seconds:.1f}s), "

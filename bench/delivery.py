@@ -31,6 +31,7 @@ from monitor.delivery import Notifier
 from monitor.delivery.dispatch import deliver_due
 from monitor.delivery.slack import SlackNotifier
 from monitor.model import Alert, Delivered, DeliveryResult, Explanation, Item, Match
+from monitor.settings import SlackSettings
 from monitor.store.base import NewItem, OpenStory, Outgoing
 from monitor.store.sqlite import SQLiteStore
 from monitor.testing import SlackServer
@@ -77,7 +78,7 @@ burst_limit = {burst_limit}
         cfg = config.parse(text, folder / "config.toml")
         store = SQLiteStore(cfg.database_path)
         queue(store, BACKLOG, "slack")
-        ctx = Ctx(cfg, store, notifiers={"slack": SlackNotifier(cfg.slack or {}, {"TOKEN": "xoxb-bench"})})
+        ctx = Ctx(cfg, store, notifiers={"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-bench"})})
         started = time.monotonic()
         while store.outbox_counts()["pending"]:
             if not deliver_due(ctx, limit=1000).delivered:

@@ -18,6 +18,7 @@ import click
 from monitor import __version__, config, logs, pipeline
 from monitor.errors import ConfigError, DatabaseUnreachable, DeliveryError, MonitorError, RuleError, RuleErrors
 from monitor.ops import outbox as ops_outbox
+from monitor.settings import parse_duration
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _load(config_path: Path) -> config.Config:
     loaded = config.load(config_path)
-    logs.setup(loaded.monitor["log_format"], logs.LEVELS[loaded.monitor["log_level"]])
+    logs.setup(loaded.monitor.log_format, logs.LEVELS[loaded.monitor.log_level])
     logs.hide(config.secret_values(loaded))
     return loaded
 
@@ -135,7 +136,7 @@ def check(config_path: Path) -> None:
     from monitor.matching import load_rules
 
     cfg = config.load(config_path)
-    rules = load_rules(cfg.rules_path, rates=cfg.money["rates"])
+    rules = load_rules(cfg.rules_path, rates=cfg.money.rates)
     click.echo(f"{cfg.path}: ok ({len(cfg.feeds)} feeds, {len(rules.rules)} rules)")
 
 
@@ -158,7 +159,7 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     from monitor.matching import format_match, load_rules
 
     cfg = config.load(config_path)
-    ruleset = load_rules(cfg.rules_path, rates=cfg.money["rates"])
+    ruleset = load_rules(cfg.rules_path, rates=cfg.money.rates)
     items = items_from_bytes(source.read(), name=getattr(source, "name", "-"), now=datetime.now(UTC))
     total = 0
     for item in items:
@@ -225,7 +226,7 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render_table(report, zone=cfg.monitor["timezone"])
+        render_table(report, zone=cfg.monitor.timezone)
 
 
 @cli.command()
@@ -240,7 +241,7 @@ def health(config_path: Path) -> None:
     from monitor.ops.health import probe
 
     cfg = config.load(config_path)
-    if not cfg.monitor["health_port"]:
+    if not cfg.monitor.health_port:
         raise ConfigError(cfg.path, cfg.lines.get("monitor.health_port"), "[monitor] health_port is 0: no endpoint")
     status, text = probe(cfg)
     click.echo(text.rstrip("\n"))
@@ -250,7 +251,7 @@ def health(config_path: Path) -> None:
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     try:
-        return config.parse_duration(value)
+        return parse_duration(value)
     except ValueError as e:
         raise click.BadParameter(str(e)) from e
 
@@ -285,12 +286,12 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
     from monitor.store import open_store
 
     cfg = _load(config_path)
-    ruleset = load_rules(rules_path or cfg.rules_path, rates=cfg.money["rates"])
+    ruleset = load_rules(rules_path or cfg.rules_path, rates=cfg.money.rates)
     store = open_store(cfg.database)
     start = datetime.now(UTC) - since
     try:
         items = _progress(store.stored_items(start), store.count_items(start), "backtest")
-        report = bt.run(ruleset, items, start, cfg.monitor["timezone"])
+        report = bt.run(ruleset, items, start, cfg.monitor.timezone)
     finally:
         store.close()
     for line in bt.render(report):

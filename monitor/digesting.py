@@ -58,12 +58,12 @@ def tick(rt: Runtime) -> list[DigestReport]:
     if rt.config.digest is None:
         return []
     now = rt.clock.now()
-    s, tz = rt.config.digest, rt.config.monitor["timezone"]
+    s, tz = rt.config.digest, rt.config.monitor.timezone
     last = rt.store.last_scheduled_digest()
-    day = digest.due_period(now, tz, s["time"], date.fromisoformat(last) if last else None, s["grace"])
+    day = digest.due_period(now, tz, s.time, date.fromisoformat(last) if last else None, s.grace)
     if day is not None:
-        end = digest.send_instant(day, s["time"], tz)
-        default_start = digest.send_instant(day - timedelta(days=1), s["time"], tz)
+        end = digest.send_instant(day, s.time, tz)
+        default_start = digest.send_instant(day - timedelta(days=1), s.time, tz)
         rt.store.open_digest(day.isoformat(), end, default_start, scheduled=True, now=now)
     return [report for row in rt.store.due_digests(now) if (report := attempt(rt, row.period)) is not None]
 
@@ -74,7 +74,7 @@ def send_now(rt: Runtime) -> DigestReport:
     if rt.config.digest is None:
         raise ConfigError(rt.config.path, None, "[digest]: add a [digest] section (to, from) to send a digest")
     now = rt.clock.now()
-    local = now.astimezone(rt.config.monitor["timezone"])
+    local = now.astimezone(rt.config.monitor.timezone)
     period = f"{local:%Y-%m-%d}-manual-{local:%H%M%S}"
     rt.store.open_digest(period, now, now - timedelta(days=1), scheduled=False, now=now)
     report = attempt(rt, period)
@@ -85,7 +85,7 @@ def preview(rt: Runtime) -> digest.Digest:
     """The digest as it would be sent now: everything since the previous digest. Stores nothing."""
     now = rt.clock.now()
     start = rt.store.last_digest_end() or now - timedelta(days=1)
-    day = now.astimezone(rt.config.monitor["timezone"]).date()
+    day = now.astimezone(rt.config.monitor.timezone).date()
     return _build(rt, day.isoformat(), day, start, now)
 
 
@@ -106,7 +106,7 @@ def attempt(rt: Runtime, period: str) -> DigestReport | None:
     if row is None:
         return None
     d = _build(rt, row.period, date.fromisoformat(row.period[:10]), row.start, row.end)
-    if d.empty and row.scheduled and not rt.config.digest["send_empty"]:
+    if d.empty and row.scheduled and not rt.config.digest.send_empty:
         rt.store.finish_digest(row.period, "empty", 0, now)
         log.info("digest period=%s status=empty", row.period)
         return DigestReport(row.period, "empty")
@@ -139,7 +139,7 @@ def _build(rt: Runtime, period: str, day: date, start: datetime, end: datetime) 
         day=day,
         start=start,
         end=end,
-        tz=rt.config.monitor["timezone"],
+        tz=rt.config.monitor.timezone,
         alerts=rt.store.count_alerts(start, end),
         feeds=[f for f in rt.store.feed_states() if f.name in names],
     )
@@ -147,7 +147,7 @@ def _build(rt: Runtime, period: str, day: date, start: datetime, end: datetime) 
 
 def _destinations(rt: Runtime) -> tuple[str, ...]:
     first = "email" if rt.config.smtp is not None else "file"
-    return (first, "slack") if rt.config.digest["slack"] else (first,)
+    return (first, "slack") if rt.config.digest.slack else (first,)
 
 
 def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, now: datetime) -> DeliveryResult:
@@ -157,19 +157,19 @@ def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, no
         notifier = rt.notifiers.get("slack")
         if notifier is None:
             return RetryAt(now + outbox.MAX_DELAY, "[digest] slack = true needs a working [slack] section")
-        channel = rt.config.slack["channel"] if rt.config.slack else None
+        channel = rt.config.slack.channel if rt.config.slack else None
         return notifier.post(digest.slack_summary(d, channel), attempts, now)
     message = mail.compose(
         subject=d.subject,
-        sender=s["from"],
-        to=s["to"],
+        sender=s.sender,
+        to=s.to,
         text=digest.render_text(d),
         html=digest.render_html(d),
         now=now,
     )
     if destination == "email":
         smtp = rt.config.smtp
-        cafile = rt.config.resolve(smtp["cafile"]) if smtp["cafile"] else None
+        cafile = rt.config.resolve(smtp.cafile) if smtp.cafile else None
         return mail.send(message, smtp, cafile, attempts, now)
     return _write_files(digest_folder(rt.config), d.period, message, attempts, now)
 

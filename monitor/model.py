@@ -15,18 +15,9 @@ from typing import Literal
 Priority = Literal["high", "normal", "low"]
 PRIORITIES: tuple[Priority, ...] = ("high", "normal", "low")
 TextField = Literal["title", "summary", "content", "feed"]
-IdentityPolicy = Literal["auto", "guid", "link", "content"]
 
 
 # --- intake ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FeedConfig:
-    name: str
-    url: str
-    interval: timedelta
-    identity: IdentityPolicy = "auto"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from monitor import events, stories
@@ -26,15 +26,15 @@ from monitor.delivery.console import alert_text
 from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
 from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
-from monitor.intake import health, links
-from monitor.intake.fetch import FetchLimits, fetch_many
+from monitor.intake import links
+from monitor.intake import schedule as health
+from monitor.intake.fetch import fetch_many
 from monitor.intake.normalise import canonical_url
 from monitor.intake.prepare import MAX_BACKLOG, Prepared, Preparer
 from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
     Delivered,
-    FeedConfig,
     FeedState,
     Fetched,
     FetchFailed,
@@ -45,6 +45,7 @@ from monitor.model import (
     RetryAt,
     highest,
 )
+from monitor.settings import FeedConfig
 from monitor.store import Store, open_store
 from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
@@ -67,15 +68,6 @@ class Runtime:
     # feeds from several scheduler threads, and story decisions must not interleave.
     settling: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def limits(self) -> FetchLimits:
-        return FetchLimits(**{limit.name: self.config.fetch[limit.name] for limit in fields(FetchLimits)})
-
-    @property
-    def policy(self) -> health.Policy:
-        f = self.config.fetch
-        return health.Policy(max_backoff=f["max_backoff"], max_hint=f["max_hint"], dead_after=f["dead_after"])
-
     def close(self) -> None:
         for notifier in self.notifiers.values():
             if isinstance(notifier, webhook.WebhookNotifier):
@@ -85,7 +77,7 @@ class Runtime:
 
 def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = True) -> Runtime:
     """Load rules, open the store, build notifiers. Raises MonitorError subclasses."""
-    rules = load_rules(config.rules_path, rates=config.money["rates"])
+    rules = load_rules(config.rules_path, rates=config.money.rates)
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database)
     store.sync_feeds(config.feeds)
@@ -145,8 +137,8 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
         outcomes.clear()
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
-    with Preparer(len(feeds), backlog=min(rt.limits.concurrency, MAX_BACKLOG)) as preparer:
-        for index, result in fetch_many(requests, rt.limits):
+    with Preparer(len(feeds), backlog=min(rt.config.fetch.concurrency, MAX_BACKLOG)) as preparer:
+        for index, result in fetch_many(requests, rt.config.fetch):
             body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
             if body_hash is None or body_hash == known[index].body_hash:
                 settle(index, result, None)  # not modified, unchanged (same hash) or failed
@@ -198,7 +190,7 @@ def _settle(
             last_modified=result.headers.get("last-modified"),
             body_hash=body_hash,
             new_url=result.final_url if isinstance(result, Fetched) and result.permanent_redirect else None,
-            next_check_at=health.next_check_ok(now, feed.interval, hints, rt.policy),
+            next_check_at=health.next_check_ok(now, feed.interval, hints, rt.config.fetch),
             health="ok",
             notice=_notice(rt, feed, state.health, "ok", None),
         )
@@ -212,12 +204,12 @@ def _settle(
 
 def _failed(rt: Runtime, feed: FeedConfig, state: FeedState, failure: FetchFailed, now: datetime) -> PollOutcome:
     error = f"{failure.kind}: {failure.message}"
-    after = health.health_after(True, state.failing_since, now, rt.policy)
+    after = health.health_after(True, state.failing_since, now, rt.config.fetch)
     return PollOutcome(
         status="error",
         error=error,
         next_check_at=health.next_check_failed(
-            now, feed.interval, state.consecutive_failures, failure.retry_after, rt.policy
+            now, feed.interval, state.consecutive_failures, failure.retry_after, rt.config.fetch
         ),
         health=after,
         notice=_notice(rt, feed, state.health, after, error),
@@ -225,8 +217,8 @@ def _failed(rt: Runtime, feed: FeedConfig, state: FeedState, failure: FetchFaile
 
 
 def _notice(rt: Runtime, feed: FeedConfig, before: str, after: health.Health, error: str | None) -> FeedNotice | None:
-    channel = (rt.config.slack or {}).get("ops_channel")
-    text = health.announcement(feed.name, before, after, error, rt.policy)
+    channel = rt.config.slack.ops_channel if rt.config.slack else None
+    text = health.announcement(feed.name, before, after, error, rt.config.fetch)
     return FeedNotice(feed.name, after, channel, text) if channel and text else None
 
 
@@ -265,7 +257,7 @@ def _first_poll_cutoff(rt: Runtime, state: FeedState, now: datetime) -> datetime
     """No flood on first contact: on a feed's first good poll, older items are only remembered."""
     if state.last_ok_at is not None:
         return None
-    return now - rt.config.monitor["first_poll_max_age"]
+    return now - rt.config.monitor.first_poll_max_age
 
 
 def _take_items(
@@ -323,7 +315,7 @@ def _take_items(
 
 
 def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:
-    return stories.open_story_views(rt.store.open_stories(now - rt.config.monitor["story_window"]))
+    return stories.open_story_views(rt.store.open_stories(now - rt.config.monitor.story_window))
 
 
 def _identify(
@@ -359,7 +351,7 @@ def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
     opaque = {url for url in urls if url and links.is_wrapped(url)}
     if opaque:
         opaque -= {key.removeprefix("url:") for key in rt.store.known_keys(["url:" + url for url in opaque])}
-    ends = links.follow_many(opaque, rt.limits) if opaque else {}
+    ends = links.follow_many(opaque, rt.config.fetch) if opaque else {}
     return [
         replace(item, url=canonical_url(ends.get(url)) or url) if links.is_wrapped(item.url) else item
         for item, url in zip(items, urls, strict=True)
@@ -412,7 +404,7 @@ def prune(rt: Runtime) -> int:
     the stories still open within ``story_window`` stay, so nothing alerts twice)."""
     now = rt.clock.now()
     monitor = rt.config.monitor
-    return rt.store.prune(now - timedelta(days=monitor["retention_days"]), now - monitor["story_window"])
+    return rt.store.prune(now - timedelta(days=monitor.retention_days), now - monitor.story_window)
 
 
 def _top(matches: Sequence[Match], channel: str | None) -> Match:

@@ -51,7 +51,7 @@ def feed_lease(rt: pipeline.Runtime) -> timedelta:
     """How long a claimed feed stays with its poller: a fetch (``[fetch] timeout``, body included),
     link following and the decision fit well inside three timeouts. A poller that died is replaced
     after this long."""
-    return timedelta(seconds=3 * rt.config.fetch["timeout"])
+    return timedelta(seconds=3 * rt.config.fetch.timeout)
 
 
 def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
@@ -81,7 +81,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     for job in scheduler.get_jobs():
         if job.id.startswith("feed:") and job.id not in wanted:
             job.remove()
-    start = datetime.now(rt.config.monitor["timezone"])
+    start = datetime.now(rt.config.monitor.timezone)
     for number, (job_id, feed) in enumerate(wanted.items()):
         seconds = feed.interval.total_seconds()
         spread = min(START_SPREAD_SECONDS, seconds / len(wanted))  # every first poll within one interval
@@ -104,8 +104,8 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
 
 def build(rt: pipeline.Runtime) -> BlockingScheduler:
     scheduler = BlockingScheduler(
-        timezone=rt.config.monitor["timezone"],
-        executors={"default": ThreadPoolExecutor(rt.config.fetch["concurrency"])},
+        timezone=rt.config.monitor.timezone,
+        executors={"default": ThreadPoolExecutor(rt.config.fetch.concurrency)},
     )
     sync_feed_jobs(scheduler, rt)
     scheduler.add_job(
@@ -140,13 +140,13 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
     """The cron job at [digest] time (a late wake-up still runs, up to ``grace`` late), and the
     start-up/every-minute check: catch-up within ``grace``, retries, and a cron fire that came
     at the wrong instant (APScheduler 3.11.3 can, on DST days)."""
-    digest, tz = rt.config.digest, rt.config.monitor["timezone"]
+    digest, tz = rt.config.digest, rt.config.monitor.timezone
     scheduler.add_job(
         digesting.tick,
-        CronTrigger(hour=digest["time"].hour, minute=digest["time"].minute, timezone=tz),
+        CronTrigger(hour=digest.time.hour, minute=digest.time.minute, timezone=tz),
         args=(rt,),
         id="digest",
-        **{**JOB_DEFAULTS, "misfire_grace_time": max(1, int(digest["grace"].total_seconds()))},
+        **{**JOB_DEFAULTS, "misfire_grace_time": max(1, int(digest.grace.total_seconds()))},
     )
     scheduler.add_job(
         digesting.tick,
@@ -182,8 +182,8 @@ def assemble(rt: pipeline.Runtime) -> Daemon:
     reloader = Reloader(rt, on_reload=lambda: reschedule(scheduler, rt))
     scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
     server = None
-    if port := rt.config.monitor["health_port"]:
-        server = HealthServer(health, metrics, rt.config.monitor["health_host"], port).start()
+    if port := rt.config.monitor.health_port:
+        server = HealthServer(health, metrics, rt.config.monitor.health_host, port).start()
         log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
     return Daemon(scheduler, health, metrics, reloader, server)
 

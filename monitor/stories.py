@@ -52,7 +52,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.matching.text import fold
-from monitor.model import Amount, IdentityPolicy, Item, Match
+from monitor.model import Amount, Item, Match
+from monitor.settings import IdentityPolicy
 from monitor.store.base import JoinStory, OpenStory, StoryDecision
 
 GUID_CHANGES_TO_DISTRUST = 2

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from monitor.model import FeedConfig
+from monitor.settings import FeedConfig
 from monitor.store import open_store
 from monitor.store.base import PollOutcome
 

@@ -42,7 +42,7 @@ def test_feed_interval_and_default_interval() -> None:
         ("[[feeds]]\nname = 'A'\n", "config.toml:1: [[feeds]] #1 url: missing (required)"),
         (
             "[slack]\ntoken_env = 'xoxb-123'\nchannel = '#a'\n",
-            "config.toml:2: [slack] token_env: 'xoxb-123' is not an environment variable name",
+            "config.toml:2: [slack] token_env: not an environment variable name (value not shown)",
         ),
         (
             "[slack]\nchannel = '#a'\n",
@@ -104,10 +104,10 @@ SLACK = '[slack]\ntoken_env = "T"\nchannel = "#a"\n'
 
 
 def test_quiet_hours_for_every_channel_or_per_channel() -> None:
-    assert parse(SLACK + 'quiet_hours = "22:00-07:00"\n').slack["quiet_hours"] == (time(22), time(7))
-    per_channel = parse(SLACK + 'quiet_hours = { "#deals" = "23:30-06:00" }\n').slack["quiet_hours"]
+    assert parse(SLACK + 'quiet_hours = "22:00-07:00"\n').slack.quiet_hours == (time(22), time(7))
+    per_channel = parse(SLACK + 'quiet_hours = { "#deals" = "23:30-06:00" }\n').slack.quiet_hours
     assert per_channel == {"#deals": (time(23, 30), time(6))}
-    assert parse(SLACK).slack["pace"] == 1.0
+    assert parse(SLACK).slack.pace == 1.0
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,48 @@ def test_delivery_settings_are_checked(line: str, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse(SLACK + line + "\n")
     assert expected in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90s", 90), ("15m", 900), ("1.5h", 5400), ("1h30m", 5400), ("2d", 172800), (" 1d 12h ", 129600)],
+)
+def test_durations_take_units_and_compounds(text: str, seconds: int) -> None:
+    assert config.settings.parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (30, "30 has no unit; write e.g. '30s'"),
+        (1.5, "has no unit"),
+        ("99999999999d", "longer than 3650 days"),
+        ("1h30", "is not a duration"),
+        ("0s", "greater than zero"),
+    ],
+)
+def test_bad_durations_say_what_to_write(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        config.settings.parse_duration(value)
+
+
+def test_a_pasted_token_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse("[slack]\ntoken_env = 'xoxb-1234-5678-abcdefgh'\nchannel = '#a'\n")
+    assert "xoxb" not in "\n".join(str(p) for p in raised.value.problems)
+
+
+def test_deeply_nested_toml_is_a_located_error_not_a_traceback() -> None:
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse("x = " + "[" * 5000 + "]" * 5000 + "\n")
+
+
+def test_digest_sender_may_carry_a_display_name() -> None:
+    cfg = parse('[digest]\nto = ["team@example.com"]\nfrom = "World-model monitor <monitor@example.com>"\n')
+    assert cfg.digest is not None and cfg.digest.sender == "World-model monitor <monitor@example.com>"
+
+
+def test_restart_keys_are_the_declared_ones() -> None:
+    old = parse("[monitor]\nhealth_port = 8787\n[fetch]\ntimeout = 20\n")
+    new = parse("[monitor]\nhealth_port = 9000\nretention_days = 30\n[fetch]\ntimeout = 5\nconcurrency = 50\n")
+    assert config.restart_needed(old, new) == ["[monitor] health_port", "[fetch] concurrency"]

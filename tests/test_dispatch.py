@@ -17,6 +17,7 @@ from monitor.delivery import Notifier
 from monitor.delivery.dispatch import DeliveryReport, deliver_due, delivery_lock
 from monitor.delivery.slack import SlackNotifier
 from monitor.model import Explanation, Item, Match
+from monitor.settings import SlackSettings
 from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing
 from monitor.store.sqlite import SQLiteStore
 from monitor.testing import SlackFault, SlackServer
@@ -80,7 +81,7 @@ pace = {pace}
         cfg = config.parse(text, tmp_path / "config.toml")
         store = SQLiteStore(cfg.database_path)
         stores.append(store)
-        notifiers: dict[str, Notifier] = {"slack": SlackNotifier(cfg.slack or {}, {"TOKEN": "xoxb-test"})}
+        notifiers: dict[str, Notifier] = {"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-test"})}
         return Ctx(cfg, store, clock or FixedClock(NOON), notifiers)
 
     yield build

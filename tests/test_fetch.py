@@ -6,14 +6,15 @@ import time
 
 import pycurl
 
-from monitor.intake.fetch import FetchLimits, curl_failure, fetch_many, wire_url
+from monitor.intake.fetch import curl_failure, fetch_many, wire_url
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
+from monitor.settings import FetchSettings
 from monitor.testing import FeedServer, free_port, gzip_bomb
 
-LIMITS = FetchLimits(timeout=2, connect_timeout=1, read_timeout=1, max_bytes=100_000, max_redirects=3)
+LIMITS = FetchSettings(timeout=2, connect_timeout=1, read_timeout=1, max_bytes=100_000, max_redirects=3)
 
 
-def get(url: str, state: FeedState | None = None, limits: FetchLimits = LIMITS) -> FetchResult:
+def get(url: str, state: FeedState | None = None, limits: FetchSettings = LIMITS) -> FetchResult:
     [(_, result)] = list(fetch_many([(url, state)], limits))
     return result
 
@@ -48,14 +49,14 @@ def test_http_errors_are_values_with_hints(feed_server: FeedServer) -> None:
 
 def test_slow_server_times_out(feed_server: FeedServer) -> None:
     url = feed_server.add("/slow", "<rss/>", delay=1.5)
-    result = get(url, limits=FetchLimits(timeout=0.5, connect_timeout=0.5))
+    result = get(url, limits=FetchSettings(timeout=0.5, connect_timeout=0.5))
     assert isinstance(result, FetchFailed) and result.kind == "timeout"
 
 
 def test_dripping_endless_body_stops_at_the_total_deadline(feed_server: FeedServer) -> None:
     url = feed_server.add("/drip", "<rss>", drip=0.05)
     started = time.monotonic()
-    result = get(url, limits=FetchLimits(timeout=1, read_timeout=0.5))
+    result = get(url, limits=FetchSettings(timeout=1, read_timeout=0.5))
     assert isinstance(result, FetchFailed) and result.kind == "timeout"
     assert time.monotonic() - started < 2
 
@@ -109,7 +110,7 @@ def test_per_host_and_global_limits(feed_server: FeedServer) -> None:
 
     def seconds(concurrency: int, per_host: int) -> float:
         started = time.monotonic()
-        results = dict(fetch_many(urls, FetchLimits(timeout=5, concurrency=concurrency, per_host=per_host)))
+        results = dict(fetch_many(urls, FetchSettings(timeout=5, concurrency=concurrency, per_host=per_host)))
         assert sorted(results) == [0, 1, 2, 3] and all(isinstance(r, Fetched) for r in results.values())
         return time.monotonic() - started
 
@@ -137,7 +138,7 @@ def test_connections_are_kept_per_host_and_bounded_per_cycle() -> None:
     servers = [FeedServer().start() for _ in range(5)]
     try:
         urls = [(server.add(f"/k{n}", "<rss/>"), None) for server in servers for n in range(3)]
-        results = dict(fetch_many(urls, FetchLimits(concurrency=2, per_host=1)))
+        results = dict(fetch_many(urls, FetchSettings(concurrency=2, per_host=1)))
         assert len(results) == 15 and all(isinstance(r, Fetched) for r in results.values())
         for server in servers:
             assert len({r["client"] for r in server.requests}) == 1  # three feeds, one connection
@@ -184,7 +185,7 @@ def test_a_caller_that_falls_behind_holds_the_fetching_back(feed_server: FeedSer
     never pile up in memory however slow the parse and store side is."""
     invalid = [("ftp://files.example/feed.xml", None), ("not a url", None), ("http:///no-host", None)]
     valid = [(feed_server.add(f"/v{n}", "<rss/>"), None) for n in range(3)]
-    results = fetch_many([*invalid, *valid], FetchLimits(concurrency=2, per_host=2))
+    results = fetch_many([*invalid, *valid], FetchSettings(concurrency=2, per_host=2))
     first = next(results)
     time.sleep(0.5)
     assert feed_server.requests == []  # two more invalid ones fill both slots until taken

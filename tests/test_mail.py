@@ -3,6 +3,7 @@ TLS with certificate verification on, login from the environment, and failures a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from monitor.delivery import mail, outbox
 from monitor.model import Delivered, RetryAt
+from monitor.settings import SmtpSettings
 from monitor.testing import SmtpServer, free_port
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
@@ -28,10 +30,10 @@ def message() -> Any:
     )
 
 
-def smtp(server: SmtpServer, security: str = "none", login: bool = False) -> dict[str, Any]:
-    settings = {"host": server.host, "port": server.port, "security": security, "timeout": 5.0}
+def smtp(server: SmtpServer, security: str = "none", login: bool = False) -> SmtpSettings:
+    settings = SmtpSettings(host=server.host, port=server.port, security=security, timeout=5.0)
     if login:
-        settings.update(username_env="SMTP_USERNAME", password_env="SMTP_PASSWORD")
+        settings = replace(settings, username_env="SMTP_USERNAME", password_env="SMTP_PASSWORD")
     return settings
 
 
@@ -89,8 +91,8 @@ def test_wrong_password_is_reported(tls_cert: tuple[Path, Path]) -> None:
 
 
 def test_login_env_vars_missing() -> None:
-    settings = {"host": "127.0.0.1", "port": 1, "security": "none", "timeout": 1.0}
-    settings.update(username_env="SMTP_USERNAME", password_env="SMTP_PASSWORD")
+    settings = SmtpSettings(host="127.0.0.1", port=1, security="none", timeout=1.0)
+    settings = replace(settings, username_env="SMTP_USERNAME", password_env="SMTP_PASSWORD")
     result = mail.send(message(), settings, None, 0, NOW, environ={})
     assert isinstance(result, RetryAt) and "SMTP_USERNAME and SMTP_PASSWORD" in result.reason
 
@@ -106,12 +108,12 @@ def test_server_refusals_back_off(smtp_server: SmtpServer, reply: str, slow: boo
 
 
 def test_nobody_listening() -> None:
-    settings = {"host": "127.0.0.1", "port": free_port(), "security": "none", "timeout": 2.0}
+    settings = SmtpSettings(host="127.0.0.1", port=free_port(), security="none", timeout=2.0)
     result = mail.send(message(), settings, None, 0, NOW)
     assert isinstance(result, RetryAt) and "ConnectionRefusedError" in result.reason
 
 
 def test_missing_cafile_is_named(tmp_path: Path) -> None:
-    settings = {"host": "127.0.0.1", "port": 1, "security": "starttls", "timeout": 1.0}
+    settings = SmtpSettings(host="127.0.0.1", port=1, security="starttls", timeout=1.0)
     result = mail.send(message(), settings, tmp_path / "nope.pem", 0, NOW)
     assert isinstance(result, RetryAt) and "nope.pem does not exist" in result.reason

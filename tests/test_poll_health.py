@@ -13,11 +13,12 @@ from conftest import rss, slack_section, write_config
 
 from monitor import config, pipeline
 from monitor.clock import FixedClock
-from monitor.intake import health
+from monitor.intake import schedule as health
+from monitor.settings import FetchSettings
 from monitor.testing import FeedServer, SlackFault, SlackServer
 
 START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-POLICY = health.Policy(max_backoff=timedelta(days=1), max_hint=timedelta(hours=6), dead_after=timedelta(days=7))
+POLICY = FetchSettings(max_backoff=timedelta(days=1), max_hint=timedelta(hours=6), dead_after=timedelta(days=7))
 RULE = '[[rule]]\nid = "r"\nquery = "robots"\n'
 
 

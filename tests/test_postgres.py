@@ -15,7 +15,8 @@ from conftest import run_monitor
 
 from monitor import config
 from monitor.errors import StoreError
-from monitor.model import Explanation, FeedConfig, Item, Match
+from monitor.model import Explanation, Item, Match
+from monitor.settings import FeedConfig
 from monitor.store import open_store, pgdb
 from monitor.store.base import NewItem, OpenStory, Outgoing
 from monitor.store.postgres import PostgresStore

@@ -5,6 +5,7 @@ import pytest
 from monitor.delivery.slack import SlackNotifier
 from monitor.errors import DeliveryError
 from monitor.model import Alert, Dead, Delivered, RetryAt
+from monitor.settings import SlackSettings
 from monitor.testing import SlackFault, SlackServer
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -29,13 +30,9 @@ ALERT = Alert(
 
 
 def notifier(server: SlackServer, **extra: object) -> SlackNotifier:
-    settings = {
-        "token_env": "TOKEN",
-        "channel": "#alerts",
-        "base_url": server.base_url,
-        "timeout": 2,
-        **extra,
-    }
+    settings = SlackSettings(
+        **{"token_env": "TOKEN", "channel": "#alerts", "base_url": server.base_url, "timeout": 2, **extra}
+    )
     return SlackNotifier(settings, {"TOKEN": "xoxb-test"})
 
 
@@ -80,7 +77,7 @@ def test_timeout_is_retryable(slack_server: SlackServer) -> None:
 
 
 def test_webhook(slack_server: SlackServer) -> None:
-    hook = SlackNotifier({"webhook_url_env": "HOOK", "timeout": 2}, {"HOOK": slack_server.webhook_url})
+    hook = SlackNotifier(SlackSettings(webhook_url_env="HOOK", timeout=2), {"HOOK": slack_server.webhook_url})
     assert isinstance(hook.send(ALERT, None, NOW), Delivered)
     slack_server.fail_next(SlackFault(status=429))
     assert isinstance(hook.send(ALERT, None, NOW), RetryAt)
@@ -90,4 +87,4 @@ def test_webhook(slack_server: SlackServer) -> None:
 
 def test_missing_token_is_a_clear_error() -> None:
     with pytest.raises(DeliveryError, match="SLACK_BOT_TOKEN"):
-        SlackNotifier({"token_env": "SLACK_BOT_TOKEN", "channel": "#a", "base_url": "http://x/"}, {})
+        SlackNotifier(SlackSettings(token_env="SLACK_BOT_TOKEN", channel="#a", base_url="http://x/"), {})

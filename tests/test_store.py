@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import StoreError
-from monitor.model import Explanation, FeedConfig, Item, Match
+from monitor.model import Explanation, Item, Match
+from monitor.settings import FeedConfig
 from monitor.store import open_store
 from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
 from monitor.store.sqlite import SQLiteStore

@@ -15,16 +15,16 @@ from conftest import DATA, ROOT
 
 from monitor import stories
 from monitor.intake import links
-from monitor.intake.fetch import FetchLimits
 from monitor.intake.normalise import fingerprint
 from monitor.matching import load_rules
-from monitor.model import Amount, Explanation, FeedConfig, Item, Match
+from monitor.model import Amount, Explanation, Item, Match
+from monitor.settings import FeedConfig, FetchSettings
 from monitor.store.base import JoinStory, NewItem, OpenStory
 from monitor.store.sqlite import SQLiteStore
 from monitor.testing import FeedServer
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-LINK_LIMITS = FetchLimits(timeout=5, connect_timeout=2)
+LINK_LIMITS = FetchSettings(timeout=5, connect_timeout=2)
 ARTICLES = {
     a["id"]: a for a in map(json.loads, (DATA / "story_articles.jsonl").read_text(encoding="utf-8").splitlines())
 }

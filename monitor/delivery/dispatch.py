@@ -78,11 +78,11 @@ def pacing_for(config: Any) -> dict[str, Pacing]:
     slack = config.slack
     return {
         "slack": Pacing(
-            interval=timedelta(seconds=slack["pace"]),
-            burst_limit=slack["burst_limit"],
-            quiet_hours=slack["quiet_hours"],
-            timezone=config.monitor["timezone"],
-            default_channel=slack["channel"],
+            interval=timedelta(seconds=slack.pace),
+            burst_limit=slack.burst_limit,
+            quiet_hours=slack.quiet_hours,
+            timezone=config.monitor.timezone,
+            default_channel=slack.channel,
         )
     }
 

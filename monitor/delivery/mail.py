@@ -17,11 +17,11 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
 
-from monitor.config import secret
 from monitor.delivery import outbox
 from monitor.model import Delivered, DeliveryResult, RetryAt
+from monitor.secrets import secret
+from monitor.settings import SmtpSettings
 
 
 def compose(*, subject: str, sender: str, to: Sequence[str], text: str, html: str, now: datetime) -> EmailMessage:
@@ -48,29 +48,29 @@ def tls_context(cafile: Path | None) -> ssl.SSLContext:
 
 def send(
     message: EmailMessage,
-    settings: Mapping[str, Any],
+    settings: SmtpSettings,
     cafile: Path | None,
     attempts: int,
     now: datetime,
     environ: Mapping[str, str] | None = None,
 ) -> DeliveryResult:
     """Send ``message`` through ``[smtp]``; never raises for the server's or network's failures."""
-    host, port, timeout = settings["host"], settings["port"], settings["timeout"]
-    username = secret(settings.get("username_env"), environ)
-    password = secret(settings.get("password_env"), environ)
-    if settings.get("username_env") and not (username and password):
-        names = f"{settings.get('username_env')} and {settings.get('password_env')}"
+    host, port, timeout = settings.host, settings.port, settings.timeout
+    username = secret(settings.username_env, environ)
+    password = secret(settings.password_env, environ)
+    if settings.username_env and not (username and password):
+        names = f"{settings.username_env} and {settings.password_env}"
         return _stuck(f"[smtp] needs the login in the environment variables {names}; set both", now)
-    if cafile is not None and settings["security"] != "none" and not cafile.is_file():
+    if cafile is not None and settings.security != "none" and not cafile.is_file():
         return _stuck(f"[smtp] cafile {cafile} does not exist", now)
     try:
-        context = tls_context(cafile) if settings["security"] != "none" else None
-        if settings["security"] == "ssl":
+        context = tls_context(cafile) if settings.security != "none" else None
+        if settings.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
         else:
             client = smtplib.SMTP(host, port, timeout=timeout)
         with client:
-            if settings["security"] == "starttls":
+            if settings.security == "starttls":
                 client.starttls(context=context)
             if username and password:
                 client.login(username, password)

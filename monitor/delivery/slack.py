@@ -14,7 +14,6 @@ from typing import Any
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from monitor.config import secret
 from monitor.delivery import outbox
 from monitor.delivery.render import (
     SECTION_LIMIT,
@@ -28,6 +27,8 @@ from monitor.delivery.render import (
 from monitor.errors import DeliveryError
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
 from monitor.retry_after import parse_retry_after
+from monitor.secrets import secret
+from monitor.settings import SlackSettings
 
 log = logging.getLogger("monitor.slack")
 
@@ -60,25 +61,23 @@ class SlackNotifier:
 
     name = "slack"
 
-    def __init__(self, settings: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> None:
-        self.channel = settings.get("channel")
+    def __init__(self, settings: SlackSettings, environ: Mapping[str, str] | None = None) -> None:
+        self.channel = settings.channel
         self.client: WebClient | None = None
         self.webhook: WebhookClient | None = None
-        timeout = float(settings.get("timeout") or 15)
-        if settings.get("token_env"):
-            token = secret(settings["token_env"], environ)
+        timeout = settings.timeout
+        if settings.token_env:
+            token = secret(settings.token_env, environ)
             if not token:
                 raise DeliveryError(
-                    f"[slack] token_env names {settings['token_env']}, but that environment variable is not set"
+                    f"[slack] token_env names {settings.token_env}, but that environment variable is not set"
                 )
-            self.client = WebClient(token=token, base_url=settings["base_url"], timeout=timeout)
+            self.client = WebClient(token=token, base_url=settings.base_url, timeout=timeout)
             self.client.retry_handlers.clear()  # the outbox retries, without blocking a thread
         else:
-            url = secret(settings.get("webhook_url_env"), environ)
+            url = secret(settings.webhook_url_env, environ)
             if not url:
-                raise DeliveryError(
-                    f"[slack] webhook_url_env names {settings.get('webhook_url_env')}, but it is not set"
-                )
+                raise DeliveryError(f"[slack] webhook_url_env names {settings.webhook_url_env}, but it is not set")
             self.webhook = WebhookClient(url, timeout=timeout)
             self.webhook.retry_handlers.clear()
 

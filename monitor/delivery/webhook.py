@@ -28,13 +28,14 @@ from typing import Any
 
 from monitor import __version__
 from monitor.clock import Clock
-from monitor.config import WebhookConfig, secret
 from monitor.delivery import outbox
 from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event, EventBus
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
 from monitor.retry_after import parse_retry_after
+from monitor.secrets import secret
+from monitor.settings import WebhookConfig
 from monitor.store.base import Outgoing, Store
 
 SIGNATURE_HEADER = "X-Monitor-Signature"

@@ -31,7 +31,6 @@ import urllib.request
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
 from urllib.parse import quote, urlsplit
@@ -42,22 +41,12 @@ import pycurl
 from monitor import __version__
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
 from monitor.retry_after import parse_retry_after
+from monitor.settings import FetchSettings
 
 USER_AGENT = f"monitor/{__version__} (event-driven news monitor; +https://github.com/monitor-news/monitor)"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate"  # only what _decoder handles; libcurl's own decoding stays off
 DISCARD_LIMIT = 65536  # bytes of an unwanted body (an error page) read to keep the connection
-
-
-@dataclass(frozen=True, slots=True)
-class FetchLimits:
-    timeout: float = 20.0  # total seconds, body included
-    connect_timeout: float = 10.0
-    max_bytes: int = 10 * 1024 * 1024  # decompressed
-    max_redirects: int = 5
-    read_timeout: float = 10.0  # seconds of silence between two reads
-    concurrency: int = 20
-    per_host: int = 2
 
 
 def conditional_headers(state: FeedState | None) -> dict[str, str]:
@@ -72,7 +61,7 @@ def conditional_headers(state: FeedState | None) -> dict[str, str]:
 Request = tuple[str, FeedState | None]  # (url, what the store remembers about the feed)
 
 
-def fetch_many(requests: Sequence[Request], limits: FetchLimits) -> Iterator[tuple[int, FetchResult]]:
+def fetch_many(requests: Sequence[Request], limits: FetchSettings) -> Iterator[tuple[int, FetchResult]]:
     """Fetch every request concurrently, yielding (index, result) as each one completes.
 
     The transfers run in their own thread, so the caller can work on one feed's result (parse,
@@ -107,7 +96,7 @@ def fetch_many(requests: Sequence[Request], limits: FetchLimits) -> Iterator[tup
 class _Cycle:
     """One cycle's transfers on one libcurl multi handle, in the fetch thread."""
 
-    def __init__(self, requests: Sequence[Request], limits: FetchLimits) -> None:
+    def __init__(self, requests: Sequence[Request], limits: FetchSettings) -> None:
         self.requests = requests
         self.limits = limits
         self.multi = pycurl.CurlMulti()
@@ -199,7 +188,7 @@ class _Cycle:
         return transfer.index, result
 
 
-def curl_handle(url: str, limits: FetchLimits, proxies: dict[str, str]) -> pycurl.Curl:
+def curl_handle(url: str, limits: FetchSettings, proxies: dict[str, str]) -> pycurl.Curl:
     """An easy handle for ``url`` with what every request of the monitor shares: http(s) only,
     redirects followed up to ``max_redirects``, the connect and total timeouts, certifi's CAs, the
     User-Agent, cookies within one redirect chain, and the proxy ``proxies`` (from
@@ -269,7 +258,7 @@ class _Transfer:
     """One feed request: libcurl's callbacks collect each response's status and headers (a
     redirect chain has several) and the final body, decoded here under the size cap."""
 
-    def __init__(self, index: int, url: str, host: str, limits: FetchLimits) -> None:
+    def __init__(self, index: int, url: str, host: str, limits: FetchSettings) -> None:
         self.index = index
         self.url = url
         self.host = host
@@ -361,7 +350,7 @@ class _Transfer:
         )
 
 
-def curl_failure(url: str, code: int, message: str, limits: FetchLimits) -> FetchFailed:
+def curl_failure(url: str, code: int, message: str, limits: FetchSettings) -> FetchFailed:
     """A libcurl error in words a user can act on, with the kind ``monitor status`` groups by."""
     host = urlsplit(url).hostname or url
     if code == pycurl.E_OPERATION_TIMEDOUT:
@@ -439,7 +428,7 @@ class _Deflate:
         return self.inner.decompress(chunk, max_length)
 
 
-def _too_large(url: str, limits: FetchLimits) -> FetchFailed:
+def _too_large(url: str, limits: FetchSettings) -> FetchFailed:
     return FetchFailed(
         url,
         "too_large",

@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pycurl
 
-from monitor.intake.fetch import FetchLimits, curl_handle
+from monitor.intake.fetch import curl_handle
 from monitor.intake.normalise import canonical_url
+from monitor.settings import FetchSettings
 
 # Aggregator hosts whose links redirect to the publisher; where the link carries the target in a
 # query parameter we take it from there, else the feed's own <link>/<guid> may reveal it.
@@ -56,7 +57,7 @@ def unwrap(url: str | None, *alternatives: str | None) -> str | None:
     return canonical_url(url)
 
 
-def follow_many(urls: Iterable[str], limits: FetchLimits) -> dict[str, str | None]:
+def follow_many(urls: Iterable[str], limits: FetchSettings) -> dict[str, str | None]:
     """Where the redirects from each URL end (no page body is read): None when a URL does not
     redirect, its request fails, or the chain ends on an aggregator.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from monitor.config import parse as parse_config
-from monitor.model import FeedConfig
+from monitor.settings import FeedConfig
 
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 

@@ -41,8 +41,8 @@ DB_TIMEOUT = 2.0
 
 def poll_deadline(config: Config) -> timedelta:
     """How long the daemon may go without one successful poll before it is unhealthy."""
-    longest = max((feed.interval for feed in config.feeds), default=config.monitor["default_interval"])
-    return 2 * longest + timedelta(seconds=config.fetch["timeout"])
+    longest = max((feed.interval for feed in config.feeds), default=config.monitor.default_interval)
+    return 2 * longest + timedelta(seconds=config.fetch.timeout)
 
 
 def diagnose(
@@ -201,7 +201,7 @@ def probe(config: Config, timeout: float = 5.0) -> tuple[int | None, str]:
     """Ask a running daemon's /healthz: (HTTP status, body), or (None, why it could not be asked)."""
     import httpx  # imported here: only `monitor health` needs it, and it costs every start ~40 ms
 
-    url = local_url(config.monitor["health_host"], config.monitor["health_port"]) + "/healthz"
+    url = local_url(config.monitor.health_host, config.monitor.health_port) + "/healthz"
     try:
         response = httpx.get(url, timeout=timeout, trust_env=False)
     except httpx.HTTPError as e:

@@ -6,8 +6,10 @@ through the same validation as `monitor check`; if anything fails, every problem
 ``file:line: what is wrong`` and the daemon keeps the set it had. On success the feeds, rules and
 (when their sections changed) the notifiers are swapped in; the next poll uses them.
 
-Some settings are bound when the daemon starts (database, health endpoint, log format, fetch
-limits): a change to those is logged as needing a restart and otherwise ignored.
+The keys declared ``restart=True`` in ``settings`` are bound when the daemon starts (the database,
+the health endpoint, logging, the fetch concurrency that sizes the poll threads): a change to
+those is logged as needing a restart and otherwise ignored. Every other key, ``[fetch]`` timeouts
+and limits included, applies from the next poll.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from monitor.pipeline import Runtime
 
 log = logging.getLogger("monitor.reload")
 
-RESTART_KEYS = ("database", "health_host", "health_port", "log_format", "log_level")
 NOT_DELIVERY = {"path", "monitor", "feeds", "fetch", "money", "lines"}
 
 
@@ -77,7 +78,7 @@ class Reloader:
             try:
                 new = config.load(old.path)
                 logs.hide(config.secret_values(new))
-                rules = load_rules(new.rules_path, rates=new.money["rates"])
+                rules = load_rules(new.rules_path, rates=new.money.rates)
                 notifiers = build_notifiers(new) if _delivery(new) != _delivery(old) else self.rt.notifiers
             except MonitorError as e:
                 for problem in _problems(e):
@@ -87,8 +88,7 @@ class Reloader:
                     extra={"fields": {"event": "reload", "status": "kept", "reason": reason}},
                 )
                 return False
-            restart = [k for k in RESTART_KEYS if new.monitor[k] != old.monitor[k]]
-            restart += ["fetch"] if new.fetch != old.fetch else []
+            restart = config.restart_needed(old, new)
             if restart:
                 log.warning(
                     "these settings change only on restart",

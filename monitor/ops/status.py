@@ -5,7 +5,7 @@ draws it for people."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.console import Console
@@ -13,20 +13,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
-from monitor.intake.health import Policy, health_after
+from monitor.intake.schedule import health_after
 from monitor.model import FeedState
 from monitor.ops.health import local_url, probe
+from monitor.settings import FetchSettings
 from monitor.store import Store, describe, open_store
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
 
 
-def feed_health(state: FeedState, now: datetime, dead_after: timedelta = timedelta(days=7)) -> str:
+def feed_health(state: FeedState, now: datetime, fetch: FetchSettings | None = None) -> str:
     """new (never polled), ok, failing, or dead (failing for ``dead_after``), as of ``now``."""
     if state.last_polled_at is None:
         return "new"
-    return health_after(state.consecutive_failures > 0, state.failing_since, now, Policy(dead_after=dead_after))
+    return health_after(state.consecutive_failures > 0, state.failing_since, now, fetch or FetchSettings())
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -35,21 +36,21 @@ def _iso(moment: datetime | None) -> str | None:
 
 def daemon_status(config: Config) -> dict[str, Any]:
     """What the running daemon's /healthz says, if one answers."""
-    port = config.monitor["health_port"]
+    port = config.monitor.health_port
     if not port:
         return {"url": None, "state": "disabled", "detail": "[monitor] health_port = 0"}
     status, text = probe(config, timeout=2.0)
     state = "unreachable" if status is None else "healthy" if status == 200 else "unhealthy"
     lines = text.strip().splitlines()
     detail = "; ".join(lines[1:] if status is not None else lines)
-    return {"url": local_url(config.monitor["health_host"], port) + "/healthz", "state": state, "detail": detail}
+    return {"url": local_url(config.monitor.health_host, port) + "/healthz", "state": state, "detail": detail}
 
 
-def _feed_row(state: FeedState, now: datetime, dead_after: timedelta) -> dict[str, Any]:
+def _feed_row(state: FeedState, now: datetime, fetch: FetchSettings) -> dict[str, Any]:
     return {
         "name": state.name,
         "url": state.url,
-        "health": feed_health(state, now, dead_after),
+        "health": feed_health(state, now, fetch),
         "last_poll": _iso(state.last_polled_at),
         "last_ok": _iso(state.last_ok_at),
         "next_poll": _iso(state.next_check_at),
@@ -64,7 +65,7 @@ def feed_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any
     """One status row per configured feed, in config order (``monitor status``, ``feeds list``)."""
     store.sync_feeds(config.feeds)
     states = {s.name: s for s in store.feed_states()}
-    return [_feed_row(states[feed.name], now, config.fetch["dead_after"]) for feed in config.feeds]
+    return [_feed_row(states[feed.name], now, config.fetch) for feed in config.feeds]
 
 
 def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:

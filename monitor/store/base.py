@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from monitor.model import Alert, FeedConfig, FeedState, Item, Match, Priority
+from monitor.model import Alert, FeedState, Item, Match, Priority
+from monitor.settings import FeedConfig
 
 
 @dataclass(frozen=True, slots=True)

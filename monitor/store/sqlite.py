@@ -25,7 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from monitor.errors import StoreError
-from monitor.model import Alert, Amount, Explanation, FeedConfig, FeedState, Item, Match, TermHit, highest
+from monitor.model import Alert, Amount, Explanation, FeedState, Item, Match, TermHit, highest
+from monitor.settings import FeedConfig
 from monitor.store.base import (
     Coverage,
     DigestRow,

@@ -15,19 +15,13 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from monitor.settings import FetchSettings
+
 Health = Literal["ok", "failing", "dead"]
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    max_backoff: timedelta = timedelta(days=1)
-    max_hint: timedelta = timedelta(hours=6)
-    dead_after: timedelta = timedelta(days=7)
 
 
 def max_age(headers: Mapping[str, str]) -> timedelta | None:
@@ -39,7 +33,9 @@ def max_age(headers: Mapping[str, str]) -> timedelta | None:
     return timedelta(seconds=int(found.group(1))) if found and len(found.group(1)) < 10 else None
 
 
-def next_check_ok(now: datetime, interval: timedelta, hints: tuple[timedelta | None, ...], policy: Policy) -> datetime:
+def next_check_ok(
+    now: datetime, interval: timedelta, hints: tuple[timedelta | None, ...], policy: FetchSettings
+) -> datetime:
     hinted = max((h for h in hints if h), default=timedelta(0))
     return now + max(interval, min(hinted, policy.max_hint))
 
@@ -49,7 +45,7 @@ def next_check_failed(
     interval: timedelta,
     failures_before: int,
     retry_after: timedelta | None,
-    policy: Policy,
+    policy: FetchSettings,
     rng: random.Random | None = None,
 ) -> datetime:
     ceiling = min(interval * (2 ** min(failures_before, 20)), policy.max_backoff)
@@ -59,13 +55,13 @@ def next_check_failed(
     return now + min(delay, policy.max_backoff)
 
 
-def health_after(failed: bool, failing_since: datetime | None, now: datetime, policy: Policy) -> Health:
+def health_after(failed: bool, failing_since: datetime | None, now: datetime, policy: FetchSettings) -> Health:
     if not failed:
         return "ok"
     return "dead" if now - (failing_since or now) >= policy.dead_after else "failing"
 
 
-def announcement(feed: str, before: str, after: Health, error: str | None, policy: Policy) -> str | None:
+def announcement(feed: str, before: str, after: Health, error: str | None, policy: FetchSettings) -> str | None:
     """The one-line ops message for a change of health, or None when nothing changed."""
     if before == after:
         return None
