@@ -122,17 +122,23 @@ class Config:
         return self.resolve(self.monitor.rules)
 
 
-def restart_needed(old: Config, new: Config) -> list[str]:
-    """The keys marked ``restart`` whose values differ: a running daemon keeps the old ones."""
+def changed_keys(old: Config, new: Config) -> list[tuple[str, bool]]:
+    """Each key of the plain sections whose value differs, as ("[section] key", needs a restart);
+    the [[feeds]] and [[webhooks]] lists always apply on reload."""
     changed = []
     for name in SECTIONS:
         if name in ARRAY_SECTIONS:
             continue
         before, after = getattr(old, name), getattr(new, name)
         for key in SCHEMA[name].values():
-            if key.restart and getattr(before, key.field, None) != getattr(after, key.field, None):
-                changed.append(f"[{name}] {key.name}")
+            if getattr(before, key.field, None) != getattr(after, key.field, None):
+                changed.append((f"[{name}] {key.name}", key.restart))
     return changed
+
+
+def restart_needed(old: Config, new: Config) -> list[str]:
+    """The changed keys a running daemon keeps until it restarts (declared ``restart``)."""
+    return [label for label, restart in changed_keys(old, new) if restart]
 
 
 def _env_names(value: Any) -> list[str]:

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -54,16 +54,18 @@ log = logging.getLogger("monitor.pipeline")
 OUTCOME_BATCH = 200  # poll outcomes written per transaction
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
-    """What every pipeline step needs, built once per process."""
+    """What every step needs: one config snapshot with its rules and notifiers, and the process's
+    edges (store, clock, bus). Immutable: a reload builds a new one (``Live.swap``), and a job
+    takes the current one once, at its start, so a poll never mixes two configs."""
 
     config: Config
     store: Store
     rules: RuleSet
     clock: Clock = field(default_factory=SystemClock)
     bus: events.EventBus = field(default_factory=events.EventBus)
-    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    notifiers: Mapping[str, Notifier] = field(default_factory=dict)
     # Held while one feed's items are matched, given their story and stored: the daemon polls
     # feeds from several scheduler threads, and story decisions must not interleave.
     settling: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +75,18 @@ class Runtime:
             if isinstance(notifier, webhook.WebhookNotifier):
                 notifier.close()
         self.store.close()
+
+
+class Live:
+    """The daemon's current runtime: one reference, replaced whole by a reload."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.current = runtime
+
+    def swap(self, config: Config, rules: RuleSet, notifiers: Mapping[str, Notifier]) -> Runtime:
+        """Jobs already running keep the runtime they took; the next ones take this one."""
+        self.current = replace(self.current, config=config, rules=rules, notifiers=notifiers)
+        return self.current
 
 
 def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = True) -> Runtime:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
@@ -54,9 +55,20 @@ def feed_lease(rt: pipeline.Runtime) -> timedelta:
     return timedelta(seconds=3 * rt.config.fetch.timeout)
 
 
-def poll_if_due(rt: pipeline.Runtime, name: str) -> None:
+def on_current(step: Callable[[pipeline.Runtime], object]) -> Callable[[pipeline.Live], None]:
+    """A job that runs ``step`` on the runtime current when the job starts (reloads swap it)."""
+
+    def job(live: pipeline.Live) -> None:
+        step(live.current)
+
+    job.__name__ = step.__name__
+    return job
+
+
+def poll_if_due(live: pipeline.Live, name: str) -> None:
     """A feed job: poll the feed (as the current config has it) if it is due and this process
     claims it (``Store.claim_feed``: of several replicas on one database, exactly one polls it)."""
+    rt = live.current
     feed = next((f for f in rt.config.feeds if f.name == name), None)
     if feed is None:
         return
@@ -74,9 +86,10 @@ def feed_jitter(interval: timedelta) -> float:
     return min(interval.total_seconds() / 10, MAX_JITTER_SECONDS)
 
 
-def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+def sync_feed_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
     """One interval job per configured feed: add new feeds' jobs, drop removed ones, and
     reschedule a feed whose interval changed."""
+    rt = live.current
     wanted = {f"feed:{feed.name}": feed for feed in rt.config.feeds}
     for job in scheduler.get_jobs():
         if job.id.startswith("feed:") and job.id not in wanted:
@@ -95,25 +108,33 @@ def sync_feed_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
             "interval",
             seconds=seconds,
             jitter=feed_jitter(feed.interval),
-            args=(rt, feed.name),
+            args=(live, feed.name),
             id=job_id,
             next_run_time=start + timedelta(seconds=number * spread),
             **JOB_DEFAULTS,
         )
 
 
-def build(rt: pipeline.Runtime) -> BlockingScheduler:
+def build(live: pipeline.Live) -> BlockingScheduler:
+    rt = live.current
     scheduler = BlockingScheduler(
         timezone=rt.config.monitor.timezone,
         executors={"default": ThreadPoolExecutor(rt.config.fetch.concurrency)},
     )
-    sync_feed_jobs(scheduler, rt)
+    sync_feed_jobs(scheduler, live)
     scheduler.add_job(
-        pipeline.deliver_due, "interval", seconds=DELIVERY_TICK_SECONDS, args=(rt,), id="deliver", **JOB_DEFAULTS
+        on_current(pipeline.deliver_due),
+        "interval",
+        seconds=DELIVERY_TICK_SECONDS,
+        args=(live,),
+        id="deliver",
+        **JOB_DEFAULTS,
     )
-    scheduler.add_job(pipeline.prune, "interval", seconds=PRUNE_TICK_SECONDS, args=(rt,), id="prune", **JOB_DEFAULTS)
+    scheduler.add_job(
+        on_current(pipeline.prune), "interval", seconds=PRUNE_TICK_SECONDS, args=(live,), id="prune", **JOB_DEFAULTS
+    )
     if rt.config.digest is not None:
-        add_digest_jobs(scheduler, rt)
+        add_digest_jobs(scheduler, live)
 
     def on_problem(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:
@@ -125,34 +146,36 @@ def build(rt: pipeline.Runtime) -> BlockingScheduler:
     return scheduler
 
 
-def reschedule(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+def reschedule(scheduler: BaseScheduler, live: pipeline.Live) -> None:
     """After a reload: feed jobs for the new feed list, digest jobs for the new [digest]."""
-    sync_feed_jobs(scheduler, rt)
-    if rt.config.digest is not None:
-        add_digest_jobs(scheduler, rt)
+    sync_feed_jobs(scheduler, live)
+    if live.current.config.digest is not None:
+        add_digest_jobs(scheduler, live)
         return
     for job_id in ("digest", "digest-check"):
         if scheduler.get_job(job_id) is not None:
             scheduler.remove_job(job_id)
 
 
-def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
+def add_digest_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
     """The cron job at [digest] time (a late wake-up still runs, up to ``grace`` late), and the
     start-up/every-minute check: catch-up within ``grace``, retries, and a cron fire that came
     at the wrong instant (APScheduler 3.11.3 can, on DST days)."""
-    digest, tz = rt.config.digest, rt.config.monitor.timezone
+    digest, tz = live.current.config.digest, live.current.config.monitor.timezone
+    assert digest is not None
+    tick = on_current(digesting.tick)
     scheduler.add_job(
-        digesting.tick,
+        tick,
         CronTrigger(hour=digest.time.hour, minute=digest.time.minute, timezone=tz),
-        args=(rt,),
+        args=(live,),
         id="digest",
         **{**JOB_DEFAULTS, "misfire_grace_time": max(1, int(digest.grace.total_seconds()))},
     )
     scheduler.add_job(
-        digesting.tick,
+        tick,
         "interval",
         seconds=DIGEST_CHECK_SECONDS,
-        args=(rt,),
+        args=(live,),
         id="digest-check",
         next_run_time=datetime.now(tz),
         **{**JOB_DEFAULTS, "misfire_grace_time": DIGEST_CHECK_SECONDS},
@@ -163,6 +186,7 @@ def add_digest_jobs(scheduler: BaseScheduler, rt: pipeline.Runtime) -> None:
 class Daemon:
     """Everything `monitor run` runs: the scheduler with its jobs, and the ops around it."""
 
+    live: pipeline.Live
     scheduler: BlockingScheduler
     health: Health
     metrics: Metrics
@@ -173,19 +197,20 @@ class Daemon:
 def assemble(rt: pipeline.Runtime) -> Daemon:
     """Build the scheduler, subscribe metrics and health to the bus, add the watch job, and start
     the health endpoint (unless ``health_port`` is 0). The scheduler is not started."""
-    scheduler = build(rt)
+    live = pipeline.Live(rt)
+    scheduler = build(live)
     metrics = Metrics(rt.store)
     metrics.subscribe(rt.bus)
-    health = Health(rt)
+    health = Health(live)
     health.watch(rt.bus)
     health.attach(scheduler)
-    reloader = Reloader(rt, on_reload=lambda: reschedule(scheduler, rt))
+    reloader = Reloader(live, on_reload=lambda: reschedule(scheduler, live))
     scheduler.add_job(reloader.reload_if_changed, "interval", seconds=WATCH_SECONDS, id="watch", **JOB_DEFAULTS)
     server = None
     if port := rt.config.monitor.health_port:
         server = HealthServer(health, metrics, rt.config.monitor.health_host, port).start()
         log.info("serving health=%s/healthz metrics=%s/metrics", server.url, server.url)
-    return Daemon(scheduler, health, metrics, reloader, server)
+    return Daemon(live, scheduler, health, metrics, reloader, server)
 
 
 def run_forever(rt: pipeline.Runtime) -> None:

@@ -264,7 +264,7 @@ def test_two_processes_at_the_same_moment_send_one(tmp_path: Path, smtp_server: 
 def test_scheduler_registers_the_cron_job_in_the_zone(tmp_path: Path) -> None:
     rt = open_rt(make_config(tmp_path, at="02:30"), SEND)
     try:
-        jobs = {job.id: job for job in scheduler.build(rt).get_jobs()}
+        jobs = {job.id: job for job in scheduler.build(pipeline.Live(rt)).get_jobs()}
     finally:
         rt.close()
     cron = jobs["digest"]

@@ -123,9 +123,9 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
 
 def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
-    store = daemon.health.rt.store
+    store = daemon.live.current.store
     wait_for(lambda: store.outbox_counts()["delivered"] == 1, what="the alert's delivery")
-    store.mark_dead(1, "not_in_channel: invite the bot", daemon.health.rt.clock.now())
+    store.mark_dead(1, "not_in_channel: invite the bot", daemon.live.current.clock.now())
     response = get(daemon, "/healthz")
     assert response.status_code == 200
     assert response.text.splitlines()[-1] == "dead letters: 1 (see `monitor outbox list --state dead`)"
@@ -133,7 +133,7 @@ def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) 
 
 def test_healthz_shows_a_digest_not_sent_yet_and_stays_healthy(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
-    store, now = daemon.health.rt.store, daemon.health.rt.clock.now()
+    store, now = daemon.live.current.store, daemon.live.current.clock.now()
     store.open_digest("2026-11-22", now, now - timedelta(days=1), scheduled=True, now=now)
     store.claim_digest("2026-11-22", now, now + timedelta(minutes=10))
     store.retry_digest("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later")
@@ -153,7 +153,7 @@ def test_healthz_503_when_the_scheduler_stopped(daemon: scheduler.Daemon) -> Non
 
 def test_healthz_503_when_the_database_is_not_writable(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
-    other = sqlite3.connect(daemon.health.rt.config.database_path, isolation_level=None)
+    other = sqlite3.connect(daemon.live.current.config.database_path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
     try:
         response = get(daemon, "/healthz")
@@ -168,9 +168,9 @@ def test_healthz_503_when_the_database_is_not_writable(daemon: scheduler.Daemon)
 def test_healthz_503_when_no_poll_succeeded_recently(daemon: scheduler.Daemon, feed_server: FeedServer) -> None:
     healthy(daemon)
     feed_server.resources["/wire.xml"].status = 500  # from now on every poll fails
-    clock = daemon.health.rt.clock
+    clock = daemon.live.current.clock
     assert isinstance(clock, FixedClock)
-    clock.advance(poll_deadline(daemon.health.rt.config) + timedelta(minutes=1))
+    clock.advance(poll_deadline(daemon.live.current.config) + timedelta(minutes=1))
     response = get(daemon, "/healthz")
     assert response.status_code == 503
     problems = response.text.splitlines()[1:-1]

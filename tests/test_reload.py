@@ -34,39 +34,41 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
 ) -> None:
     path = write_config(tmp_path, {"A": feed_server.url + "/a.xml"}, rules=rules)
     rt = pipeline.open_runtime(config.load(path))
+    live = pipeline.Live(rt)
     try:
-        jobs = scheduler.build(rt)
-        reloader = Reloader(rt, on_reload=lambda: scheduler.reschedule(jobs, rt))
+        jobs = scheduler.build(live)
+        reloader = Reloader(live, on_reload=lambda: scheduler.reschedule(jobs, live))
         job_a = jobs.get_job("feed:A")
 
         def feed_and_digest_jobs() -> set[str]:
             return {job.id for job in jobs.get_jobs() if job.id.startswith(("feed:", "digest"))}
 
         assert reloader.reload_if_changed() is False  # nothing changed
-        old_rules, old_config = rt.rules, rt.config
+        old_rules, old_config = live.current.rules, live.current.config
 
         add_to(rules / "world_models.toml", BROKEN_RULE)
         with caplog.at_level(logging.ERROR, "monitor.reload"):
             assert reloader.reload_if_changed() is False
-        assert rt.rules is old_rules and rt.config is old_config
+        assert live.current.rules is old_rules and live.current.config is old_config
         problems = [r.getMessage() for r in caplog.records if r.getMessage().startswith("reload rejected")]
         assert problems and all(f"{rules / 'world_models.toml'}:" in p for p in problems), problems
         assert reloader.reload_if_changed() is False  # the same broken files are not retried in a loop
 
         (rules / "world_models.toml").write_text((ROOT / "rules" / "world_models.toml").read_text() + NEW_RULE)
         assert reloader.reload_if_changed() is True
-        assert len(rt.rules.rules) == len(old_rules.rules) + 1
+        assert len(live.current.rules.rules) == len(old_rules.rules) + 1
+        assert rt.rules is old_rules  # a job that took the old runtime keeps it whole
 
         add_to(path, '\n[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\n')
         assert reloader.reload() is True
-        assert [f.name for f in rt.config.feeds] == ["A", "B"]
+        assert [f.name for f in live.current.config.feeds] == ["A", "B"]
         assert rt.store.feed_state("B") is not None
         assert feed_and_digest_jobs() == {"feed:A", "feed:B"}
         assert jobs.get_job("feed:A") is job_a  # unchanged feed: same job, same place in the schedule
 
         add_to(path, '\n[[feeds]]\nname = "B"\nurl = "not a url"\n')
         assert reloader.reload() is False
-        assert [f.name for f in rt.config.feeds] == ["A", "B"]
+        assert [f.name for f in live.current.config.feeds] == ["A", "B"]
 
         head = path.read_text().split("[[feeds]]")[0]
         only_b = '[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\ninterval = "1h"\n'
@@ -104,3 +106,27 @@ def test_daemon_reloads_on_sighup_and_on_file_change(
     wait_for(lambda: "ShengShu" in monitor.stdout, what="the added feed's alert on the console")
     assert monitor.stop() == 0
     assert "Traceback" not in monitor.stderr
+
+
+def test_a_reloaded_fetch_timeout_applies_to_the_next_poll_and_the_log_says_so(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """README and the reload log say [fetch] settings apply from the next poll; so does behaviour."""
+    slow = feed_server.add("/slow.xml", rss(article("unrelated_trains.txt", "https://a.example/t", "t-1")), delay=1.5)
+    path = write_config(tmp_path, {"Slow": slow})  # [fetch] timeout = 5
+    rt = pipeline.open_runtime(config.load(path))
+    live = pipeline.Live(rt)
+    try:
+        assert pipeline.poll_feed(live.current, live.current.config.feeds[0]).status == "ok"
+        path.write_text(path.read_text().replace("timeout = 5", "timeout = 1"))
+        with caplog.at_level(logging.INFO, "monitor.reload"):
+            assert Reloader(live).reload() is True
+        [line] = [r for r in caplog.records if r.getMessage().startswith("reloaded")]
+        assert "apply from the next poll" in line.getMessage()
+        assert line.fields["applied"] == "[fetch] timeout"  # type: ignore[attr-defined]
+        assert not [r for r in caplog.records if "restart" in r.getMessage()]
+        feed_server.resources["/slow.xml"].etag = feed_server.resources["/slow.xml"].last_modified = None
+        report = pipeline.poll_feed(live.current, live.current.config.feeds[0])
+        assert report.status == "error" and "timeout" in (report.error or "")
+    finally:
+        rt.close()

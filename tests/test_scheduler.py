@@ -18,7 +18,7 @@ def test_one_interval_job_per_feed_plus_delivery(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"A": "https://a.example/f", "B": "https://b.example/f"})
     rt = pipeline.open_runtime(config.load(path))
     try:
-        jobs = {job.id: job for job in scheduler.build(rt).get_jobs()}
+        jobs = {job.id: job for job in scheduler.build(pipeline.Live(rt)).get_jobs()}
     finally:
         rt.close()
     assert set(jobs) == {"feed:A", "feed:B", "deliver", "prune"}

@@ -14,6 +14,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -215,8 +216,9 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")))
     m = make_monitor({"Wire": wire, "Explainer": explainer})
     m.rt.store.close()
-    m.rt.store = RacingStore(m.rt.config.database_path)
-    jobs = [threading.Thread(target=scheduler.poll_if_due, args=(m.rt, name)) for name in ("Wire", "Explainer")]
+    m.rt = replace(m.rt, store=RacingStore(m.rt.config.database_path))
+    live = pipeline.Live(m.rt)
+    jobs = [threading.Thread(target=scheduler.poll_if_due, args=(live, name)) for name in ("Wire", "Explainer")]
     for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
         job.start()
     for job in jobs:

@@ -33,7 +33,7 @@ from monitor.ops.metrics import Metrics
 from monitor.testing import LocalServer
 
 if TYPE_CHECKING:
-    from monitor.pipeline import Runtime
+    from monitor.pipeline import Live
 
 SCHEDULER_STALL = timedelta(seconds=60)
 DB_TIMEOUT = 2.0
@@ -98,10 +98,10 @@ class HealthReport:
 class Health:
     """Watches the bus for successful polls and the scheduler for dispatches; ``check`` decides."""
 
-    def __init__(self, rt: Runtime, db_timeout: float = DB_TIMEOUT) -> None:
-        self.rt = rt
+    def __init__(self, live: Live, db_timeout: float = DB_TIMEOUT) -> None:
+        self.live = live
         self.db_timeout = db_timeout
-        self.started = rt.clock.now()
+        self.started = live.current.clock.now()
         self.last_ok_poll: datetime | None = None
         self.scheduler: BaseScheduler | None = None
         self._dispatched: float | None = None
@@ -115,15 +115,16 @@ class Health:
 
     def _polled(self, event: events.FeedPolled) -> None:
         if event.status != "error":
-            self.last_ok_poll = self.rt.clock.now()
+            self.last_ok_poll = self.live.current.clock.now()
 
     def _dispatch(self, event: object) -> None:
         self._dispatched = time.monotonic()
 
     def check(self) -> HealthReport:
-        now = self.rt.clock.now()
+        rt = self.live.current
+        now = rt.clock.now()
         try:
-            self.rt.store.heartbeat(now, timeout=self.db_timeout)
+            rt.store.heartbeat(now, timeout=self.db_timeout)
             db_error = None
         except StoreError as e:
             db_error = str(e.__cause__ or e)
@@ -135,16 +136,16 @@ class Health:
             since_dispatch=since_dispatch,
             db_error=db_error,
             last_ok_poll=self.last_ok_poll,
-            deadline=poll_deadline(self.rt.config),
+            deadline=poll_deadline(rt.config),
         )
         if db_error:
             return HealthReport(tuple(problems), self.last_ok_poll)
         unsent = tuple(
             f"{row.period}: {row.last_error}"
-            for row in self.rt.store.digests(5)
+            for row in rt.store.digests(5)
             if row.state == "pending" and row.last_error
         )
-        return HealthReport(tuple(problems), self.last_ok_poll, self.rt.store.outbox_counts()["dead"], unsent)
+        return HealthReport(tuple(problems), self.last_ok_poll, rt.store.outbox_counts()["dead"], unsent)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------

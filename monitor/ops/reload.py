@@ -24,7 +24,7 @@ from monitor import config, logs
 from monitor.delivery import build_notifiers
 from monitor.errors import ConfigError, MonitorError, RuleErrors
 from monitor.matching import load_rules
-from monitor.pipeline import Runtime
+from monitor.pipeline import Live
 
 log = logging.getLogger("monitor.reload")
 
@@ -43,15 +43,15 @@ def _problems(error: MonitorError) -> list[str]:
 
 
 class Reloader:
-    def __init__(self, rt: Runtime, on_reload: Callable[[], None] | None = None) -> None:
-        self.rt = rt
+    def __init__(self, live: Live, on_reload: Callable[[], None] | None = None) -> None:
+        self.live = live
         self.on_reload = on_reload  # e.g. re-sync the scheduler's feed jobs
         self._lock = threading.Lock()
         self._seen = self.signature()
 
     def signature(self) -> tuple:
         """What the watched files look like now: (path, mtime, size) of each."""
-        cfg = self.rt.config
+        cfg = self.live.current.config
         paths = [cfg.path]
         if cfg.rules_path.is_dir():
             paths += sorted(cfg.rules_path.rglob("*.toml"))
@@ -73,13 +73,14 @@ class Reloader:
     def reload(self, reason: str = "SIGHUP") -> bool:
         """Validate and swap in the config and rules on disk; True if they were taken."""
         with self._lock:
-            old = self.rt.config
+            current = self.live.current
+            old = current.config
             self._seen = self.signature()  # taken before reading: a write during the load triggers again
             try:
                 new = config.load(old.path)
                 logs.hide(config.secret_values(new))
                 rules = load_rules(new.rules_path, rates=new.money.rates)
-                notifiers = build_notifiers(new) if _delivery(new) != _delivery(old) else self.rt.notifiers
+                notifiers = build_notifiers(new) if _delivery(new) != _delivery(old) else current.notifiers
             except MonitorError as e:
                 for problem in _problems(e):
                     log.error("reload rejected: %s", problem, extra={"fields": {"event": "reload", "status": "error"}})
@@ -88,24 +89,26 @@ class Reloader:
                     extra={"fields": {"event": "reload", "status": "kept", "reason": reason}},
                 )
                 return False
-            restart = config.restart_needed(old, new)
+            changed = config.changed_keys(old, new)
+            restart = [label for label, needs_restart in changed if needs_restart]
             if restart:
                 log.warning(
                     "these settings change only on restart",
                     extra={"fields": {"event": "reload", "status": "restart_needed", "keys": ",".join(restart)}},
                 )
-            self.rt.store.sync_feeds(new.feeds)
-            self.rt.config, self.rt.rules, self.rt.notifiers = new, rules, notifiers
+            current.store.sync_feeds(new.feeds)
+            self.live.swap(new, rules, notifiers)
             if self.on_reload is not None:
                 self.on_reload()
             if new.rules_path != old.rules_path:
                 self._seen = self.signature()
             log.info(
-                "reloaded config and rules",
+                "reloaded config and rules; changed settings apply from the next poll or delivery",
                 extra={
                     "fields": {
                         "event": "reload", "status": "ok", "reason": reason,
                         "feeds": len(new.feeds), "rules": len(rules.rules),
+                        "applied": ",".join(label for label, needs_restart in changed if not needs_restart),
                     }
                 },
             )  # fmt: skip
