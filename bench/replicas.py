@@ -166,7 +166,7 @@ def main() -> None:
     try:
         psycopg.connect(SERVER, connect_timeout=3).close()
     except psycopg.Error as e:
-        sys.exit(f"needs a PostgreSQL server at {SERVER} (see README, Storage backends): {e}")
+        sys.exit(f"needs a PostgreSQL server at {SERVER} (see docs/operations.md, PostgreSQL): {e}")
     with tempfile.TemporaryDirectory() as tmp, FeedServer() as farm:
         folder = Path(tmp)
         for f in range(FEEDS):

@@ -266,7 +266,7 @@ def start_monitor(tmp_path: Path) -> Iterator[Callable[..., MonitorProcess]]:
             monitor.process.wait(10)
 
 
-# --- PostgreSQL: a real server on the local socket (see README "Storage backends") ---------------
+# --- PostgreSQL: a real server on the local socket (see docs/operations.md, PostgreSQL) ----------
 
 PG_SERVER = "postgresql:///postgres"
 # Named per test run, so two runs on one server (two checkouts) never share a database.
@@ -285,7 +285,7 @@ def postgresql_available() -> str | None:
         first = str(e).strip().splitlines()[0]
         return (
             f"PostgreSQL tests not run: no server at {PG_SERVER} ({first}). .ci/run installs and starts one; "
-            "see README, Storage backends"
+            "see docs/operations.md, PostgreSQL"
         )
     return None
 

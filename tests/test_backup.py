@@ -1,5 +1,5 @@
-"""README's backup commands, run as written against a live WAL database (writes not yet
-checkpointed into the main file, the store still open)."""
+"""The backup commands of docs/operations.md, run as written against a live WAL database (writes
+not yet checkpointed into the main file, the store still open)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from doctext import sections
 
 from monitor.settings import FeedConfig
 from monitor.store import open_store
 from monitor.store.base import PollOutcome
 
-SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("### Backups", 1)[1].split("\n## ", 1)[0]
+SECTION = sections((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))["Backups"]
 COMMANDS = [line for block in re.findall(r"```sh\n(.+?)\n```", SECTION, re.S) for line in block.splitlines()]
 
 

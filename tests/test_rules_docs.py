@@ -1,4 +1,5 @@
-"""rules/README.md is the rule reference: it must cover every field, and its examples must run."""
+"""docs/rules.md is the rule reference: every rule and company field has its own row in its own
+section, every piece of query syntax a row in the query table, and its examples run."""
 
 from __future__ import annotations
 
@@ -6,18 +7,36 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
+from doctext import sections
 
 from monitor.matching import format_match, load_rules
+from monitor.matching.query import FIELDS
 from monitor.matching.rulepack import COMPANY_FIELDS, RULE_FIELDS
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
-README = (RULES / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.DOTALL)
+RULES = ROOT / "rules"
+REFERENCE = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+SECTIONS = sections(REFERENCE)
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", REFERENCE, flags=re.DOTALL)
+# Every piece of the grammar in monitor/matching/query.py's docstring
+SYNTAX = ["AND", "OR", "NOT", "NEAR/", "(", "*", '"', "@", *(f"{field}:" for field in FIELDS)]
 
 
-@pytest.mark.parametrize("key", [*RULE_FIELDS, *COMPANY_FIELDS])
-def test_every_field_has_a_row(key):
-    assert f"| `{key}` |" in README
+def first_column(section: str) -> list[str]:
+    return [line.split("|")[1] for line in SECTIONS[section].splitlines() if line.startswith("| `")]
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("Rule fields", key) for key in RULE_FIELDS] + [("Companies: `entities.toml`", key) for key in COMPANY_FIELDS],
+)
+def test_every_field_has_a_row_in_its_section(section, key):
+    assert f" `{key}` " in first_column(section), f"docs/rules.md '## {section}' has no row for `{key}`"
+
+
+@pytest.mark.parametrize("syntax", SYNTAX)
+def test_every_query_syntax_has_a_row(syntax):
+    assert any(syntax in cell for cell in first_column("Query language")), f"no row shows {syntax}"
 
 
 @pytest.mark.parametrize("block", [b for kind, b in BLOCKS if kind == "toml" and "[[rule]]" in b])
