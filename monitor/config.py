@@ -173,7 +173,8 @@ def database_password(config: Config) -> str | None:
     from psycopg.conninfo import conninfo_to_dict
 
     try:
-        return conninfo_to_dict(config.database_url).get("password")
+        password = conninfo_to_dict(config.database_url).get("password")
+        return str(password) if password else None
     except ProgrammingError:
         return None
 
@@ -200,7 +201,8 @@ def _line_index(text: str) -> dict[str, int]:
 
 class _Problems:
     def __init__(self, path: Path, lines: Mapping[str, int]) -> None:
-        self.path, self.lines, self.found = path, lines, []
+        self.path, self.lines = path, lines
+        self.found: list[LocatedError] = []
 
     def add(self, where: str, message: str) -> None:
         line = self.lines.get(where) or self.lines.get(where.rsplit(".", 1)[0])
@@ -328,8 +330,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
 
 # --- the reference (docs/configuration.md), generated from the declarations ---------------------
 
+REFERENCE_COLUMNS = "| key | type | default | meaning | on reload |\n|---|---|---|---|---|"
 
-def _shown(key: Key) -> str:
+
+def shown_default(key: Key) -> str:
+    """The default as the reference writes it: the TOML value that gives it, or why there is none."""
     if key.required:
         return "required"
     if key.shown_default:
@@ -340,36 +345,23 @@ def _shown(key: Key) -> str:
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, timedelta):
-        return f"`{_duration_text(value)}`"
+        seconds = int(value.total_seconds())
+        unit, size = next((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)) if seconds % n == 0)
+        return f'`"{seconds // size}{unit}"`'
     if isinstance(value, dtime):
-        return f"`{value:%H:%M}`"
+        return f'`"{value:%H:%M}"`'
     if isinstance(value, dict):
         return "`{}`"
-    return f"`{value}`" if not isinstance(value, str) else f'`"{value}"`'
+    if isinstance(value, int | float):
+        return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+    return f'`"{value}"`'
 
 
-def _duration_text(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f'"{seconds // size}{unit}"'
-    return f'"{seconds}s"'
-
-
-def reference_markdown() -> str:
-    """One table per section: key, type, default, meaning, and whether a change needs a restart."""
-    parts = []
-    for name in SECTIONS:
-        heading = f"[[{name}]]" if name in ARRAY_SECTIONS else f"[{name}]"
-        optional = " (optional: present switches the feature on)" if name in OPTIONAL_SECTIONS else ""
-        rows = [
-            f"### `{heading}` keys{optional}",
-            "",
-            "| key | type | default | meaning |",
-            "|---|---|---|---|",
-        ]
-        for key in SCHEMA[name].values():
-            note = " Needs a restart." if key.restart else ""
-            rows.append(f"| `{key.name}` | {settings.kind_of(key.parse)} | {_shown(key)} | {key.help}{note} |")
-        parts.append("\n".join(rows))
-    return "\n\n".join(parts) + "\n"
+def reference_table(section: str) -> str:
+    """The key table of one section, as docs/configuration.md carries it."""
+    rows = [REFERENCE_COLUMNS]
+    for key in SCHEMA[section].values():
+        kind = settings.kind_of(key.parse)
+        reload = "restart" if key.restart else "applies"
+        rows.append(f"| `{key.name}` | {kind} | {shown_default(key)} | {key.help} | {reload} |")
+    return "\n".join(rows)

@@ -11,6 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 log = logging.getLogger("monitor.events")
 
@@ -147,6 +148,7 @@ WEBHOOK_SOURCES: dict[type[Event], str] = {
 }
 
 Handler = Callable[[Event], None]
+E = TypeVar("E", bound=Event)
 
 
 class EventBus:
@@ -155,8 +157,9 @@ class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
 
-    def subscribe(self, event_type: type[Event], handler: Handler) -> None:
-        self._handlers[event_type].append(handler)
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        """``handler`` gets every event of ``event_type`` (exactly that type; ``Event``: all)."""
+        self._handlers[event_type].append(cast(Handler, handler))
 
     def emit(self, event: Event) -> None:
         for handler in (*self._handlers.get(type(event), ()), *self._handlers.get(Event, ())):

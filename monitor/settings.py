@@ -95,7 +95,7 @@ def _string(value: Any) -> str:
     return value
 
 
-@_kind("URL")
+@_kind("http(s) URL")
 def _url(value: Any) -> str:
     text = _string(value)
     if not re.match(r"^https?://[^\s/]+", text):
@@ -123,7 +123,7 @@ def _channel(value: Any) -> str:
 
 
 def _int_range(low: int, high: int) -> Parser:
-    @_kind(f"integer, {low} to {high}")
+    @_kind(f"integer {low} to {high}")
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"expected a whole number from {low} to {high}")
@@ -139,7 +139,7 @@ def _positive_number(value: Any) -> float:
     return float(value)
 
 
-@_kind("seconds, 0 to 60")
+@_kind("number 0 to 60")
 def _pace(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
         raise ValueError("expected a number of seconds from 0 to 60")
@@ -154,7 +154,9 @@ def _bool(value: Any) -> bool:
 
 
 def _choice(*options: str) -> Parser:
-    @_kind("one of " + ", ".join(f'"{o}"' for o in options))
+    quoted = [f'`"{o}"`' for o in options]
+
+    @_kind(", ".join(quoted[:-1]) + " or " + quoted[-1])
     def parse(value: Any) -> str:
         if value not in options:
             raise ValueError(f"expected one of {', '.join(repr(o) for o in options)}, got {value!r}")
@@ -171,7 +173,7 @@ def _timezone(value: Any) -> ZoneInfo:
         raise ValueError(f"{value!r} is not a known time zone; write e.g. 'UTC' or 'Europe/Berlin'") from e
 
 
-@_kind("HH:MM")
+@_kind('time of day `"HH:MM"`')
 def _clock_time(value: Any) -> dtime:
     found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value))
     if not found:
@@ -186,7 +188,7 @@ def _time_range(value: Any) -> tuple[dtime, dtime]:
     return _clock_time(start.strip()), _clock_time(end.strip())
 
 
-@_kind('"HH:MM-HH:MM" or table')
+@_kind('`"HH:MM-HH:MM"`, or a table of channel = range')
 def _quiet_hours(value: Any) -> QuietHours:
     """One range for every channel ('22:00-07:00'), or a table of channel = range."""
     if isinstance(value, dict):
@@ -197,7 +199,7 @@ def _quiet_hours(value: Any) -> QuietHours:
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
 
 
-@_kind("list of addresses")
+@_kind("email address or list of them")
 def _emails(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
@@ -209,7 +211,7 @@ def _emails(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-@_kind("address")
+@_kind("email address, or `Name <address>`")
 def _sender(value: Any) -> str:
     """An address, or a display name with one: 'World-model monitor <monitor@example.com>'."""
     text = _string(value).strip()
@@ -221,7 +223,7 @@ def _sender(value: Any) -> str:
     return text
 
 
-@_kind("name")
+@_kind("lower-case name (`a-z`, `0-9`, `-`, `_`; at most 40)")
 def _webhook_name(value: Any) -> str:
     text = _string(value)
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", text):
@@ -239,7 +241,7 @@ def _webhook_events(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
-@_kind("table of CODE = number")
+@_kind("table of currency = number")
 def _rates(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         raise ValueError("expected a table of currency = USD per unit, e.g. { CNY = 0.138 }")

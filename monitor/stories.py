@@ -78,6 +78,7 @@ def guid_key(item: Item) -> str | None:
 
 def identity_keys(item: Item, policy: IdentityPolicy = "auto", trust_guid: bool = True) -> tuple[str, ...]:
     """The keys that identify ``item`` under its feed's policy, the one naming it first."""
+    wanted: tuple[str | None, ...]
     if policy == "auto":
         wanted = (url_key(item), guid_key(item) if trust_guid else None)
     elif policy == "guid":

@@ -55,7 +55,7 @@ class LocalServer:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> LocalServer:
         self.thread.start()
@@ -428,7 +428,7 @@ class _SmtpHandler:
             if owner.faults:
                 return owner.faults.popleft()
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-            owner.messages.append(message)  # type: ignore[arg-type]
+            owner.messages.append(message)
             owner.envelopes.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos)})
         return "250 Message accepted for delivery"
 

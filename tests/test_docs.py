@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -88,7 +90,7 @@ def heading(section: str) -> str:
 
 
 def key_rows(section: str) -> dict[str, list[str]]:
-    """The generated table of ``## [section]``: key -> [type, default, meaning]."""
+    """The generated table of ``## [section]``: key -> [type, default, meaning, on reload]."""
     body = sections(CONFIGURATION).get(heading(section))
     assert body is not None, f"docs/configuration.md has no '## {heading(section)}' section"
     begin = f"<!-- BEGIN GENERATED: config keys {heading(section)} -->"
@@ -97,7 +99,7 @@ def key_rows(section: str) -> dict[str, list[str]]:
     rows: dict[str, list[str]] = {}
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("| `") and len(cells) == 4:
+        if line.startswith("| `") and len(cells) == 5:
             key = cells[0].strip("`")
             assert key not in rows, f"[{section}] {key} has two rows"
             rows[key] = cells[1:]
@@ -108,10 +110,15 @@ def key_rows(section: str) -> dict[str, list[str]]:
 def test_every_config_key_has_a_row_in_its_section(section: str, key: str) -> None:
     rows = key_rows(section)
     assert key in rows, f"docs/configuration.md: '## {heading(section)}' has no row for `{key}`"
-    _, default, meaning = rows[key]
+    _, default, meaning, on_reload = rows[key]
     spec = SCHEMA[section][key]
     assert meaning == spec.help, f"[{section}] {key}: the meaning should be the schema's help"
+    assert on_reload == ("restart" if spec.restart else "applies")
     if spec.required:
+        assert default == "required"
+    elif spec.shown_default:
+        assert default == spec.shown_default
+    elif spec.required:
         assert default == "required"
     elif spec.default is None:
         assert default == "none"
@@ -209,3 +216,11 @@ def test_relative_links_resolve(page: str, target: str) -> None:
     assert linked.is_relative_to(ROOT) and linked.exists(), f"{page}: {target}: no such file"
     if fragment:
         assert fragment in anchors(linked.read_text(encoding="utf-8")), f"{page}: {target}: no such heading"
+
+
+def test_the_generated_config_tables_match_the_code() -> None:
+    """docs/configuration.md's key tables are generated from monitor/settings.py: no drift."""
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "generate.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr

@@ -65,7 +65,8 @@ class SlackNotifier:
         self.channel = settings.channel
         self.client: WebClient | None = None
         self.webhook: WebhookClient | None = None
-        timeout = settings.timeout
+        # slack_sdk annotates whole seconds but hands the value to urllib, which takes fractions
+        timeout: Any = settings.timeout
         if settings.token_env:
             token = secret(settings.token_env, environ)
             if not token:

@@ -224,7 +224,7 @@ def _proxy(url: str, proxies: dict[str, str]) -> str:
     if not proxies:
         return ""
     parts = urlsplit(url)
-    if urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+    if urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):  # type: ignore[attr-defined]
         return ""
     return proxies.get(parts.scheme.lower()) or proxies.get("all", "")
 

@@ -54,7 +54,7 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
         )
 
     entries = tuple(_entry(raw) for raw in result.entries)
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if result.get("bozo"):
         warnings = (f"{type(result.get('bozo_exception')).__name__}: {result.get('bozo_exception')}",)
     return ParsedFeed(

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from monitor.intake import normalise
 from monitor.intake.parse import parse
@@ -62,13 +62,13 @@ Done = tuple[int, Prepared | FetchFailed]
 _FRAME = struct.Struct("!I")
 
 
-def _write(stream: BinaryIO, value: object) -> None:
+def _write(stream: IO[bytes], value: object) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_FRAME.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream: BinaryIO) -> Any:
+def _read(stream: IO[bytes]) -> Any:
     head = stream.read(_FRAME.size)
     if len(head) < _FRAME.size:
         raise EOFError
@@ -167,7 +167,7 @@ class Preparer:
         self.close()
 
 
-def serve(jobs: BinaryIO, results: BinaryIO) -> None:
+def serve(jobs: IO[bytes], results: IO[bytes]) -> None:
     """The worker's loop: a job in, its result out, until the parent closes the pipe."""
     while True:
         try:

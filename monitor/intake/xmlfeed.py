@@ -90,7 +90,8 @@ def _date(value: str) -> datetime | None:
         if not parsed:
             return None
         try:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             return None
     if moment.tzinfo is None:
@@ -111,7 +112,7 @@ def _rss(channel: ET.Element, base_url: str) -> ParsedFeed:
         guid_element = item.find("guid")
         guid = _text(guid_element) or None
         link = _text(item.find("link"))
-        if guid and guid_element.get("isPermaLink", "true") != "false":
+        if guid and guid_element is not None and guid_element.get("isPermaLink", "true") != "false":
             guid = urljoin(base_url, guid)  # a permalink guid is a URL, maybe relative (feedparser agrees)
             link = link or guid
         title = _text(item.find("title"))
