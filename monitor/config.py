@@ -259,7 +259,12 @@ def parse(text: str, path: Path) -> Config:
 
     tables = {name: _table(raw.get(name), name, problems) for name in SECTIONS if name not in ARRAY_SECTIONS}
     monitor = tables["monitor"] or MonitorSettings()
-    feeds = _rows(raw.get("feeds", []), "feeds", problems, {"interval": monitor.default_interval})
+    feeds = _rows(
+        raw.get("feeds", []),
+        "feeds",
+        problems,
+        {"interval": monitor.default_interval, "full_text": monitor.full_text},
+    )
     webhooks = _rows(raw.get("webhooks", []), "webhooks", problems)
     slack, digest = tables["slack"], tables["digest"]
     if slack is not None:

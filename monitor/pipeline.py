@@ -26,7 +26,7 @@ from monitor.delivery.console import alert_text
 from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
 from monitor.delivery.dispatch import DeliveryReport
 from monitor.delivery.render import alert_payload
-from monitor.intake import links
+from monitor.intake import fulltext, links
 from monitor.intake import schedule as health
 from monitor.intake.fetch import fetch_many
 from monitor.intake.normalise import canonical_url
@@ -284,10 +284,11 @@ def _take_items(
 ) -> PollReport:
     """Keep the never-seen items, match them, decide their stories, store it all at once.
     Items published before ``old_before`` are stored as seen without being matched."""
-    fresh = [
-        (item, keys, () if old_before and item.published < old_before else rt.rules.evaluate(item))
-        for item, keys in _identify(rt, feed, items, now, dry_run)
-    ]
+    identified = _identify(rt, feed, items, now, dry_run)
+    wanted = [i for i, (item, _) in enumerate(identified) if not old_before or item.published >= old_before]
+    if feed.full_text:
+        identified = _with_article_text(rt, feed, identified, wanted)
+    fresh = [(item, keys, rt.rules.evaluate(item) if i in wanted else ()) for i, (item, keys) in enumerate(identified)]
     if dry_run:
         views = _open_story_views(rt, now)
         new_items = [_new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
@@ -326,6 +327,39 @@ def _take_items(
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
         alerts += _announce(rt, new, rec)
     return _report(feed, new_items, alerts)
+
+
+def _with_article_text(
+    rt: Runtime, feed: FeedConfig, identified: list[tuple[Item, tuple[str, ...]]], wanted: Sequence[int]
+) -> list[tuple[Item, tuple[str, ...]]]:
+    """``full_text`` feeds: the article page of each new item that will be matched, fetched through
+    the fetch edge (its limits, per-host politeness and size cap), its main text taken as the
+    item's content. Only new items get here, and a stored item is never new again, so each page is
+    fetched once. A page that fails leaves the item as its feed gave it; the reason is logged."""
+    pages = [i for i in wanted if identified[i][0].url]
+    if not pages:
+        return identified
+    fetched = dict(fetch_many([(identified[i][0].url or "", None) for i in pages], rt.config.fetch))
+    result = list(identified)
+    for n, i in enumerate(pages):
+        item, keys = identified[i]
+        match fetched[n]:
+            case Fetched(body=body, headers=headers):
+                found = fulltext.article_text(body, headers.get("content-type", ""))
+            case FetchFailed(kind=kind, message=message):
+                found = fulltext.NoArticle(f"{kind}: {message}")
+            case NotModified():
+                found = fulltext.NoArticle("the server answered 304 to a request without validators")
+        if isinstance(found, fulltext.ArticleText):
+            result[i] = (replace(item, content=found.text), keys)
+        else:
+            log.info(
+                "article page not used; the item is matched on what its feed gave",
+                extra={
+                    "fields": {"event": "ArticleSkipped", "feed": feed.name, "url": item.url, "reason": found.reason}
+                },
+            )
+    return result
 
 
 def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:

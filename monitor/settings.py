@@ -267,6 +267,11 @@ class MonitorSettings:
     rules: str = setting(_string, "rules", "Folder of rule packs (*.toml), relative to the config file's folder.")
     timezone: ZoneInfo = setting(_timezone, ZoneInfo("UTC"), "Time zone for the digest time and displayed times.")
     default_interval: timedelta = setting(parse_duration, timedelta(minutes=15), "Poll interval for feeds without one.")
+    full_text: bool = setting(
+        _bool,
+        False,
+        "Fetch each new item's article page and match on its text too (for feeds that carry only a headline).",
+    )
     first_poll_max_age: timedelta = setting(
         parse_duration, timedelta(hours=24), "On a feed's first poll, older items are stored, not alerted."
     )
@@ -295,6 +300,12 @@ class FeedConfig:
         shown_default="[monitor] default_interval",
     )
     identity: IdentityPolicy = setting(_choice("auto", "guid", "link", "content"), "auto", "How items are identified.")
+    full_text: bool = setting(
+        _bool,
+        False,
+        "Fetch each new item's article page (once) and match on its text too.",
+        shown_default="[monitor] full_text",
+    )
 
 
 @dataclass(frozen=True, slots=True)
