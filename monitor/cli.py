@@ -16,8 +16,17 @@ from typing import Any, TypeVar
 import click
 
 from monitor import __version__, config, logs, pipeline
-from monitor.errors import ConfigError, DatabaseUnreachable, DeliveryError, MonitorError, RuleError, RuleErrors
+from monitor.errors import (
+    ConfigError,
+    DatabaseUnreachable,
+    DeliveryError,
+    MonitorError,
+    RuleError,
+    RuleErrors,
+    SecretError,
+)
 from monitor.ops import outbox as ops_outbox
+from monitor.secrets import secret
 from monitor.settings import parse_duration
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -46,7 +55,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             for problem in e.problems:
                 click.echo(f"{problem}", err=True)
             sys.exit(2)
-        except (RuleError, DeliveryError, DatabaseUnreachable) as e:
+        except (RuleError, DeliveryError, DatabaseUnreachable, SecretError) as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(2)
         except MonitorError as e:
@@ -137,7 +146,13 @@ def check(config_path: Path) -> None:
 
     cfg = config.load(config_path)
     rules = load_rules(cfg.rules_path, rates=cfg.money.rates)
+    unset = []
+    for name in config.secret_names(cfg):  # raises SecretError for a *_FILE that cannot be read
+        if secret(name) is None:
+            unset.append(name)
     click.echo(f"{cfg.path}: ok ({len(cfg.feeds)} feeds, {len(rules.rules)} rules)")
+    for name in unset:
+        click.echo(f"note: {name} is not set in this environment (nor {name}_FILE); set it where the monitor runs")
 
 
 @cli.group()

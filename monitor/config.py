@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import settings
-from monitor.errors import ConfigError, LocatedError
+from monitor.errors import ConfigError, LocatedError, SecretError
 from monitor.secrets import secret
 from monitor.settings import (
     ARRAY_SECTIONS,
@@ -153,14 +153,19 @@ def _env_names(value: Any) -> list[str]:
     return []
 
 
+def secret_names(config: Config) -> list[str]:
+    """Every environment variable the config names for a secret (any ``*_env`` key)."""
+    return list(dict.fromkeys(_env_names(config)))
+
+
 def secret_values(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The values of every secret the config names (any ``*_env`` key, in any section), so logs
-    can hide them. A secret that cannot be read is skipped: the feature using it reports that."""
+    """The values of every secret the config names, so logs can hide them. A secret that cannot
+    be read is skipped here: the feature using it reports that (``monitor check`` too)."""
     values = [database_password(config)]
-    for name in dict.fromkeys(_env_names(config)):
+    for name in secret_names(config):
         try:
             values.append(secret(name, environ))
-        except (OSError, UnicodeDecodeError):
+        except SecretError:
             continue
     return [v for v in values if v]
 

@@ -6,7 +6,8 @@ MonitorError
 ├── RuleError       a rules/*.toml problem, located: file:line: column C: what was expected
 ├── StoreError      the database cannot be opened or written (path, cause)
 │   └── DatabaseUnreachable   no PostgreSQL server at the configured host (never the password)
-└── DeliveryError   a notifier was misconfigured (not a Slack outage: those are values)
+├── DeliveryError   a notifier was misconfigured (not a Slack outage: those are values)
+└── SecretError     a secret the config names cannot be read (its *_FILE is missing, a folder...)
 
 ``cli`` is the only place that turns these into exit codes and stderr text.
 """
@@ -77,3 +78,7 @@ class DatabaseUnreachable(StoreError):
 
 class DeliveryError(MonitorError):
     """A notifier cannot work as configured (e.g. the token's env var is unset)."""
+
+
+class SecretError(MonitorError):
+    """A secret named in the config cannot be read; the message never contains its value."""

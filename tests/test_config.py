@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from monitor import config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, SecretError
+from monitor.secrets import secret
 
 
 def parse(text: str) -> config.Config:
@@ -88,10 +89,10 @@ def test_duplicate_feed_names_rejected() -> None:
 
 
 def test_secret_from_env_or_file(tmp_path: Path) -> None:
-    assert config.secret("TOKEN", {"TOKEN": " xoxb-1 "}) == "xoxb-1"
+    assert secret("TOKEN", {"TOKEN": " xoxb-1 "}) == "xoxb-1"
     (tmp_path / "t").write_text("xoxb-2\n")
-    assert config.secret("TOKEN", {"TOKEN_FILE": str(tmp_path / "t")}) == "xoxb-2"
-    assert config.secret("TOKEN", {}) is None
+    assert secret("TOKEN", {"TOKEN_FILE": str(tmp_path / "t")}) == "xoxb-2"
+    assert secret("TOKEN", {}) is None
 
 
 def test_example_config_is_valid() -> None:
@@ -168,3 +169,31 @@ def test_restart_keys_are_the_declared_ones() -> None:
     old = parse("[monitor]\nhealth_port = 8787\n[fetch]\ntimeout = 20\n")
     new = parse("[monitor]\nhealth_port = 9000\nretention_days = 30\n[fetch]\ntimeout = 5\nconcurrency = 50\n")
     assert config.restart_needed(old, new) == ["[monitor] health_port", "[fetch] concurrency"]
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda d: d / "missing", "does not exist"),
+        (lambda d: d, "is a folder, not a file"),
+        (lambda d: (d / "latin1").write_bytes(b"caf\xe9 \xff") and d / "latin1", "is not UTF-8 text"),
+    ],
+    ids=["missing", "folder", "not-utf8"],
+)
+def test_a_bad_secret_file_is_one_clear_error_without_the_value(tmp_path: Path, make, problem: str) -> None:
+    path = make(tmp_path)
+    with pytest.raises(SecretError, match=f"TOKEN_FILE names {path}, which {problem}"):
+        secret("TOKEN", {"TOKEN_FILE": str(path)})
+
+
+def test_check_fails_on_an_unreadable_secret_file_and_notes_an_unset_one(tmp_path: Path) -> None:
+    from conftest import run_monitor, write_config
+
+    path = write_config(tmp_path, {}, '[slack]\ntoken_env = "SLACK_BOT_TOKEN"\nchannel = "#a"\n')
+    unset = run_monitor("check", "--config", str(path))
+    assert unset.returncode == 0 and "note: SLACK_BOT_TOKEN is not set" in unset.stdout, unset.stderr
+    broken = run_monitor("check", "--config", str(path), env={"SLACK_BOT_TOKEN_FILE": str(tmp_path)})
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert f"SLACK_BOT_TOKEN_FILE names {tmp_path}, which is a folder" in broken.stderr
+    polled = run_monitor("poll", "--config", str(path), env={"SLACK_BOT_TOKEN_FILE": str(tmp_path)})
+    assert polled.returncode == 2 and "Traceback" not in polled.stderr and "is a folder" in polled.stderr
