@@ -43,6 +43,20 @@ def test_composed_message_is_alternative_with_date_and_message_id() -> None:
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["Date"] == "Sun, 22 Nov 2026 07:00:00 +0000"
     assert msg["Message-ID"].endswith("@example.org>")
+    assert msg["Auto-Submitted"] == "auto-generated"  # RFC 3834: no out-of-office replies
+    assert msg["List-Id"] == mail.LIST_ID
+
+
+def test_a_sender_with_a_display_name_is_sent_as_written(smtp_server: SmtpServer) -> None:
+    named = mail.compose(
+        subject="Digest", sender="World-model monitor <monitor@example.org>", to=["team@example.org"],
+        text="t", html="<p>t</p>", now=NOW,
+    )  # fmt: skip
+    assert named["Message-ID"].endswith("@example.org>")
+    assert isinstance(mail.send(named, smtp(smtp_server), None, 0, NOW), Delivered)
+    received = smtp_server.messages[0]
+    assert received["From"].addresses[0].display_name == "World-model monitor"
+    assert smtp_server.envelopes[0]["from"] == "monitor@example.org"
 
 
 def test_plain_smtp(smtp_server: SmtpServer) -> None:

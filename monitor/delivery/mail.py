@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
 from monitor.delivery import outbox
@@ -24,15 +24,23 @@ from monitor.secrets import secret
 from monitor.settings import SmtpSettings
 
 
+LIST_ID = "World-model monitor digest <digest.monitor.invalid>"
+
+
 def compose(*, subject: str, sender: str, to: Sequence[str], text: str, html: str, now: datetime) -> EmailMessage:
     """plain text first, HTML second (clients show the last part they can render); Date and
-    Message-ID set, since neither EmailMessage nor smtplib adds them."""
+    Message-ID set, since neither EmailMessage nor smtplib adds them. Marked as machine mail
+    (RFC 3834 ``Auto-Submitted``, so out-of-office replies stay away; a ``List-Id`` that filters
+    can sort on)."""
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid("digest", domain=sender.rpartition("@")[2] or None)
+    domain = parseaddr(sender)[1].rpartition("@")[2]
+    message["Message-ID"] = make_msgid("digest", domain=domain or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message["List-Id"] = LIST_ID
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
