@@ -23,7 +23,6 @@ from monitor.model import Delivered, DeliveryResult, RetryAt
 from monitor.secrets import secret
 from monitor.settings import SmtpSettings
 
-
 LIST_ID = "World-model monitor digest <digest.monitor.invalid>"
 
 
