@@ -23,11 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError, LocatedError
 from monitor.events import WEBHOOK_EVENTS
+from monitor.healthcheck import CONFIG_ENV, DEFAULT_CONFIG_PATH, DEFAULT_HEALTH_HOST, DEFAULT_HEALTH_PORT
 from monitor.model import FeedConfig
 from monitor.store import is_postgres
 
-DEFAULT_CONFIG_PATH = "config.toml"
-CONFIG_ENV = "MONITOR_CONFIG"
 DATABASE_URL_ENV = "MONITOR_DATABASE_URL"  # a postgresql:// URL; wins over [monitor] database
 
 # --- value parsers: each takes the raw TOML value and returns the parsed one or raises ValueError ---
@@ -215,8 +214,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "story_window": Key(parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."),
         "log_format": Key(_choice("text", "json"), "text", "Log lines as key=value text or JSON."),
         "log_level": Key(_choice("debug", "info", "warning"), "info", "Least severe log lines written."),
-        "health_host": Key(_string, "127.0.0.1", "Address of the /healthz and /metrics endpoint."),
-        "health_port": Key(_int_range(0, 65535), 8787, "Port of the health endpoint (0: none)."),
+        "health_host": Key(_string, DEFAULT_HEALTH_HOST, "Address of the /healthz and /metrics endpoint."),
+        "health_port": Key(_int_range(0, 65535), DEFAULT_HEALTH_PORT, "Port of the health endpoint (0: none)."),
     },
     "feeds": {
         "name": Key(_string, None, "Feed name, shown as the outlet.", required=True),

@@ -13,9 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.healthcheck import local_url
 from monitor.intake.health import Policy, health_after
 from monitor.model import FeedState
-from monitor.ops.health import local_url, probe
+from monitor.ops.health import probe
 from monitor.store import Store, describe, open_store
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
