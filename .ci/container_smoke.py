@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKER = os.environ.get("DOCKER", "docker")
 UID = "10001"
 NAME, VOLUME = "monitor-ci", "monitor-ci-data"
+RUN = ("run", "--pull", "never")  # the images were just built: never ask a registry
 SAMPLE = (ROOT / "monitor" / "demo" / "wire.xml").read_text(encoding="utf-8")
 ITEMS = re.findall(r"<item>.*?</item>", SAMPLE, re.S)
 FIRST = "https://wire.demo.example/2026/alibaba-cloud-shengshu-vidu-round"  # alerts on the first poll
@@ -123,13 +124,13 @@ def no_repeats(slack: SlackServer) -> None:
 
 
 def check_image(image: str, config: Path) -> None:
-    user = docker("run", "--rm", "--network", "none", image, "id", "-u").stdout.strip()
+    user = docker(*RUN, "--rm", "--network", "none", image, "id", "-u").stdout.strip()
     expect(user == UID, f"runs as uid {UID}", user)
-    pip = docker("run", "--rm", "--network", "none", image, "python", "-c", "import pip", check=False)
+    pip = docker(*RUN, "--rm", "--network", "none", image, "python", "-c", "import pip", check=False)
     expect(pip.returncode != 0, "no pip in the runtime image", "pip imports")
     labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", image).stdout)
     expect(labels.get("org.opencontainers.image.version"), "OCI labels", labels)
-    run = ["run", "--rm", "--network", "none", "-e", "MONITOR_DATABASE_URL=postgresql://monitor@127.0.0.1:1/monitor"]
+    run = [*RUN, "--rm", "--network", "none", "-e", "MONITOR_DATABASE_URL=postgresql://monitor@127.0.0.1:1/monitor"]
     no_driver = docker(*run, *config_args(config), image, "monitor", "migrate", check=False)
     said = no_driver.stderr.strip()
     one_line = no_driver.returncode == 2 and "EXTRAS=postgres" in said and "\n" not in said
@@ -138,7 +139,7 @@ def check_image(image: str, config: Path) -> None:
 
 
 def check_daemon(image: str, config: Path, feeds: FeedServer, slack: SlackServer) -> None:
-    run = ["run", "-d", "--name", NAME, "--network", "host", "-v", f"{VOLUME}:/data", *config_args(config)]
+    run = [*RUN, "-d", "--name", NAME, "--network", "host", "-v", f"{VOLUME}:/data", *config_args(config)]
     run += ["--health-interval", "1s", "--health-start-period", "30s"]
     started = time.monotonic()
     docker(*run, image)
@@ -213,7 +214,7 @@ def check_root_owned_bind_mount(image: str, config: Path, scratch: Path) -> None
     data = scratch / "root-owned-data"
     data.mkdir(mode=0o755)
     os.chown(data, 0, 0)
-    run = ["run", "--rm", "--network", "host", "-v", f"{data}:/data", *config_args(config)]
+    run = [*RUN, "--rm", "--network", "host", "-v", f"{data}:/data", *config_args(config)]
     result = docker(*run, image, timeout=60, check=False)
     said = (result.stdout + result.stderr).strip()
     errors = [line for line in said.splitlines() if line.startswith("error:")]
@@ -228,7 +229,7 @@ def check_root_owned_bind_mount(image: str, config: Path, scratch: Path) -> None
 
 
 def check_postgres_variant(image: str, config: Path) -> None:
-    loads = docker("run", "--rm", "--network", "none", image, "python", "-c", "import psycopg, psycopg_pool")
+    loads = docker(*RUN, "--rm", "--network", "none", image, "python", "-c", "import psycopg, psycopg_pool")
     expect(loads.returncode == 0, "the variant has the driver", loads.stderr)
     try:
         import psycopg
@@ -246,7 +247,7 @@ def check_postgres_variant(image: str, config: Path) -> None:
         admin.execute("CREATE DATABASE monitor_ci OWNER monitor_ci")
         try:
             url = f"postgresql://monitor_ci:{password}@127.0.0.1:5432/monitor_ci"
-            run = ["run", "--rm", "--network", "host", "-e", f"MONITOR_DATABASE_URL={url}", *config_args(config)]
+            run = [*RUN, "--rm", "--network", "host", "-e", f"MONITOR_DATABASE_URL={url}", *config_args(config)]
             result = docker(*run, image, "monitor", "migrate", check=False)
             said = (result.stdout + result.stderr).strip()
             expect(result.returncode == 0 and password not in said, "the variant migrates a PostgreSQL database", said)
