@@ -69,7 +69,7 @@ VOLUME ["/data"]
 EXPOSE 8787
 STOPSIGNAL SIGTERM
 # The probe asks /healthz as `monitor health` does, with the standard library only: ~20 ms a run
-# where `monitor health` loads the application (~130 ms, every 30 s). -I: no PYTHON* variables and
+# where `monitor health` loads the application (~140 ms, every 30 s). -I: no PYTHON* variables and
 # no current directory (/data) on the import path.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-I", "-m", "monitor.healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--"]

@@ -2,7 +2,7 @@
 
 The container's HEALTHCHECK runs ``python -I -m monitor.healthcheck [CONFIG]`` every 30 s for the
 life of the container, so this module imports no more than it needs (tomllib and socket): about
-20 ms a run in the image, where ``monitor health``, which loads the application, takes 130 ms.
+20 ms a run in the image, where ``monitor health``, which loads the application, takes 140 ms.
 It reads ``[monitor] health_host``/``health_port`` from the config file (the argument, else
 $MONITOR_CONFIG, else ./config.toml) without validating the rest: the daemon did that when it
 started. Exit 0 when the daemon answers 200, else 1; its answer or the reason is printed.
