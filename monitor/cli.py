@@ -31,6 +31,9 @@ from monitor.settings import parse_duration
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
+# The packages of pyproject.toml's extras, imported only where needed: what needs them, how to add them.
+_POSTGRES = ("a postgresql:// database", "pip install -e '.[postgres]' (the image: --build-arg EXTRAS=postgres)")
+OPTIONAL = {"psycopg": _POSTGRES, "psycopg_pool": _POSTGRES, "aiosmtpd": ("`monitor demo`", "pip install -e '.[demo]'")}
 
 
 def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -61,6 +64,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except MonitorError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except ModuleNotFoundError as e:
+            package = (e.name or "").partition(".")[0]
+            if package not in OPTIONAL:
+                raise
+            needs, install = OPTIONAL[package]
+            click.echo(f"error: {needs} needs the package {package}, which is not installed: {install}", err=True)
+            sys.exit(2)
 
     return wrapper
 

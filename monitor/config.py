@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import settings
+from monitor.healthcheck import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from monitor.errors import ConfigError, LocatedError, SecretError
 from monitor.secrets import secret
 from monitor.settings import (
@@ -38,8 +39,6 @@ from monitor.settings import (
     WebhookConfig,
 )
 
-DEFAULT_CONFIG_PATH = "config.toml"
-CONFIG_ENV = "MONITOR_CONFIG"
 DATABASE_URL_ENV = "MONITOR_DATABASE_URL"  # a postgresql:// URL; wins over [monitor] database
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.events import WEBHOOK_EVENTS
+from monitor.healthcheck import DEFAULT_HEALTH_HOST, DEFAULT_HEALTH_PORT
 
 IdentityPolicy = Literal["auto", "guid", "link", "content"]
 QuietHours = tuple[dtime, dtime] | Mapping[str, tuple[dtime, dtime]]
@@ -283,8 +284,12 @@ class MonitorSettings:
     log_level: str = setting(
         _choice("debug", "info", "warning"), "info", "Least severe log lines written.", restart=True
     )
-    health_host: str = setting(_string, "127.0.0.1", "Address of the /healthz and /metrics endpoint.", restart=True)
-    health_port: int = setting(_int_range(0, 65535), 8787, "Port of the health endpoint (0: none).", restart=True)
+    health_host: str = setting(
+        _string, DEFAULT_HEALTH_HOST, "Address of the /healthz and /metrics endpoint.", restart=True
+    )
+    health_port: int = setting(
+        _int_range(0, 65535), DEFAULT_HEALTH_PORT, "Port of the health endpoint (0: none).", restart=True
+    )
 
 
 @dataclass(frozen=True, slots=True)

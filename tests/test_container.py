@@ -1,17 +1,20 @@
-"""The Dockerfile, checked without a Docker engine (none runs here or in CI).
+"""The Dockerfile, checked without a Docker engine (.ci/container-check builds and runs it for real,
+as root; this runs everywhere, in seconds).
 
 1. hadolint lints it (``--failure-threshold warning``).
-2. Its structure is what README promises: pinned base, numeric non-root user, /data volume,
-   exec-form HEALTHCHECK/ENTRYPOINT/CMD, tini, STOPSIGNAL, PYTHONUNBUFFERED, MONITOR_CONFIG.
+2. Its structure is what docs/container.md promises: a base pinned by tag and digest, locked and
+   hash-checked dependencies, no pip at runtime, numeric non-root user, /data volume, exec-form
+   HEALTHCHECK/ENTRYPOINT/CMD, tini, STOPSIGNAL, PYTHONUNBUFFERED, MONITOR_CONFIG, OCI labels.
 3. A smoke test replays it: the build stage's COPY (through .dockerignore) and RUN steps into a
    scratch "root" folder (container path /x is ROOT/x), then the runtime ENV, WORKDIR and CMD
    against a local feed, with the HEALTHCHECK command as Docker would run it, then SIGTERM.
 
-What the replay changes, and why: pip gets ``--no-index --no-deps --no-build-isolation`` (tests
-never reach PyPI), and the fresh venv sees this interpreter's site-packages through a .pth file,
-standing in for the pinned dependencies PyPI would supply; ``pip check`` in the Dockerfile then
-verifies those satisfy the pins. Not replayed: the base image itself, the runtime stage's
-apt-get/useradd RUN (needs Debian and root) and tini (the CMD runs directly).
+What the replay changes, and why: tests never reach PyPI, so the install from the lock is not
+replayed; the fresh venv sees this interpreter's site-packages through a .pth file instead, and
+pip gets ``--no-index --no-deps --no-build-isolation`` for the project itself; ``pip check`` in
+the Dockerfile then verifies that those packages satisfy pyproject.toml (tests/test_locks.py
+checks the locks). Not replayed: the base image itself, the runtime stage's apt-get/useradd RUN
+(needs Debian and root) and tini (the CMD runs directly).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +68,8 @@ def parse_dockerfile(text: str) -> list[Instruction]:
 
 
 def stages(instructions: list[Instruction]) -> list[list[Instruction]]:
-    found: list[list[Instruction]] = []
+    """The global ARGs before the first FROM, then each stage (its FROM first)."""
+    found: list[list[Instruction]] = [[]]
     for instruction in instructions:
         if instruction.keyword == "FROM":
             found.append([])
@@ -87,7 +92,7 @@ def exec_form(args: str) -> list[str]:
 
 
 INSTRUCTIONS = parse_dockerfile(DOCKERFILE.read_text(encoding="utf-8"))
-BUILD, RUNTIME = stages(INSTRUCTIONS)
+GLOBAL, BUILD, RUNTIME = stages(INSTRUCTIONS)
 
 
 # --- .dockerignore, Docker's way: patterns match a path or any parent; the last match wins ---------
@@ -146,8 +151,14 @@ def test_hadolint_passes() -> None:
 
 
 def test_dockerfile_structure() -> None:
-    bases = [s[0].args.split()[0] for s in (BUILD, RUNTIME)]
-    assert all(re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", b) for b in bases), bases  # pinned by tag
+    (base,) = args_of(GLOBAL, "ARG")
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base), base
+    assert [s[0].args for s in (BUILD, RUNTIME)] == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
+    install, project = args_of(BUILD, "RUN")
+    assert '--require-hashes --no-deps -r "requirements/${EXTRAS:-runtime}.lock"' in install
+    assert 'pip" install --no-deps .' in project and 'pip" check' in project
+    assert project.endswith("-m pip uninstall --yes --quiet pip setuptools")  # no pip at runtime
+    assert all("--no-compile" not in run for run in args_of(BUILD, "RUN"))  # bytecode ships in the image
     assert args_of(RUNTIME, "USER") == ["10001:10001"]  # numeric, so Kubernetes' runAsNonRoot can check it
     assert args_of(RUNTIME, "VOLUME") == ['["/data"]']
     assert args_of(RUNTIME, "STOPSIGNAL") == ["SIGTERM"]
@@ -156,15 +167,21 @@ def test_dockerfile_structure() -> None:
     assert exec_form(args_of(RUNTIME, "ENTRYPOINT")[0]) == ["/usr/bin/tini", "--"]
     assert exec_form(args_of(RUNTIME, "CMD")[0]) == ["monitor", "run"]
     (healthcheck,) = args_of(RUNTIME, "HEALTHCHECK")
-    assert exec_form(healthcheck.split(" CMD ", 1)[1]) == ["monitor", "health"]
-    assert all("--no-compile" not in run for run in args_of(BUILD, "RUN"))  # bytecode ships in the image
+    assert exec_form(healthcheck.split(" CMD ", 1)[1]) == ["python", "-I", "-m", "monitor.healthcheck"]
     (setup,) = args_of(RUNTIME, "RUN")
     assert "tini=" in setup and "chown 10001:10001 /data" in setup and "ln -s /data /config/data" in setup
+    labels = dict(pair.split("=", 1) for args in args_of(RUNTIME, "LABEL") for pair in shlex.split(args))
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert labels["org.opencontainers.image.version"] == version
+    assert {"title", "description", "revision", "base.name"} <= {k.split("image.", 1)[1] for k in labels}
     rules = dockerignore()
-    for path in ("pyproject.toml", "README.md", "monitor/cli.py", "monitor/ops/health.py"):
+    for path in ("pyproject.toml", "README.md", "requirements/runtime.lock", "requirements/postgres.lock"):
+        assert sent_to_builder(path, rules), path
+    for path in ("monitor/cli.py", "monitor/healthcheck.py"):
         assert sent_to_builder(path, rules), path
     for path in ("data/monitor.db", ".venv/bin/python", ".git/HEAD", "monitor/__pycache__/cli.pyc", "tests/x.py"):
         assert not sent_to_builder(path, rules), path
+    assert not sent_to_builder("requirements/compile", rules)
 
 
 # --- the smoke test: replay the build, then run the CMD and the HEALTHCHECK -------------------------
@@ -216,16 +233,19 @@ class Container:
         assert any(target.iterdir() if target.is_dir() else [target]), f"COPY {args} copied nothing"
 
     def run(self, command: str) -> None:
-        command = re.sub(r'(pip"?\s+install)\b', rf"\1 {PIP_OFFLINE}", command)
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", command], cwd=self.workdir, env=self.env,
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert result.returncode == 0, f"RUN {command}\n{result.stdout}\n{result.stderr}"
-        if "-m venv" in command:  # stand in for PyPI: the venv sees the deps already installed here
-            venv = Path(self.env["VIRTUAL_ENV"])
-            (site,) = venv.glob("lib/python3*/site-packages")
-            (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        for step in command.split(" && "):
+            if re.search(r'pip"?\s+install\b.* -r ', step):
+                continue  # the lock's packages come from PyPI: the .pth below stands in for them
+            step = re.sub(r'(pip"?\s+install)\b', rf"\1 {PIP_OFFLINE}", step)
+            result = subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", step], cwd=self.workdir, env=self.env,
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert result.returncode == 0, f"RUN {step}\n{result.stdout}\n{result.stderr}"
+            if "-m venv" in step:  # stand in for PyPI: the venv sees the deps already installed here
+                venv = Path(self.env["VIRTUAL_ENV"])
+                (site,) = venv.glob("lib/python3*/site-packages")
+                (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
     def replay(self, stage: list[Instruction]) -> None:
         for instruction in stage[1:]:
@@ -253,6 +273,7 @@ def test_smoke_replay_install_then_cmd_and_healthcheck(tmp_path: Path, feed_serv
     venv = container.path("/opt/venv")
     shebang = (venv / "bin" / "monitor").read_text().splitlines()[0]
     assert shebang == f"#!{venv}/bin/python", shebang
+    assert not (venv / "bin" / "pip").exists() and not list(venv.glob("lib/python3*/site-packages/pip"))
     site = next(venv.glob("lib/python3*/site-packages"))
     for data in (p for p in (ROOT / "monitor").rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")):
         assert (site / data.relative_to(ROOT)).is_file(), f"package data missing from the wheel: {data}"

@@ -3,8 +3,11 @@ against a local feed; the clock is the only thing faked (to age the last success
 
 from __future__ import annotations
 
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,14 +17,16 @@ import httpx
 import pytest
 from conftest import article, free_port, rss, run_monitor, wait_for, write_config
 
-from monitor import config, events, pipeline, scheduler
+from monitor import config, events, healthcheck, pipeline, scheduler
 from monitor.clock import FixedClock
+from monitor.config import SCHEMA
 from monitor.ops.health import SCHEDULER_STALL, diagnose, poll_deadline
 from monitor.ops.metrics import Metrics
 from monitor.testing import FeedServer
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+DEFAULTS = SCHEMA["monitor"]
 
 
 @pytest.mark.parametrize(
@@ -201,3 +206,39 @@ def test_run_says_which_setting_to_change_when_the_port_is_taken(tmp_path: Path)
     assert result.returncode == 1
     assert f"cannot serve the health endpoint on 127.0.0.1:{port}" in result.stderr
     assert "health_port" in result.stderr and "Traceback" not in result.stderr
+
+
+def container_healthcheck(config_path: Path) -> subprocess.CompletedProcess[str]:
+    """The image's HEALTHCHECK command as Docker runs it: the config from $MONITOR_CONFIG."""
+    return subprocess.run(
+        [sys.executable, "-I", "-m", "monitor.healthcheck"], env={**os.environ, "MONITOR_CONFIG": str(config_path)},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+
+def test_the_container_healthcheck_asks_healthz(daemon: scheduler.Daemon) -> None:
+    healthy(daemon)
+    result = container_healthcheck(daemon.live.current.config.path)
+    assert result.returncode == 0 and result.stdout.startswith("ok\nlast successful poll: 20"), result
+    daemon.scheduler.shutdown()
+    result = container_healthcheck(daemon.live.current.config.path)
+    assert result.returncode == 1 and result.stdout.splitlines()[:2] == ["unhealthy", "scheduler not running"]
+
+
+def test_the_container_healthcheck_reads_only_the_endpoint_and_says_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[monitor]\nhealth_host = "0.0.0.0"\nhealth_port = 9\n\n[[feeds]]\nname = 1\n')
+    assert healthcheck.endpoint(str(path)) == ("0.0.0.0", 9)  # the rest is the daemon's to validate
+    path.write_text('[[feeds]]\nname = "A"\n')
+    assert healthcheck.endpoint(str(path)) == (DEFAULTS["health_host"].default, DEFAULTS["health_port"].default)
+    for text, said in [("[monitor]\nhealth_port = 0\n", "health_port = 0: no endpoint"), ("[monitor\n", "cannot read")]:
+        path.write_text(text)
+        with pytest.raises(ValueError, match=said):
+            healthcheck.endpoint(str(path))
+    port = free_port()
+    path.write_text(f"[monitor]\nhealth_port = {port}\n")
+    result = container_healthcheck(path)
+    assert result.returncode == 1
+    assert result.stdout == f"no daemon answers at http://127.0.0.1:{port}/healthz: Connection refused\n"
+    result = container_healthcheck(tmp_path / "missing.toml")
+    assert result.returncode == 1 and result.stdout.startswith(f"{tmp_path / 'missing.toml'}: cannot read the config")

@@ -11,7 +11,8 @@
   every feed failing, or polls that hang, does.
 
 ``GET /metrics`` is the Prometheus text format (``ops.metrics``). ``probe`` is what
-`monitor health` (the container's HEALTHCHECK) and `monitor status` use to ask a running daemon.
+`monitor health` and `monitor status` use to ask a running daemon; the container's HEALTHCHECK
+asks the same way without loading the application (``monitor.healthcheck``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.base import BaseScheduler
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from monitor import events
+from monitor import events, healthcheck
 from monitor.config import Config
 from monitor.errors import MonitorError, StoreError
 from monitor.ops.metrics import Metrics
@@ -192,19 +193,6 @@ class HealthServer(LocalServer):
             ) from e
 
 
-def local_url(host: str, port: int) -> str:
-    """The endpoint's URL as seen from this machine (a wildcard bind address means loopback)."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
 def probe(config: Config, timeout: float = 5.0) -> tuple[int | None, str]:
     """Ask a running daemon's /healthz: (HTTP status, body), or (None, why it could not be asked)."""
-    import httpx  # imported here: only `monitor health` needs it, and it costs every start ~40 ms
-
-    url = local_url(config.monitor.health_host, config.monitor.health_port) + "/healthz"
-    try:
-        response = httpx.get(url, timeout=timeout, trust_env=False)
-    except httpx.HTTPError as e:
-        return None, f"no daemon answers at {url}: {e}"
-    return response.status_code, response.text
+    return healthcheck.ask(config.monitor.health_host, config.monitor.health_port, timeout)

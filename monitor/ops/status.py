@@ -13,9 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.healthcheck import local_url
 from monitor.intake.schedule import health_after
 from monitor.model import FeedState
-from monitor.ops.health import local_url, probe
+from monitor.ops.health import probe
 from monitor.settings import FetchSettings
 from monitor.store import Store, describe, open_store
 
