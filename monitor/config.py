@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor import settings
-from monitor.healthcheck import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from monitor.errors import ConfigError, LocatedError, SecretError
+from monitor.healthcheck import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from monitor.secrets import secret
 from monitor.settings import (
     ARRAY_SECTIONS,
