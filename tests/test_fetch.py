@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pycurl
@@ -193,3 +194,17 @@ def test_a_caller_that_falls_behind_holds_the_fetching_back(feed_server: FeedSer
     assert sorted(rest) == list(range(6))
     assert all(isinstance(rest[i], FetchFailed) and "not a valid http(s) URL" in rest[i].message for i in range(3))
     assert all(isinstance(rest[i], Fetched) for i in range(3, 6))
+
+
+def test_a_halt_lets_running_transfers_finish_and_starts_no_other() -> None:
+    """A shutdown: the feeds being fetched are answered, the ones not started are not fetched."""
+    with FeedServer() as server:
+        urls = [(server.add(f"/slow{n}.xml", "<rss/>", delay=0.5), None) for n in range(6)]
+        halt = threading.Event()
+        results = []
+        for index, result in fetch_many(urls, FetchSettings(timeout=5, concurrency=2, per_host=2), halt):
+            results.append((index, result))
+            halt.set()  # after the first answer: the second running one still comes back
+        assert sorted(index for index, _ in results) == [0, 1]
+        assert all(isinstance(result, Fetched) for _, result in results)
+        assert len(server.requests) == 2

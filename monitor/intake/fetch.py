@@ -61,13 +61,17 @@ def conditional_headers(state: FeedState | None) -> dict[str, str]:
 Request = tuple[str, FeedState | None]  # (url, what the store remembers about the feed)
 
 
-def fetch_many(requests: Sequence[Request], limits: FetchSettings) -> Iterator[tuple[int, FetchResult]]:
+def fetch_many(
+    requests: Sequence[Request], limits: FetchSettings, halt: threading.Event | None = None
+) -> Iterator[tuple[int, FetchResult]]:
     """Fetch every request concurrently, yielding (index, result) as each one completes.
 
     The transfers run in their own thread, so the caller can work on one feed's result (parse,
     match, store) while the others download. A transfer takes one of ``concurrency`` slots,
     given back when the caller takes its result, so at most ``concurrency`` bodies exist at
     once however far the caller falls behind. Closing the iterator early stops the transfers.
+    Once ``halt`` is set (a shutdown), no transfer starts: those running finish and are yielded,
+    the others never are.
     """
     results: queue.Queue[tuple[int, FetchResult] | BaseException | None] = queue.Queue()
     slots = threading.Semaphore(limits.concurrency)
@@ -75,7 +79,7 @@ def fetch_many(requests: Sequence[Request], limits: FetchSettings) -> Iterator[t
 
     def thread() -> None:
         try:
-            _Cycle(requests, limits).run(results.put, slots, stop)
+            _Cycle(requests, limits).run(results.put, slots, stop, halt or threading.Event())
             results.put(None)
         except BaseException as e:  # handed to the caller's thread, which re-raises it
             results.put(e)
@@ -117,7 +121,11 @@ class _Cycle:
         self.running: dict[pycurl.Curl, _Transfer] = {}
 
     def run(
-        self, put: Callable[[tuple[int, FetchResult]], None], slots: threading.Semaphore, stop: threading.Event
+        self,
+        put: Callable[[tuple[int, FetchResult]], None],
+        slots: threading.Semaphore,
+        stop: threading.Event,
+        halt: threading.Event,
     ) -> None:
         try:
             for invalid in self.invalid:  # a result like any other: it takes a slot
@@ -126,6 +134,8 @@ class _Cycle:
                         return
                 put(invalid)
             while not stop.is_set() and (self.ready or self.running):
+                if halt.is_set():
+                    self.ready.clear()  # nothing new starts; the running transfers finish
                 for refused in self._start(slots):
                     put(refused)
                 if not self.running:  # every slot holds a result the caller has not taken yet
