@@ -251,7 +251,7 @@ timeout = 2
         for _ in range(12):  # the delivery loop, hours apart: every backoff has expired
             pipeline.deliver_due(rt)
             clock.advance(timedelta(hours=2))
-        assert rt.store.outbox_counts()["pending"] == 0
+        assert rt.store.outbox.counts()["pending"] == 0
     finally:
         rt.close()
 

@@ -35,7 +35,8 @@ from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event, EventBus
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
 from monitor.retry_after import parse_retry_after
-from monitor.store.base import Outgoing, Store
+from monitor.store.base import Outgoing
+from monitor.store.interface import Store
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
 TIMESTAMP_HEADER = "X-Monitor-Timestamp"
@@ -117,7 +118,7 @@ def queue_events(bus: EventBus, store: Store, webhooks: Callable[[], Iterable[We
         digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
         key = f"event:{name}:{now.isoformat()}:{digest}"
         for webhook in wanted:
-            store.queue_event(webhook.destination, key, event_payload(name, data, now), now)
+            store.outbox.queue_event(webhook.destination, key, event_payload(name, data, now), now)
 
     for event_type in WEBHOOK_SOURCES:
         bus.subscribe(event_type, on_event)

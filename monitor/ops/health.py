@@ -141,10 +141,10 @@ class Health:
             return HealthReport(tuple(problems), self.last_ok_poll)
         unsent = tuple(
             f"{row.period}: {row.last_error}"
-            for row in self.rt.store.digests(5)
+            for row in self.rt.store.digests.recent(5)
             if row.state == "pending" and row.last_error
         )
-        return HealthReport(tuple(problems), self.last_ok_poll, self.rt.store.outbox_counts()["dead"], unsent)
+        return HealthReport(tuple(problems), self.last_ok_poll, self.rt.store.outbox.counts()["dead"], unsent)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------

@@ -94,7 +94,7 @@ class Reloader:
                     "these settings change only on restart",
                     extra={"fields": {"event": "reload", "status": "restart_needed", "keys": ",".join(restart)}},
                 )
-            self.rt.store.sync_feeds(new.feeds)
+            self.rt.store.feeds.sync(new.feeds)
             self.rt.config, self.rt.rules, self.rt.notifiers = new, rules, notifiers
             if self.on_reload is not None:
                 self.on_reload()
