@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from monitor import events
 from monitor.config import Config
-from monitor.delivery import digest, mail, outbox
+from monitor.delivery import digest, mail, outbox, webhook
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Delivered, DeliveryResult, RetryAt
 from monitor.store.base import DigestRow
@@ -125,8 +125,9 @@ def attempt(rt: Runtime, period: str) -> DigestReport | None:
         rt.store.digests.retry(row.period, min(f.when for f in failures), error)
         log.warning("digest period=%s status=error attempts=%d error=%s", row.period, row.attempts, error)
         return DigestReport(row.period, "pending", d.story_count, destinations, error)
-    rt.store.digests.finish(row.period, "sent", d.story_count, now)
-    rt.bus.emit(events.DigestSent(row.period, d.story_count, ",".join(destinations)))
+    sent = events.DigestSent(row.period, d.story_count, ",".join(destinations))
+    rt.store.digests.finish(row.period, "sent", d.story_count, now, webhook.event_rows(rt.config.webhooks, sent, now))
+    rt.bus.emit(sent)
     return DigestReport(row.period, "sent", d.story_count, destinations)
 
 

@@ -89,10 +89,7 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database)
     store.feeds.sync(config.feeds)
-    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
-    if deliver:
-        webhook.queue_events(rt.bus, rt.store, lambda: rt.config.webhooks, rt.clock)
-    return rt
+    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -141,7 +138,8 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
         if not dry_run:
             rt.store.feeds.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
             for i, outcome, _ in outcomes:
-                _emit_health(rt, feeds[i], known[i], outcome)
+                if (event := _health_event(feeds[i], known[i], outcome)) is not None:
+                    rt.bus.emit(event)
         outcomes.clear()
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
@@ -202,6 +200,8 @@ def _settle(
             health="ok",
             notice=_notice(rt, feed, state.health, "ok", None),
         )
+    if (event := _health_event(feed, state, outcome)) is not None:  # its webhook rows go with the outcome
+        outcome = replace(outcome, events=webhook.event_rows(rt.config.webhooks, event, now))
     rt.bus.emit(
         events.FeedPolled(
             feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
@@ -230,15 +230,17 @@ def _notice(rt: Runtime, feed: FeedConfig, before: str, after: health.Health, er
     return FeedNotice(feed.name, after, channel, text) if channel and text else None
 
 
-def _emit_health(rt: Runtime, feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> None:
+def _health_event(feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> events.Event | None:
+    """The feed's change of health this poll makes, if any."""
     if outcome.health == before.health:
-        return
+        return None
     if outcome.health == "ok":
-        rt.bus.emit(events.FeedRecovered(feed.name))
-    elif outcome.health == "dead":
-        rt.bus.emit(events.FeedDead(feed.name, outcome.error or ""))
-    elif before.health == "ok":
-        rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
+        return events.FeedRecovered(feed.name)
+    if outcome.health == "dead":
+        return events.FeedDead(feed.name, outcome.error or "")
+    if before.health == "ok":
+        return events.FeedFailing(feed.name, outcome.error or "")
+    return None
 
 
 def deliver_notices(rt: Runtime) -> int:

@@ -7,7 +7,7 @@ import pytest
 from monitor.errors import StoreError
 from monitor.model import Explanation, FeedConfig, Item, Match
 from monitor.store import open_store
-from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.base import EventRow, FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
 from monitor.store.digests import Digests
 from monitor.store.feedstate import Feeds
 from monitor.store.interface import Store
@@ -145,10 +145,43 @@ def test_a_digest_period_is_claimed_once_until_its_claim_expires(store: Store) -
 
 
 def test_events_are_queued_once_per_key(store: Store) -> None:
-    first = store.outbox.queue_event("webhook:crm", "feed_failing:F:1", {"feed": "F"}, NOW)
-    assert first is not None
-    assert store.outbox.queue_event("webhook:crm", "feed_failing:F:1", {"feed": "F"}, NOW) is None
-    assert [a.id for a in store.outbox.due(NOW)] == [first]
+    event = EventRow("webhook:crm", "feed_failing:F:1", {"feed": "F"})
+    failing = PollOutcome("error", error="http: HTTP 500", events=(event,))
+    store.feeds.record_polls([("F", failing, NOW), ("F", failing, NOW)])
+    store.feeds.record_poll("F", failing, NOW)
+    [queued] = store.outbox.due(NOW)  # once, however often it was recorded
+    assert (queued.kind, queued.destination, queued.story_id) == ("event", "webhook:crm", 0)
+    assert queued.payload == {"feed": "F"}
+
+
+def test_an_event_is_stored_with_the_change_it_reports_or_neither_is(store: Store) -> None:
+    """Each state change takes its webhook events into its own transaction: a write that fails
+    (here the event row itself: no destination) leaves neither the change nor the event."""
+    broken = (EventRow(None, "k", {}),)  # type: ignore[arg-type]
+    with pytest.raises(StoreError):
+        store.feeds.record_polls([("F", PollOutcome("error", error="http: HTTP 500", events=broken), NOW)])
+    assert store.feeds.state("F").consecutive_failures == 0
+    [alert] = store.items.record([matched(1)], NOW)[0].alert_ids
+    with pytest.raises(StoreError):
+        store.outbox.mark_dead(alert, "channel_not_found", NOW, broken)
+    assert store.outbox.counts() == {"pending": 1, "delivered": 0, "dead": 0}
+    store.digests.open("2026-11-22", NOW, NOW - timedelta(days=1), scheduled=True, now=NOW)
+    with pytest.raises(StoreError):
+        store.digests.finish("2026-11-22", "sent", 1, NOW, broken)
+    assert store.digests.recent()[0].state == "pending"
+
+    dead = EventRow("webhook:ops", "event:alert_dead:1", {"event": "alert_dead"})
+    store.outbox.mark_dead(alert, "channel_not_found", NOW, (dead,))
+    sent = EventRow("webhook:ops", "event:digest_sent:1", {"event": "digest_sent"})
+    store.digests.finish("2026-11-22", "sent", 1, NOW, (sent,))
+    assert store.digests.recent()[0].state == "sent"
+    assert [a.item_key for a in store.outbox.due(NOW)] == ["event:alert_dead:1", "event:digest_sent:1"]
+
+
+def test_many_rows_in_one_call_are_written_all_or_none(store: Storage) -> None:
+    with pytest.raises(StoreError):  # the second row breaks the table's CHECK (id = 1)
+        store.db.executemany("INSERT INTO heartbeat(id, at) VALUES (?, ?)", [(1, "a"), (2, "b")])
+    assert store.db.execute("SELECT count(*) FROM heartbeat").fetchone()[0] == 0
 
 
 def test_the_decision_hold_commits_all_or_nothing(store: Store) -> None:

@@ -30,7 +30,7 @@ from typing import Any, Protocol, cast
 
 from monitor import events
 from monitor.clock import Clock
-from monitor.delivery import Notifier, SummaryNotifier
+from monitor.delivery import Notifier, SummaryNotifier, webhook
 from monitor.delivery.outbox import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
 from monitor.store.interface import DeliveryStore
@@ -184,6 +184,7 @@ def _store(ctx: DeliveryContext, alerts: Sequence[Alert], result: DeliveryResult
             ctx.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
         return DeliveryReport(retrying=len(alerts))
     for alert in alerts:
-        ctx.store.outbox.mark_dead(alert.id, result.reason, now)
-        ctx.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
+        dead = events.AlertDead(alert.id, alert.destination, result.reason)
+        ctx.store.outbox.mark_dead(alert.id, result.reason, now, webhook.event_rows(ctx.config.webhooks, dead, now))
+        ctx.bus.emit(dead)
     return DeliveryReport(dead=len(alerts))

@@ -2,8 +2,8 @@
 
 Every hand-off that must survive a crash is one of these, stored in one transaction with what it
 belongs to: ``Items.record`` writes an item, its matches, its story and its outbox rows together;
-a ``PollOutcome`` carries its feed-health notice. A crash leaves either all of one call's rows or
-none.
+a ``PollOutcome`` carries its feed-health notice and webhook events; a dead letter and a sent
+digest carry their webhook events. A crash leaves either all of one call's rows or none.
 """
 
 from __future__ import annotations
@@ -79,6 +79,17 @@ class PollOutcome:
     next_check_at: datetime | None = None
     health: str | None = None  # ok | failing | dead; None: ok on success, failing on error
     notice: FeedNotice | None = None  # an ops announcement to queue in the same transaction
+    events: tuple[EventRow, ...] = ()  # webhook events (feed_failing, feed_recovered), likewise
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """A webhook event to queue (an outbox row of kind 'event', no story) in the same transaction
+    as the change it reports. ``key`` makes it idempotent: one row per key and destination."""
+
+    destination: str  # "webhook:NAME"
+    key: str
+    payload: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

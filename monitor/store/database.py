@@ -51,7 +51,8 @@ class Database(Protocol):
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """The rows as dicts (column name -> value)."""
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for many rows: all of them or none, even outside ``atomic``."""
 
     def atomic(self) -> AbstractContextManager[None]: ...
 

@@ -3,11 +3,13 @@ out once however many processes try (see ``digesting``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.store.base import DigestRow
+from monitor.store.base import DigestRow, EventRow
 from monitor.store.database import Database
+from monitor.store.outbox import insert_events
 from monitor.store.schema import from_iso, iso
 
 
@@ -53,12 +55,15 @@ class Digests:
             "UPDATE digests SET done = ltrim(done || ',' || ?, ',') WHERE period = ?", (destination, period)
         )
 
-    def finish(self, period: str, state: str, stories: int, now: datetime) -> None:
-        """Mark the period sent or empty."""
-        self.db.execute(
-            "UPDATE digests SET state = ?, stories = ?, sent_at = ?, last_error = NULL WHERE period = ?",
-            (state, stories, iso(now), period),
-        )
+    def finish(self, period: str, state: str, stories: int, now: datetime, events: Sequence[EventRow] = ()) -> None:
+        """Mark the period sent or empty, with the webhook events that announce it (digest_sent),
+        in one transaction."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE digests SET state = ?, stories = ?, sent_at = ?, last_error = NULL WHERE period = ?",
+                (state, stories, iso(now), period),
+            )
+            insert_events(self.db, [(event, now) for event in events])
 
     def retry(self, period: str, when: datetime, error: str) -> None:
         """Back to pending with the error; tried again from ``when``."""

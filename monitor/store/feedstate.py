@@ -1,6 +1,6 @@
 """The feeds aggregate: each configured feed's fetch state (validators, health, next check), the
-lease a poller holds on it, and the outcome of each poll with the feed-health notice it
-announces, written in one transaction."""
+lease a poller holds on it, and the outcome of each poll with what it announces (a feed-health
+notice, webhook events), written in one transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from monitor.model import FeedConfig, FeedState
 from monitor.store.base import PollOutcome
 from monitor.store.database import Database, Dialect
 from monitor.store.notices import insert_notices
+from monitor.store.outbox import insert_events
 from monitor.store.schema import from_iso, iso
 
 # A feed a poller may take: due (by the first param), and not leased or its lease ran out (by now).
@@ -63,7 +64,7 @@ class Feeds:
         return before
 
     def record_polls(self, polls: Sequence[Poll]) -> None:
-        """Store many polls' outcomes, with their notices, in one transaction."""
+        """Store many polls' outcomes, with their notices and events, in one transaction."""
         with self.db.atomic():
             self._write(polls)
 
@@ -91,6 +92,7 @@ class Feeds:
             ],
         )
         insert_notices(self.db, [(o.notice, now) for _, o, now in polls if o.notice is not None])
+        insert_events(self.db, [(event, now) for _, o, now in polls for event in o.events])
 
 
 def _feed_state(row: dict[str, Any]) -> FeedState:

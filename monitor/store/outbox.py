@@ -1,5 +1,5 @@
 """The outbox aggregate: every message to send (alerts and follow-ups, queued with their item by
-``Items.record``; webhook events) and its delivery state.
+``Items.record``; webhook events, queued with the change they report) and its delivery state.
 
 A row is pending until delivered or dead. ``mark_sending`` commits a note on a message's rows
 before it is sent, and its outcome clears it, so a crash in between is found (``in_flight``).
@@ -8,22 +8,37 @@ before it is sent, and its outcome clears it, so a crash in between is found (``
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from monitor.model import Alert
+from monitor.store.base import EventRow
 from monitor.store.database import Database, Dialect
 from monitor.store.schema import iso
 
+# Only a row already queued is skipped (not OR IGNORE: SQLite's would also drop a row breaking NOT NULL).
 INSERT = (
-    "INSERT OR IGNORE INTO outbox(story_id, item_key, kind, destination, channel, priority, rule_id, "
-    "payload, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO outbox(story_id, item_key, kind, destination, channel, priority, rule_id, payload, "
+    "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(item_key, destination, channel) DO NOTHING"
 )
 
 
 def payload_json(payload: Any) -> str:
     return json.dumps(dict(payload), ensure_ascii=False, default=str)
+
+
+def insert_events(db: Database, events: Sequence[tuple[EventRow, datetime]]) -> None:
+    """Queue these webhook events (each due from its time) in the caller's transaction; an event
+    already queued under its key for its destination is left as it is."""
+    db.executemany(
+        INSERT,
+        [
+            (None, e.key, "event", e.destination, "", "normal", "", payload_json(e.payload), iso(now), iso(now))
+            for e, now in events
+        ],
+    )
 
 
 class Outbox:
@@ -121,20 +136,15 @@ class Outbox:
             [(iso(until), reason, i) for i in alert_ids],
         )
 
-    def mark_dead(self, alert_id: int, reason: str, now: datetime) -> None:
-        self.db.execute(
-            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
-            "sending_at = NULL WHERE id = ?",
-            (reason, iso(now), alert_id),
-        )
-
-    def queue_event(self, destination: str, key: str, payload: Mapping[str, Any], now: datetime) -> int | None:
-        """A row (kind 'event', no story) for a non-alert event; ``key`` makes it idempotent.
-        Returns its id, or None when a row with that key and destination exists."""
-        cursor = self.db.execute(
-            INSERT, (None, key, "event", destination, "", "normal", "", payload_json(payload), iso(now), iso(now))
-        )
-        return cursor.lastrowid if cursor.rowcount else None
+    def mark_dead(self, alert_id: int, reason: str, now: datetime, events: Sequence[EventRow] = ()) -> None:
+        """A dead letter, and the webhook events that announce it (alert_dead), in one transaction."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "sending_at = NULL WHERE id = ?",
+                (reason, iso(now), alert_id),
+            )
+            insert_events(self.db, [(event, now) for event in events])
 
     def recent_sends(self, since: datetime) -> dict[tuple[str, str | None], list[datetime]]:
         """Send times per (destination, stored channel) since ``since``; a summary counts once."""

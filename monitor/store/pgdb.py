@@ -144,6 +144,8 @@ class PgDatabase:
         return self._run(sql, params, dict_row).rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """All the rows or none even in autocommit: psycopg sends them as one pipeline, which the
+        server runs as one implicit transaction."""
         text, _ = translate(sql, self.returning_id)
         with self.connection() as conn, self._errors(), conn.cursor() as cursor:
             cursor.executemany(text, list(rows))

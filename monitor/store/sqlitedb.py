@@ -72,7 +72,8 @@ class SQLiteDatabase:
                 raise store_error(e, self.path) from e
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        with self.lock, self.atomic() if not self.in_transaction else contextlib.nullcontext():
+        """All the rows or none: in a transaction of its own when it is not in one already."""
+        with self.lock, contextlib.nullcontext() if self.in_transaction else self.atomic():
             try:
                 self.db.conn.executemany(sql, rows)
             except DRIVER_ERRORS as e:
