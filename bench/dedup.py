@@ -82,9 +82,9 @@ def fill(rt: pipeline.Runtime, rng: random.Random, vocabulary: list[str], count:
             item = plain_item(rng, vocabulary, n, seen)
             batch.append(NewItem(item, stories.identity_keys(item)))
         if len(batch) == 2000:
-            rt.store.record_items(batch, NOW)
+            rt.store.items.record(batch, NOW)
             batch = []
-    rt.store.record_items(batch, NOW)
+    rt.store.items.record(batch, NOW)
     rt.store.db.execute(
         "UPDATE stories SET opened_at = (SELECT first_seen FROM items WHERE items.story_id = stories.id)"
     )
@@ -123,7 +123,7 @@ def main() -> None:
         fill_seconds = time.perf_counter() - started
         feed = rt.config.feeds[0]
         window = NOW - rt.config.monitor.story_window
-        in_window = len(rt.store.open_stories(window))
+        in_window = len(rt.store.items.open_stories(window))
 
         fresh = [matched_item(rng, vocabulary, args.stored + n, "New", NOW) for n in range(args.new)]
         ours, opened = [], 0

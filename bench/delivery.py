@@ -33,7 +33,8 @@ from monitor.delivery.slack import SlackNotifier
 from monitor.model import Alert, Delivered, DeliveryResult, Explanation, Item, Match
 from monitor.settings import SlackSettings
 from monitor.store.base import NewItem, OpenStory, Outgoing
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
+from monitor.store.storage import Storage
 from monitor.testing import SlackServer
 
 BACKLOG = 40
@@ -45,13 +46,13 @@ REPEATS = 5
 @dataclass
 class Ctx:
     config: config.Config
-    store: SQLiteStore
+    store: Storage
     clock: Clock = field(default_factory=SystemClock)
     notifiers: dict[str, Notifier] = field(default_factory=dict)
     bus: events.EventBus = field(default_factory=events.EventBus)
 
 
-def queue(store: SQLiteStore, count: int, destination: str) -> None:
+def queue(store: Storage, count: int, destination: str) -> None:
     now = datetime.now(UTC)
     batch = []
     for n in range(count):
@@ -60,7 +61,7 @@ def queue(store: SQLiteStore, count: int, destination: str) -> None:
         match = Match("r", "Rule", "normal", None, False, Explanation())
         out = Outgoing(destination, None, "normal", "r", {"title": item.title, "url": url, "feed": "Bench"})
         batch.append(NewItem(item, ("url:" + url,), (match,), OpenStory(), (out,)))
-    store.record_items(batch, now)
+    store.items.record(batch, now)
 
 
 def backlog(folder: Path, pace: float, burst_limit: int) -> tuple[int, int, float]:
@@ -76,11 +77,11 @@ pace = {pace}
 burst_limit = {burst_limit}
 """
         cfg = config.parse(text, folder / "config.toml")
-        store = SQLiteStore(cfg.database_path)
+        store = open_sqlite(cfg.database_path)
         queue(store, BACKLOG, "slack")
         ctx = Ctx(cfg, store, notifiers={"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-bench"})})
         started = time.monotonic()
-        while store.outbox_counts()["pending"]:
+        while store.outbox.counts()["pending"]:
             if not deliver_due(ctx, limit=1000).delivered:
                 time.sleep(0.05)  # a rate-limited round: wait for Retry-After
         elapsed = time.monotonic() - started
@@ -103,15 +104,15 @@ class Instant:
 def bare_loop(ctx: Ctx) -> None:
     """The naive loop: send, then mark delivered; no note, no lock, no plan."""
     notifier = Instant()
-    for alert in ctx.store.due_alerts(datetime.now(UTC), limit=10_000):
+    for alert in ctx.store.outbox.due(datetime.now(UTC), limit=10_000):
         result = notifier.send(alert, None, datetime.now(UTC))
-        ctx.store.mark_delivered(alert.id, result.remote_id, None, datetime.now(UTC))  # type: ignore[union-attr]
+        ctx.store.outbox.mark_delivered(alert.id, result.remote_id, None, datetime.now(UTC))  # type: ignore[union-attr]
 
 
 def bookkeeping(folder: Path, ours: bool) -> float:
     """Seconds per delivered alert."""
     cfg = config.parse("", folder / "config.toml")
-    store = SQLiteStore(cfg.database_path)
+    store = open_sqlite(cfg.database_path)
     queue(store, BOOKKEEPING_ALERTS, "instant")
     ctx = Ctx(cfg, store, notifiers={"instant": Instant()})
     started = time.perf_counter()
@@ -120,7 +121,7 @@ def bookkeeping(folder: Path, ours: bool) -> float:
     else:
         bare_loop(ctx)
     elapsed = time.perf_counter() - started
-    assert store.outbox_counts()["delivered"] == BOOKKEEPING_ALERTS
+    assert store.outbox.counts()["delivered"] == BOOKKEEPING_ALERTS
     store.close()
     return elapsed / BOOKKEEPING_ALERTS
 

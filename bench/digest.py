@@ -30,14 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.delivery import digest
 from monitor.model import Amount, Explanation, Item, Match, TermHit
 from monitor.store.base import Coverage, JoinStory, NewItem, OpenStory
-from monitor.store.sqlite import SQLiteStore, explanation_from_json
+from monitor.store.items import explanation_from_json
+from monitor.store.sqlitedb import open_sqlite
+from monitor.store.storage import Storage
 
 START = datetime(2026, 1, 1, 7, 0, tzinfo=UTC)
 OUTLETS = [f"Outlet {n}" for n in range(40)]
 RULES = [("funding", "Funding rounds", "high"), ("embodied", "Embodied AI", "normal"), ("video", "Video", "low")]
 
 
-def fill(store: SQLiteStore, rng: random.Random, days: int, stories: int, noise: int) -> int:
+def fill(store: Storage, rng: random.Random, days: int, stories: int, noise: int) -> int:
     items = 0
     for day in range(days):
         base = START + timedelta(days=day)
@@ -66,18 +68,18 @@ def fill(store: SQLiteStore, rng: random.Random, days: int, stories: int, noise:
             batch.append((when, NewItem(item, (f"guid:{key}",))))
         for when, entry in sorted(batch, key=lambda pair: pair[0]):
             if isinstance(entry, NewItem):
-                store.record_items([entry], when)
+                store.items.record([entry], when)
                 items += 1
                 continue
-            story_id = store.record_items([entry[0]], when)[0].story_id
+            story_id = store.items.record([entry[0]], when)[0].story_id
             for k, joined in enumerate(entry[1:], start=1):
                 later = NewItem(joined.item, joined.keys, joined.matches, JoinStory(story_id))
-                store.record_items([later], when + timedelta(minutes=k))
+                store.items.record([later], when + timedelta(minutes=k))
             items += len(entry)
     return items
 
 
-def naive(store: SQLiteStore, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
+def naive(store: Storage, start: datetime, end: datetime) -> list[tuple[int, int, int]]:
     """Every story's first sighting by grouping all items, then items and matches per story."""
     db = store.db
     rows = db.execute(
@@ -119,7 +121,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        store = SQLiteStore(Path(folder) / "bench.db")
+        store = open_sqlite(Path(folder) / "bench.db")
         started = time.perf_counter()
         items = fill(store, random.Random(args.seed), args.days, args.stories, args.noise)
         filled = time.perf_counter() - started
@@ -127,7 +129,7 @@ def main() -> None:
         end = start + timedelta(days=1)
         tz = ZoneInfo("Europe/Berlin")
 
-        query, records = timed(lambda: store.stories_first_seen(start, end), args.runs)
+        query, records = timed(lambda: store.items.stories_first_seen(start, end), args.runs)
         built = digest.build(records, title="Bench", period="p", day=end.date(), start=start, end=end, tz=tz,
                              alerts=0, feeds=[])  # fmt: skip
         build, _ = timed(

@@ -122,13 +122,18 @@ def run_replicas(farm: FeedServer, configs: list[Path]) -> tuple[float, float]:
 
 
 class Timed:
-    """The store, with the time spent in its calls added up (what the database costs a poll)."""
+    """The store, with the time spent in its calls (and its aggregates' calls) added up: what the
+    database costs a poll."""
 
-    def __init__(self, store: Any) -> None:
-        self._store, self.seconds = store, 0.0
+    AGGREGATES = ("feeds", "items", "outbox", "notices", "digests")
+
+    def __init__(self, store: Any, total: Timed | None = None) -> None:
+        self._store, self._total, self.seconds = store, total or self, 0.0
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._store, name)
+        if name in self.AGGREGATES:
+            return Timed(attribute, self._total)
         if not callable(attribute) or name == "exclusive":
             return attribute
 
@@ -137,7 +142,7 @@ class Timed:
             try:
                 return attribute(*args, **kwargs)
             finally:
-                self.seconds += time.perf_counter() - started
+                self._total.seconds += time.perf_counter() - started
 
         return timed
 

@@ -315,7 +315,7 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
     store = open_store(cfg.database)
     start = datetime.now(UTC) - since
     try:
-        items = _progress(store.stored_items(start), store.count_items(start), "backtest")
+        items = _progress(store.items.stored(start), store.items.count(start), "backtest")
         report = bt.run(ruleset, items, start, cfg.monitor.timezone)
     finally:
         store.close()
@@ -341,11 +341,11 @@ def replay(config_path: Path, since: timedelta, send: bool) -> None:
     logs.log_events(rt.bus)
     try:
         start = rt.clock.now() - since
-        total = rt.store.count_items(start, unalerted=True)
-        items = _progress(rt.store.stored_items(start, unalerted=True), total, "replay")
+        total = rt.store.items.count(start, unalerted=True)
+        items = _progress(rt.store.items.stored(start, unalerted=True), total, "replay")
         report = pipeline.replay(rt, items, send=send)
         delivery = pipeline.deliver_due(rt) if send else pipeline.DeliveryReport()
-        pending = rt.store.outbox_counts()["pending"]
+        pending = rt.store.outbox.counts()["pending"]
     finally:
         rt.close()
     if not send:
@@ -430,7 +430,7 @@ def migrate(config_path: Path) -> None:
     Example: MONITOR_DATABASE_URL=postgresql://monitor@db.internal/monitor monitor migrate
     """
     from monitor.store import describe, open_store
-    from monitor.store.sqlite import SCHEMA_VERSION
+    from monitor.store.schema import SCHEMA_VERSION
 
     cfg = _load(config_path)
     open_store(cfg.database).close()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from monitor import events
 from monitor.config import Config
-from monitor.delivery import digest, mail, outbox
+from monitor.delivery import digest, mail, outbox, webhook
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Delivered, DeliveryResult, RetryAt
 from monitor.store.base import DigestRow
@@ -59,13 +59,13 @@ def tick(rt: Runtime) -> list[DigestReport]:
         return []
     now = rt.clock.now()
     s, tz = rt.config.digest, rt.config.monitor.timezone
-    last = rt.store.last_scheduled_digest()
+    last = rt.store.digests.last_scheduled()
     day = digest.due_period(now, tz, s.time, date.fromisoformat(last) if last else None, s.grace)
     if day is not None:
         end = digest.send_instant(day, s.time, tz)
         default_start = digest.send_instant(day - timedelta(days=1), s.time, tz)
-        rt.store.open_digest(day.isoformat(), end, default_start, scheduled=True, now=now)
-    return [report for row in rt.store.due_digests(now) if (report := attempt(rt, row.period)) is not None]
+        rt.store.digests.open(day.isoformat(), end, default_start, scheduled=True, now=now)
+    return [report for row in rt.store.digests.due(now) if (report := attempt(rt, row.period)) is not None]
 
 
 def send_now(rt: Runtime) -> DigestReport:
@@ -76,7 +76,7 @@ def send_now(rt: Runtime) -> DigestReport:
     now = rt.clock.now()
     local = now.astimezone(rt.config.monitor.timezone)
     period = f"{local:%Y-%m-%d}-manual-{local:%H%M%S}"
-    rt.store.open_digest(period, now, now - timedelta(days=1), scheduled=False, now=now)
+    rt.store.digests.open(period, now, now - timedelta(days=1), scheduled=False, now=now)
     report = attempt(rt, period)
     return report or DigestReport(period, "sending", error="another process is sending this digest right now")
 
@@ -84,7 +84,7 @@ def send_now(rt: Runtime) -> DigestReport:
 def preview(rt: Runtime) -> digest.Digest:
     """The digest as it would be sent now: everything since the previous digest. Stores nothing."""
     now = rt.clock.now()
-    start = rt.store.last_digest_end() or now - timedelta(days=1)
+    start = rt.store.digests.last_end() or now - timedelta(days=1)
     day = now.astimezone(rt.config.monitor.timezone).date()
     return _build(rt, day.isoformat(), day, start, now)
 
@@ -102,12 +102,12 @@ def write_preview(rt: Runtime, path: Path) -> digest.Digest:
 def attempt(rt: Runtime, period: str) -> DigestReport | None:
     """Claim the period and send it to each destination not yet done. None if not claimed."""
     now = rt.clock.now()
-    row = rt.store.claim_digest(period, now, now + LEASE)
+    row = rt.store.digests.claim(period, now, now + LEASE)
     if row is None:
         return None
     d = _build(rt, row.period, date.fromisoformat(row.period[:10]), row.start, row.end)
     if d.empty and row.scheduled and not rt.config.digest.send_empty:
-        rt.store.finish_digest(row.period, "empty", 0, now)
+        rt.store.digests.finish(row.period, "empty", 0, now)
         log.info("digest period=%s status=empty", row.period)
         return DigestReport(row.period, "empty")
     destinations = _destinations(rt)
@@ -117,31 +117,32 @@ def attempt(rt: Runtime, period: str) -> DigestReport | None:
             continue
         result = _deliver(rt, destination, d, row, now)
         if isinstance(result, Delivered):
-            rt.store.digest_delivered(row.period, destination)
+            rt.store.digests.delivered(row.period, destination)
         else:
             failures.append(result if isinstance(result, RetryAt) else RetryAt(now + outbox.MAX_DELAY, result.reason))
     if failures:
         error = "; ".join(f.reason for f in failures)
-        rt.store.retry_digest(row.period, min(f.when for f in failures), error)
+        rt.store.digests.retry(row.period, min(f.when for f in failures), error)
         log.warning("digest period=%s status=error attempts=%d error=%s", row.period, row.attempts, error)
         return DigestReport(row.period, "pending", d.story_count, destinations, error)
-    rt.store.finish_digest(row.period, "sent", d.story_count, now)
-    rt.bus.emit(events.DigestSent(row.period, d.story_count, ",".join(destinations)))
+    sent = events.DigestSent(row.period, d.story_count, ",".join(destinations))
+    rt.store.digests.finish(row.period, "sent", d.story_count, now, webhook.event_rows(rt.config.webhooks, sent, now))
+    rt.bus.emit(sent)
     return DigestReport(row.period, "sent", d.story_count, destinations)
 
 
 def _build(rt: Runtime, period: str, day: date, start: datetime, end: datetime) -> digest.Digest:
     names = {f.name for f in rt.config.feeds}
     return digest.build(
-        rt.store.stories_first_seen(start, end),
+        rt.store.items.stories_first_seen(start, end),
         title=TITLE,
         period=period,
         day=day,
         start=start,
         end=end,
         tz=rt.config.monitor.timezone,
-        alerts=rt.store.count_alerts(start, end),
-        feeds=[f for f in rt.store.feed_states() if f.name in names],
+        alerts=rt.store.outbox.count_alerts(start, end),
+        feeds=[f for f in rt.store.feeds.states() if f.name in names],
     )
 
 

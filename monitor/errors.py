@@ -4,7 +4,7 @@ exceptions are for input we cannot continue with, and for bugs.
 MonitorError
 ├── ConfigError     a config.toml problem, located: file:line: key: what is wrong
 ├── RuleError       a rules/*.toml problem, located: file:line: column C: what was expected
-├── StoreError      the database cannot be opened or written (path, cause)
+├── StoreError      the database cannot be opened or written (where, why, what to do; ``kind``)
 │   └── DatabaseUnreachable   no PostgreSQL server at the configured host (never the password)
 ├── DeliveryError   a notifier was misconfigured (not a Slack outage: those are values)
 └── SecretError     a secret the config names cannot be read (its *_FILE is missing, a folder...)
@@ -69,11 +69,20 @@ class RuleErrors(MonitorError):
 
 
 class StoreError(MonitorError):
-    """The database could not be opened, migrated or written."""
+    """The database could not be opened, migrated or written. ``kind`` names the cause where it is
+    recognisable (see ``store.faults``): full, permission, corrupt, busy, io, unreachable, schema;
+    else other."""
+
+    def __init__(self, message: str, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class DatabaseUnreachable(StoreError):
     """The database server cannot be reached or refuses the login (a setup problem: exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unreachable")
 
 
 class DeliveryError(MonitorError):

@@ -1,8 +1,9 @@
 """Domain events and the in-process bus that carries them.
 
 Stages emit what happened (an item was seen, a story opened, an alert was delivered, a feed
-started failing); logs, metrics and the webhook notifier subscribe. A subscriber's failure is
-logged and never breaks the stage that emitted the event.
+started failing); logs, metrics and health subscribe. A subscriber's failure is logged and never
+breaks the stage that emitted the event, so nothing durable rides on the bus: webhook events are
+queued by the stage itself, in the store call that records the change (``webhook.event_rows``).
 """
 
 from __future__ import annotations
@@ -130,8 +131,8 @@ class DigestSent(Event):
 
 
 # The event names outgoing webhooks can subscribe to: a stable public contract (README documents
-# the payloads). "alert" and "follow_up" are queued in the same transaction as the match; the
-# others are queued when their domain event is emitted (``WEBHOOK_SOURCES``).
+# the payloads). Each is queued in the same transaction as its change: "alert" and "follow_up"
+# with the match, the others (``WEBHOOK_SOURCES``) with the change their domain event reports.
 WEBHOOK_EVENTS: dict[str, str] = {
     "alert": "a new story matched a rule and alerts (what Slack gets as a new message)",
     "follow_up": "another outlet covered an alerted story (what Slack gets as a thread reply)",

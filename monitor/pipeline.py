@@ -94,11 +94,8 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     rules = load_rules(config.rules_path, rates=config.money.rates)
     notifiers = build_notifiers(config) if deliver else {}
     store = open_store(config.database)
-    store.sync_feeds(config.feeds)
-    rt = Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
-    if deliver:
-        webhook.queue_events(rt.bus, rt.store, lambda: rt.config.webhooks, rt.clock)
-    return rt
+    store.feeds.sync(config.feeds)
+    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
 
 
 # --- polling ------------------------------------------------------------------------------------
@@ -123,10 +120,10 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
     announcements are sent."""
     if feeds is None:
         feeds = list(rt.config.feeds)
-        states = {s.name: s for s in rt.store.feed_states()}
+        states = {s.name: s for s in rt.store.feeds.states()}
         known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
     else:  # the daemon's one feed per job: its own row, not the whole table
-        known = [rt.store.feed_state(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+        known = [rt.store.feeds.state(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
     reports: dict[int, PollReport] = {}
     waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
     outcomes: list[tuple[int, PollOutcome, datetime]] = []
@@ -145,9 +142,10 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
 
     def record() -> None:
         if not dry_run:
-            rt.store.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
+            rt.store.feeds.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
             for i, outcome, _ in outcomes:
-                _emit_health(rt, feeds[i], known[i], outcome)
+                if (event := _health_event(feeds[i], known[i], outcome)) is not None:
+                    rt.bus.emit(event)
         outcomes.clear()
 
     requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
@@ -208,6 +206,8 @@ def _settle(
             health="ok",
             notice=_notice(rt, feed, state.health, "ok", None),
         )
+    if (event := _health_event(feed, state, outcome)) is not None:  # its webhook rows go with the outcome
+        outcome = replace(outcome, events=webhook.event_rows(rt.config.webhooks, event, now))
     rt.bus.emit(
         events.FeedPolled(
             feed.name, report.status, report.new_items, report.error, round(time.monotonic() - started, 3)
@@ -236,21 +236,23 @@ def _notice(rt: Runtime, feed: FeedConfig, before: str, after: health.Health, er
     return FeedNotice(feed.name, after, channel, text) if channel and text else None
 
 
-def _emit_health(rt: Runtime, feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> None:
+def _health_event(feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> events.Event | None:
+    """The feed's change of health this poll makes, if any."""
     if outcome.health == before.health:
-        return
+        return None
     if outcome.health == "ok":
-        rt.bus.emit(events.FeedRecovered(feed.name))
-    elif outcome.health == "dead":
-        rt.bus.emit(events.FeedDead(feed.name, outcome.error or ""))
-    elif before.health == "ok":
-        rt.bus.emit(events.FeedFailing(feed.name, outcome.error or ""))
+        return events.FeedRecovered(feed.name)
+    if outcome.health == "dead":
+        return events.FeedDead(feed.name, outcome.error or "")
+    if before.health == "ok":
+        return events.FeedFailing(feed.name, outcome.error or "")
+    return None
 
 
 def deliver_notices(rt: Runtime) -> int:
     """Send the due feed-health announcements to the ops channel, all in one message; returns how
     many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
-    notices = rt.store.due_notices(rt.clock.now())
+    notices = rt.store.notices.due(rt.clock.now())
     notice = getattr(rt.notifiers.get("slack"), "notice", None)  # SlackNotifier.notice
     if not notices or notice is None:
         return 0
@@ -258,12 +260,12 @@ def deliver_notices(rt: Runtime) -> int:
     ids = [n.id for n in notices]
     result = notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
     if isinstance(result, Delivered):
-        rt.store.mark_notices(ids, now, None, None)
+        rt.store.notices.mark(ids, now, None, None)
         return len(ids)
     if isinstance(result, RetryAt):
-        rt.store.mark_notices(ids, now, result.when, result.reason)
+        rt.store.notices.mark(ids, now, result.when, result.reason)
     else:
-        rt.store.mark_notices(ids, now, None, result.reason)
+        rt.store.notices.mark(ids, now, None, result.reason)
     return 0
 
 
@@ -303,7 +305,7 @@ def _take_items(
     # article that another feed stored meanwhile is caught by the second look at its keys.
     new_items, recorded, unmatched = [], [], []
     with rt.store.exclusive():
-        known = rt.store.known_keys(key for _, keys, _ in fresh for key in keys)
+        known = rt.store.items.known_keys(key for _, keys, _ in fresh for key in keys)
         views = _open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
         for item, keys, matches in fresh:
             if not known.isdisjoint(keys):
@@ -312,13 +314,13 @@ def _take_items(
             if not matches:  # no story to decide: remembered with the others in one batch below
                 unmatched.append(new)
                 continue
-            rec = rt.store.record_items([new], now)[0]
+            rec = rt.store.items.record([new], now)[0]
             if rec.story_id is not None:
                 views = stories.with_member(views, rec.story_id, new.story_info)
             new_items.append(new)
             recorded.append(rec)
         new_items += unmatched
-        recorded += rt.store.record_items(unmatched, now)
+        recorded += rt.store.items.record(unmatched, now)
 
     alerts = 0
     for new, rec in zip(new_items, recorded, strict=True):
@@ -363,7 +365,7 @@ def _with_article_text(
 
 
 def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:
-    return stories.open_story_views(rt.store.open_stories(now - rt.config.monitor.story_window))
+    return stories.open_story_views(rt.store.items.open_stories(now - rt.config.monitor.story_window))
 
 
 def _identify(
@@ -374,10 +376,10 @@ def _identify(
     trust_guid = True
     if feed.identity == "auto":
         url_and_guid = [key for item in unwrapped for key in (stories.url_key(item), stories.guid_key(item)) if key]
-        changed = stories.guid_changes(feed.name, unwrapped, rt.store.key_owners(url_and_guid))
+        changed = stories.guid_changes(feed.name, unwrapped, rt.store.items.key_owners(url_and_guid))
         if changed and not dry_run:
-            rt.store.add_guid_changes(feed.name, changed, now)
-        trust_guid = stories.trusts_guids(rt.store.guid_changes(feed.name) + (len(changed) if dry_run else 0))
+            rt.store.items.add_guid_changes(feed.name, changed, now)
+        trust_guid = stories.trusts_guids(rt.store.items.guid_changes(feed.name) + (len(changed) if dry_run else 0))
     candidates: list[tuple[Item, tuple[str, ...]]] = []
     batch_keys: set[str] = set()
     for original, item in zip(items, unwrapped, strict=True):
@@ -387,7 +389,7 @@ def _identify(
         if batch_keys.isdisjoint(keys):
             candidates.append((item, keys))
             batch_keys.update(keys)
-    known = rt.store.known_keys(batch_keys)
+    known = rt.store.items.known_keys(batch_keys)
     return [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
 
 
@@ -398,7 +400,7 @@ def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
     urls = [links.unwrap(item.url, item.guid) if links.is_wrapped(item.url) else item.url for item in items]
     opaque = {url for url in urls if url and links.is_wrapped(url)}
     if opaque:
-        opaque -= {key.removeprefix("url:") for key in rt.store.known_keys(["url:" + url for url in opaque])}
+        opaque -= {key.removeprefix("url:") for key in rt.store.items.known_keys(["url:" + url for url in opaque])}
     ends = links.follow_many(opaque, rt.config.fetch) if opaque else {}
     return [
         replace(item, url=canonical_url(ends.get(url)) or url) if links.is_wrapped(item.url) else item
@@ -452,7 +454,7 @@ def prune(rt: Runtime) -> int:
     the stories still open within ``story_window`` stay, so nothing alerts twice)."""
     now = rt.clock.now()
     monitor = rt.config.monitor
-    return rt.store.prune(now - timedelta(days=monitor.retention_days), now - monitor.story_window)
+    return rt.store.items.prune(now - timedelta(days=monitor.retention_days), now - monitor.story_window)
 
 
 def _top(matches: Sequence[Match], channel: str | None) -> Match:
@@ -508,7 +510,7 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
     # As in a poll: each item's story is decided against the open stories and stored before the
     # next item's, under the store's exclusive hold, so two replayed items of one event share it.
     policies = {feed.name: feed.identity for feed in rt.config.feeds}
-    trusted = functools.cache(lambda feed: stories.trusts_guids(rt.store.guid_changes(feed)))  # constant here
+    trusted = functools.cache(lambda feed: stories.trusts_guids(rt.store.items.guid_changes(feed)))  # constant here
     with rt.store.exclusive() if send else contextlib.nullcontext():
         views = _open_story_views(rt, now)
         for item in items:
@@ -519,7 +521,7 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
             keys = stories.identity_keys(item, policies.get(item.feed, "auto"), trusted(item.feed))
             chosen.append(_new_item(rt, item, keys, matches, views, now))
             if send:
-                recorded.append(rt.store.replay_items([chosen[-1]], now)[0])
+                recorded.append(rt.store.items.replay([chosen[-1]], now)[0])
                 views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
     queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
     return ReplayReport(tuple(_preview(new) for new in chosen), queued)

@@ -33,6 +33,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor import digesting, pipeline
+from monitor.errors import StoreError
 from monitor.ops.health import Health, HealthServer
 from monitor.ops.metrics import Metrics
 from monitor.ops.reload import Reloader
@@ -67,7 +68,7 @@ def on_current(step: Callable[[pipeline.Runtime], object]) -> Callable[[pipeline
 
 def poll_if_due(live: pipeline.Live, name: str) -> None:
     """A feed job: poll the feed (as the current config has it) if it is due and this process
-    claims it (``Store.claim_feed``: of several replicas on one database, exactly one polls it)."""
+    claims it (``Feeds.claim``: of several replicas on one database, exactly one polls it)."""
     rt = live.current
     feed = next((f for f in rt.config.feeds if f.name == name), None)
     if feed is None:
@@ -77,7 +78,7 @@ def poll_if_due(live: pipeline.Live, name: str) -> None:
     # (plus up to one jitter) after that poll started: so a feed counts as due up to one jitter
     # early, or every so often it would wait a whole extra interval.
     due_by = now + timedelta(seconds=feed_jitter(feed.interval))
-    if rt.store.claim_feed(feed.name, now, now + feed_lease(rt), due_by):
+    if rt.store.feeds.claim(feed.name, now, now + feed_lease(rt), due_by):
         pipeline.poll_feed(rt, feed)
 
 
@@ -137,7 +138,9 @@ def build(live: pipeline.Live) -> BlockingScheduler:
         add_digest_jobs(scheduler, live)
 
     def on_problem(event: JobExecutionEvent) -> None:
-        if event.code == EVENT_JOB_ERROR:
+        if isinstance(event.exception, StoreError):  # the database's fault, explained: no traceback
+            log.error("job failed job=%s kind=%s error=%s", event.job_id, event.exception.kind, event.exception)
+        elif event.code == EVENT_JOB_ERROR:
             log.error("job failed job=%s", event.job_id, exc_info=event.exception)
         else:
             log.warning("job skipped job=%s code=%s (still running or missed)", event.job_id, event.code)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from monitor.model import Amount, Explanation, Item, Match, TermHit
 from monitor.settings import FeedConfig
-from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
+from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
+from monitor.store.interface import Store
 
 HOSTILE_TITLE = '<script>alert("x")</script> Vidu & <!channel> <img src=x onerror=alert(1)>'
 HOSTILE_URL = "javascript:alert(document.cookie)"
@@ -98,7 +99,7 @@ def record(store: Store, end: datetime, stories=STORIES, prefix: str = "") -> No
             keys = (f"guid:{outlet}:{prefix}{n}-{k}", f"fp:{prefix}fp{n}-{k}")
             decision = OpenStory() if story_id is None else JoinStory(story_id)
             outgoing = (Outgoing("console", None, "high", "funding", {"title": title}),) if story_id is None else ()
-            recorded = store.record_items([NewItem(item, keys, story.matches, decision, outgoing)], when)
+            recorded = store.items.record([NewItem(item, keys, story.matches, decision, outgoing)], when)
             story_id = recorded[0].story_id
 
 
@@ -108,12 +109,12 @@ def feeds(store: Store, now: datetime, failing: str | None = "Hugging Face Blog"
         FeedConfig(name, f"https://feeds.example/{i}", timedelta(minutes=15))
         for i, name in enumerate(dict.fromkeys(o[0] for s in STORIES for o in s.outlets))
     ]
-    store.sync_feeds(configs)
+    store.feeds.sync(configs)
     for feed in configs:
         outcome = (
             PollOutcome("error", error="http: HTTP 503 from the server; retrying with back-off")
             if feed.name == failing
             else PollOutcome("ok")
         )
-        store.record_poll(feed.name, outcome, now - timedelta(minutes=5))
+        store.feeds.record_poll(feed.name, outcome, now - timedelta(minutes=5))
     return configs

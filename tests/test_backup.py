@@ -27,8 +27,8 @@ COMMANDS = [line for block in re.findall(r"```sh\n(.+?)\n```", SECTION, re.S) fo
 @pytest.fixture
 def live_database(tmp_path: Path):
     store = open_store(tmp_path / "data" / "monitor.db")
-    store.sync_feeds([FeedConfig(f"feed {n}", f"https://{n}.example/feed", timedelta(minutes=15)) for n in range(50)])
-    store.record_poll("feed 7", PollOutcome("error", error="HTTP 500"), datetime.now(UTC))
+    store.feeds.sync([FeedConfig(f"feed {n}", f"https://{n}.example/feed", timedelta(minutes=15)) for n in range(50)])
+    store.feeds.record_poll("feed 7", PollOutcome("error", error="HTTP 500"), datetime.now(UTC))
     assert (tmp_path / "data" / "monitor.db-wal").stat().st_size > 0  # the rows are still in the WAL
     yield store
     store.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, monitor_command, rss, slack_section, write_config
 
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
 from monitor.testing import FeedServer, SlackServer
 
 RULES = DATA / "rules_delivery"
@@ -77,11 +77,11 @@ def test_kill_9_while_delivering_loses_nothing_and_repeats_at_most_one(
     assert kill_when(config, lambda: len(slack_server.messages) >= 8)
     assert 8 <= len(slack_server.messages) < 20
 
-    store = SQLiteStore(tmp_path / "data" / "monitor.db")
+    store = open_sqlite(tmp_path / "data" / "monitor.db")
     try:
-        in_flight = store.in_flight()  # the one message in flight at the kill (none if between two)
+        in_flight = store.outbox.in_flight()  # the one message in flight at the kill (none if between two)
         assert len(in_flight) <= 1
-        assert store.outbox_counts()["pending"] + store.outbox_counts()["delivered"] == 20
+        assert store.outbox.counts()["pending"] + store.outbox.counts()["delivered"] == 20
     finally:
         store.close()
 

@@ -13,7 +13,7 @@ from digest_data import EMBODIED, FUNDING, HOSTILE, HOSTILE_TITLE, HOSTILE_URL, 
 from monitor.delivery import digest
 from monitor.model import Amount
 from monitor.store.base import Coverage, StoryRecord
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -106,19 +106,19 @@ END = utc(2026, 11, 22, 7, 0)
 
 @pytest.fixture
 def built(tmp_path: Path) -> digest.Digest:
-    store = SQLiteStore(tmp_path / "m.db")
+    store = open_sqlite(tmp_path / "m.db")
     record(store, END, (*STORIES, HOSTILE))
     feeds(store, END)
     d = digest.build(
-        store.stories_first_seen(END - timedelta(days=1), END),
+        store.items.stories_first_seen(END - timedelta(days=1), END),
         title="World-model monitor",
         period="2026-11-22",
         day=D,
         start=END - timedelta(days=1),
         end=END,
         tz=BERLIN,
-        alerts=store.count_alerts(END - timedelta(days=1), END),
-        feeds=store.feed_states(),
+        alerts=store.outbox.count_alerts(END - timedelta(days=1), END),
+        feeds=store.feeds.states(),
     )
     store.close()
     return d
@@ -141,9 +141,9 @@ def test_grouped_by_priority_then_top_rule(built: digest.Digest) -> None:
 
 
 def test_story_outside_the_period_is_not_in_it(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "m.db")
+    store = open_sqlite(tmp_path / "m.db")
     record(store, END)
-    inside = store.stories_first_seen(END - timedelta(hours=6), END)
+    inside = store.items.stories_first_seen(END - timedelta(hours=6), END)
     assert [s.title for s in inside] == ["Tripo AI closes $50M to scale 3D generation", STORIES[4].outlets[0][2]]
     assert len(inside[0].items) == 2 and inside[0].matches[0].explanation.amounts[0].usd == 5e7
     store.close()

@@ -19,7 +19,8 @@ from monitor.delivery.slack import SlackNotifier
 from monitor.model import Explanation, Item, Match
 from monitor.settings import SlackSettings
 from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
+from monitor.store.storage import Storage
 from monitor.testing import SlackFault, SlackServer
 
 NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -30,7 +31,7 @@ class Ctx:
     """What ``deliver_due`` needs, as ``pipeline.Runtime`` provides it."""
 
     config: config.Config
-    store: SQLiteStore
+    store: Storage
     clock: Clock
     notifiers: dict[str, Notifier]
     bus: events.EventBus = field(default_factory=events.EventBus)
@@ -47,18 +48,18 @@ class Ctx:
             match = Match("deal", "Deals", priority, channel, False, Explanation())  # type: ignore[arg-type]
             out = Outgoing("slack", channel, priority, "deal", {"title": item.title, "url": url, "feed": "Wire"})  # type: ignore[arg-type]
             batch.append(NewItem(item, ("url:" + url,), (match,), OpenStory(), (out,)))
-        self.store.record_items(batch, now)
+        self.store.items.record(batch, now)
 
     def drain(self, rounds: int = 30) -> DeliveryReport:
         """Deliver until nothing is pending, jumping the clock to the next attempt each time."""
         total = DeliveryReport()
         for _ in range(rounds):
             total += deliver_due(self)
-            if not self.store.outbox_counts()["pending"]:
+            if not self.store.outbox.counts()["pending"]:
                 return total
             assert isinstance(self.clock, FixedClock)
             self.clock.advance(timedelta(hours=1))
-        raise AssertionError(f"still pending after {rounds} rounds: {self.store.outbox_rows(['pending'])}")
+        raise AssertionError(f"still pending after {rounds} rounds: {self.store.outbox.rows(['pending'])}")
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ pace = {pace}
 {extra}
 """
         cfg = config.parse(text, tmp_path / "config.toml")
-        store = SQLiteStore(cfg.database_path)
+        store = open_sqlite(cfg.database_path)
         stores.append(store)
         notifiers: dict[str, Notifier] = {"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-test"})}
         return Ctx(cfg, store, clock or FixedClock(NOON), notifiers)
@@ -118,10 +119,10 @@ def test_every_alert_arrives_exactly_once_through_faults(make, slack_server: Sla
     ctx.drain()
 
     assert urls_received(slack_server) == Counter(good)  # each good alert exactly once
-    dead = {row["channel"]: row["last_error"] for row in ctx.store.dead_alerts()}
+    dead = {row["channel"]: row["last_error"] for row in ctx.store.outbox.dead()}
     assert dead["#archived"].startswith("is_archived: ")
     assert dead["#gone"].startswith("channel_not_found: ")
-    assert ctx.store.outbox_counts() == {"pending": 0, "delivered": 8, "dead": 2}
+    assert ctx.store.outbox.counts() == {"pending": 0, "delivered": 8, "dead": 2}
     assert {m["channel"] for m in slack_server.messages} == {"#alerts", "#deals"}  # routed by the rule
     retried = [e for e in ctx.seen if isinstance(e, events.AlertRetrying)]
     assert {"rate limited by Slack (ratelimited)"} <= {e.reason for e in retried}
@@ -146,10 +147,10 @@ def test_permanent_error_is_retryable_after_a_fix(make, slack_server: SlackServe
     ctx.queue("https://n.example/1")
     slack_server.fail_next(SlackFault(error="not_in_channel"))
     assert deliver_due(ctx).dead == 1
-    [row] = ctx.store.dead_alerts()
+    [row] = ctx.store.outbox.dead()
     assert "/invite" in row["last_error"]
-    assert ctx.store.retry_dead([row["id"]], ctx.clock.now()) == [row["id"]]
-    assert ctx.store.retry_dead(None, ctx.clock.now()) == []
+    assert ctx.store.outbox.retry_dead([row["id"]], ctx.clock.now()) == [row["id"]]
+    assert ctx.store.outbox.retry_dead(None, ctx.clock.now()) == []
     assert deliver_due(ctx).delivered == 1
     assert urls_received(slack_server) == Counter(["https://n.example/1"])
 
@@ -160,7 +161,7 @@ def test_pacing_keeps_under_the_per_channel_rate_limit(make, slack_server: Slack
     ctx.queue(*[f"https://n.example/{n}" for n in range(5)])
     report = deliver_due(ctx)
     assert report.delivered == 5 and slack_server.rate_limited == 0
-    stamps = sorted(datetime.fromisoformat(r["delivered_at"]) for r in ctx.store.outbox_rows(["delivered"]))
+    stamps = sorted(datetime.fromisoformat(r["delivered_at"]) for r in ctx.store.outbox.rows(["delivered"]))
     assert stamps[-1] - stamps[0] >= timedelta(seconds=0.9)
 
 
@@ -181,7 +182,7 @@ def test_burst_becomes_one_summary_then_single_alerts_again(make, slack_server: 
     assert summary["metadata"]["event_type"] == "monitor_alert_summary"
     assert summary["blocks"][0]["text"]["text"] == "12 new alerts"
     assert len(summary["blocks"]) == 14 and "Story https://n.example/11" in summary["text"]
-    assert {r["state"] for r in ctx.store.outbox_rows(["delivered"])} == {"delivered"}
+    assert {r["state"] for r in ctx.store.outbox.rows(["delivered"])} == {"delivered"}
 
     ctx.clock.advance(timedelta(seconds=5))
     ctx.queue("https://n.example/late")
@@ -199,7 +200,7 @@ def test_quiet_hours_hold_normal_alerts_until_morning(make, slack_server: SlackS
     report = deliver_due(ctx)
     assert (report.delivered, report.held) == (2, 1)
     assert urls_received(slack_server) == Counter(["https://n.example/urgent", "https://n.example/deals"])
-    [held] = ctx.store.outbox_rows(["pending"])
+    [held] = ctx.store.outbox.rows(["pending"])
     assert held["next_attempt_at"] == "2026-11-23T06:00:00+00:00" and held["attempts"] == 0
     ctx.clock.advance(timedelta(hours=6, minutes=59))
     assert deliver_due(ctx).delivered == 0
@@ -210,13 +211,13 @@ def test_quiet_hours_hold_normal_alerts_until_morning(make, slack_server: SlackS
 def test_interrupted_summary_is_resent_once_as_it_was(make, slack_server: SlackServer) -> None:
     ctx = make()
     ctx.queue("https://n.example/1", "https://n.example/2", "https://n.example/3")
-    first, second, _ = ctx.store.due_alerts(ctx.clock.now())
-    ctx.store.mark_sending([first.id, second.id], ctx.clock.now())  # then the process died
+    first, second, _ = ctx.store.outbox.due(ctx.clock.now())
+    ctx.store.outbox.mark_sending([first.id, second.id], ctx.clock.now())  # then the process died
     assert deliver_due(ctx).delivered == 3
     assert [len(m["metadata"]["event_payload"].get("urls", [1])) for m in slack_server.messages] == [2, 1]
     interrupted = [e.alert_id for e in ctx.seen if isinstance(e, events.AlertInterrupted)]
     assert interrupted == [first.id, second.id]
-    assert ctx.store.in_flight() == {}
+    assert ctx.store.outbox.in_flight() == {}
 
 
 def test_a_second_process_does_not_deliver_while_one_is(make, slack_server: SlackServer) -> None:
@@ -232,14 +233,14 @@ def test_a_second_process_does_not_deliver_while_one_is(make, slack_server: Slac
 def test_follow_up_waits_for_its_story_without_using_attempts(make, slack_server: SlackServer) -> None:
     ctx = make()
     ctx.queue("https://n.example/1")
-    [opening] = ctx.store.due_alerts(ctx.clock.now())
-    ctx.store.mark_retry(opening.id, ctx.clock.now() + timedelta(minutes=5), "http_500")
+    [opening] = ctx.store.outbox.due(ctx.clock.now())
+    ctx.store.outbox.mark_retry(opening.id, ctx.clock.now() + timedelta(minutes=5), "http_500")
     now = ctx.clock.now()
     item = Item("Other", None, "https://o.example/1", "Same story", "s", "s", now, now, "fp-o")
     out = Outgoing("slack", None, "normal", "deal", {"title": item.title, "url": item.url, "feed": "Other"})
-    ctx.store.record_items([NewItem(item, ("url:o",), (), JoinStory(opening.story_id), (out,))], now)
+    ctx.store.items.record([NewItem(item, ("url:o",), (), JoinStory(opening.story_id), (out,))], now)
     assert deliver_due(ctx).delivered == 0
-    [follow] = [r for r in ctx.store.outbox_rows(["pending"]) if r["kind"] == "follow_up"]
+    [follow] = [r for r in ctx.store.outbox.rows(["pending"]) if r["kind"] == "follow_up"]
     assert follow["attempts"] == 0 and "first alert" in follow["last_error"]
     ctx.drain()
     reply = slack_server.replies()[0]

@@ -129,8 +129,8 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
 def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
     store = daemon.live.current.store
-    wait_for(lambda: store.outbox_counts()["delivered"] == 1, what="the alert's delivery")
-    store.mark_dead(1, "not_in_channel: invite the bot", daemon.live.current.clock.now())
+    wait_for(lambda: store.outbox.counts()["delivered"] == 1, what="the alert's delivery")
+    store.outbox.mark_dead(1, "not_in_channel: invite the bot", daemon.live.current.clock.now())
     response = get(daemon, "/healthz")
     assert response.status_code == 200
     assert response.text.splitlines()[-1] == "dead letters: 1 (see `monitor outbox list --state dead`)"
@@ -139,9 +139,9 @@ def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) 
 def test_healthz_shows_a_digest_not_sent_yet_and_stays_healthy(daemon: scheduler.Daemon) -> None:
     healthy(daemon)
     store, now = daemon.live.current.store, daemon.live.current.clock.now()
-    store.open_digest("2026-11-22", now, now - timedelta(days=1), scheduled=True, now=now)
-    store.claim_digest("2026-11-22", now, now + timedelta(minutes=10))
-    store.retry_digest("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later")
+    store.digests.open("2026-11-22", now, now - timedelta(days=1), scheduled=True, now=now)
+    store.digests.claim("2026-11-22", now, now + timedelta(minutes=10))
+    store.digests.retry("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later")
     response = get(daemon, "/healthz")
     assert response.status_code == 200  # retried by itself; a restart would not help
     assert "digest not sent yet: 2026-11-22: SMTP 451: try again later" in response.text.splitlines()

@@ -84,7 +84,7 @@ def test_failing_dead_and_recovered_are_announced_once(runtime, feed_server: Fee
     assert ops_messages(slack_server) == [
         ":warning: Feed F is failing: http: HTTP 500 Internal Server Error. The monitor keeps retrying with back-off."
     ]
-    state = rt.store.feed_state("F")
+    state = rt.store.feeds.state("F")
     assert state.health == "failing" and state.consecutive_failures == 3 and "HTTP 500" in state.last_error
     assert START + timedelta(hours=3) < state.next_check_at <= START + timedelta(hours=3, minutes=120)
 
@@ -92,13 +92,13 @@ def test_failing_dead_and_recovered_are_announced_once(runtime, feed_server: Fee
     pipeline.poll_feed(rt, feed)
     clock.advance(timedelta(days=1))
     pipeline.poll_feed(rt, feed)
-    assert rt.store.feed_state("F").health == "dead"
+    assert rt.store.feeds.state("F").health == "dead"
     assert len(ops_messages(slack_server)) == 2 and "Feed F is dead" in ops_messages(slack_server)[1]
 
     feed_server.add("/feed.xml", rss({"title": "Robots back", "link": "https://n.example/4"}))
     clock.advance(timedelta(days=1))
     pipeline.poll_feed(rt, feed)
-    assert rt.store.feed_state("F").health == "ok"
+    assert rt.store.feeds.state("F").health == "ok"
     assert len(ops_messages(slack_server)) == 3 and "recovered" in ops_messages(slack_server)[2]
 
 
@@ -108,11 +108,11 @@ def test_an_announcement_waits_in_the_store_while_slack_is_down(runtime, feed_se
     slack_server.fail_next(SlackFault(status=503))
     pipeline.poll_feed(rt, rt.config.feeds[0])
     assert ops_messages(slack_server) == []
-    assert len(rt.store.due_notices(clock.now() + timedelta(hours=1))) == 1
+    assert len(rt.store.notices.due(clock.now() + timedelta(hours=1))) == 1
     clock.advance(timedelta(hours=1))
     pipeline.poll_feed(rt, rt.config.feeds[0])  # still failing: nothing new, the old notice goes out
     assert len(ops_messages(slack_server)) == 1 and "HTTP 404" in ops_messages(slack_server)[0]
-    assert rt.store.due_notices(clock.now() + timedelta(days=1)) == []
+    assert rt.store.notices.due(clock.now() + timedelta(days=1)) == []
 
 
 def test_permanent_redirect_updates_the_stored_url_and_survives_a_restart(runtime, feed_server, tmp_path):
@@ -120,11 +120,11 @@ def test_permanent_redirect_updates_the_stored_url_and_survives_a_restart(runtim
     new = feed_server.add("/moved.xml", rss({"title": "Robots again", "link": "https://n.example/2"}))
     feed_server.add("/feed.xml", "", redirect_to=new, status=301, validators=False)
     pipeline.poll_feed(rt, rt.config.feeds[0])
-    assert rt.store.feed_state("F").url == new and rt.store.feed_state("F").moved_to == new
-    rt.store.sync_feeds(rt.config.feeds)  # what every start does
+    assert rt.store.feeds.state("F").url == new and rt.store.feeds.state("F").moved_to == new
+    rt.store.feeds.sync(rt.config.feeds)  # what every start does
     pipeline.poll_feed(rt, rt.config.feeds[0])
     assert feed_server.requests_for("/feed.xml")[-1] is feed_server.requests_for("/feed.xml")[0]
-    assert rt.store.feed_state("F").url == new
+    assert rt.store.feeds.state("F").url == new
 
 
 def test_feed_hints_lengthen_the_interval(runtime, feed_server):
@@ -132,4 +132,4 @@ def test_feed_hints_lengthen_the_interval(runtime, feed_server):
     body = rss({"title": "t", "link": "https://n.example/3"}).replace("<channel>", "<channel><ttl>120</ttl>")
     feed_server.add("/feed.xml", body, headers={"Cache-Control": "max-age=600"})
     pipeline.poll_feed(rt, rt.config.feeds[0])
-    assert rt.store.feed_state("F").next_check_at == clock.now() + timedelta(minutes=120)
+    assert rt.store.feeds.state("F").next_check_at == clock.now() + timedelta(minutes=120)

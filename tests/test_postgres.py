@@ -19,8 +19,10 @@ from monitor.model import Explanation, Item, Match
 from monitor.settings import FeedConfig
 from monitor.store import open_store, pgdb
 from monitor.store.base import NewItem, OpenStory, Outgoing
-from monitor.store.postgres import PostgresStore
-from monitor.store.sqlite import SCHEMA, SQLiteStore
+from monitor.store.postgres import open_postgres
+from monitor.store.schema import SCHEMA
+from monitor.store.sqlitedb import open_sqlite
+from monitor.store.storage import Storage
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 IDS = pgdb.id_tables(SCHEMA)
@@ -99,11 +101,11 @@ def test_unreachable_server_exits_2_naming_the_host_not_the_password(
 
 
 def test_a_lost_connection_fails_that_call_and_the_next_one_reconnects(pg_url: str, postgresql_db) -> None:
-    store = PostgresStore(pg_url)
+    store = open_postgres(pg_url)
     try:
-        store.sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
+        store.feeds.sync([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
         with pytest.raises(StoreError, match="PostgreSQL at /var/run/postgresql:5432/monitor_tests_"):
-            store.feed_states()  # warm the pool
+            store.feeds.states()  # warm the pool
             with store.db.atomic():
                 store.db.execute("SELECT pg_terminate_backend(pg_backend_pid())")  # dropped mid-call
         # the server drops every other session too (a restart, a failover): the pool reconnects
@@ -111,7 +113,7 @@ def test_a_lost_connection_fails_that_call_and_the_next_one_reconnects(pg_url: s
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        assert [s.name for s in store.feed_states()] == ["F"]
+        assert [s.name for s in store.feeds.states()] == ["F"]
     finally:
         store.close()
 
@@ -145,34 +147,34 @@ def race(workers: int, work: Callable[[int], object]) -> list[object]:
 @pytest.fixture
 def replicas(pg_url: str):
     """Three stores on one database, as three replicas would open it."""
-    stores = [PostgresStore(pg_url) for _ in range(3)]
-    stores[0].sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
+    stores = [open_postgres(pg_url) for _ in range(3)]
+    stores[0].feeds.sync([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
     yield stores
     for s in stores:
         s.close()
 
 
-def test_replicas_claim_a_feed_and_a_digest_once(replicas: list[PostgresStore]) -> None:
+def test_replicas_claim_a_feed_and_a_digest_once(replicas: list[Storage]) -> None:
     until = NOW + timedelta(seconds=60)
-    assert sorted(race(6, lambda i: replicas[i % 3].claim_feed("F", NOW, until))) == [False] * 5 + [True]
+    assert sorted(race(6, lambda i: replicas[i % 3].feeds.claim("F", NOW, until))) == [False] * 5 + [True]
     for s in replicas:
-        s.open_digest("2026-11-22", NOW, NOW - timedelta(days=1), scheduled=True, now=NOW)
-    claims = race(6, lambda i: replicas[i % 3].claim_digest("2026-11-22", NOW, until))
+        s.digests.open("2026-11-22", NOW, NOW - timedelta(days=1), scheduled=True, now=NOW)
+    claims = race(6, lambda i: replicas[i % 3].digests.claim("2026-11-22", NOW, until))
     assert sum(c is not None for c in claims) == 1
 
 
-def test_one_replica_delivers_at_a_time(replicas: list[PostgresStore]) -> None:
+def test_one_replica_delivers_at_a_time(replicas: list[Storage]) -> None:
     with replicas[0].delivery_turn() as first, replicas[1].delivery_turn() as second:
         assert (first, second) == (True, False)
     with replicas[1].delivery_turn() as again:
         assert again
 
 
-def test_a_replica_that_lost_its_delivery_turn_stops_sending(replicas: list[PostgresStore], postgresql_db) -> None:
-    [recorded] = replicas[0].record_items([matched(1)], NOW)
+def test_a_replica_that_lost_its_delivery_turn_stops_sending(replicas: list[Storage], postgresql_db) -> None:
+    [recorded] = replicas[0].items.record([matched(1)], NOW)
     with replicas[0].delivery_turn() as turn:
         assert turn
-        replicas[0].mark_sending(recorded.alert_ids, NOW)  # still ours
+        replicas[0].outbox.mark_sending(recorded.alert_ids, NOW)  # still ours
         postgresql_db.execute(  # the holder's connection drops (a network blip): the server frees the lock
             "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
@@ -180,18 +182,18 @@ def test_a_replica_that_lost_its_delivery_turn_stops_sending(replicas: list[Post
         with replicas[1].delivery_turn() as other:
             assert other  # another replica takes over ...
             with pytest.raises(StoreError, match="lost the delivery turn"):
-                replicas[0].mark_sending(recorded.alert_ids, NOW)  # ... and the first one sends no more
+                replicas[0].outbox.mark_sending(recorded.alert_ids, NOW)  # ... and the first one sends no more
 
 
-def test_two_replicas_deciding_the_same_item_store_it_once(replicas: list[PostgresStore]) -> None:
+def test_two_replicas_deciding_the_same_item_store_it_once(replicas: list[Storage]) -> None:
     def decide(i: int) -> int:
         with replicas[i].exclusive():
-            if replicas[i].known_keys(["fp:fp1"]):
+            if replicas[i].items.known_keys(["fp:fp1"]):
                 return 0
-            return len(replicas[i].record_items([matched(1)], NOW)[0].alert_ids)
+            return len(replicas[i].items.record([matched(1)], NOW)[0].alert_ids)
 
     assert sorted(race(3, decide)) == [0, 0, 1]
-    assert replicas[0].outbox_counts()["pending"] == 1
+    assert replicas[0].outbox.counts()["pending"] == 1
 
 
 def test_newer_schema_is_refused(pg_url: str) -> None:
@@ -204,10 +206,10 @@ def test_newer_schema_is_refused(pg_url: str) -> None:
 
 
 def test_migrate_then_copy_a_sqlite_install_keeps_dedup_state(tmp_path: Path, pg_url: str) -> None:
-    source = SQLiteStore(tmp_path / "monitor.db")
-    source.sync_feeds([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
-    recorded = source.record_items([matched(1), matched(2), NewItem(item(3), ("url:https://x.example/3",))], NOW)
-    source.mark_delivered(recorded[0].alert_ids[0], "1700.1", "C1", NOW)
+    source = open_sqlite(tmp_path / "monitor.db")
+    source.feeds.sync([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))])
+    recorded = source.items.record([matched(1), matched(2), NewItem(item(3), ("url:https://x.example/3",))], NOW)
+    source.outbox.mark_delivered(recorded[0].alert_ids[0], "1700.1", "C1", NOW)
     source.close()
     config = tmp_path / "config.toml"
     config.write_text(f'[monitor]\ndatabase = "{pg_url}"\nrules = "rules"\n', encoding="utf-8")
@@ -223,14 +225,14 @@ def test_migrate_then_copy_a_sqlite_install_keeps_dedup_state(tmp_path: Path, pg
 
     target = open_store(pg_url)
     try:
-        assert target.known_keys(["fp:fp1", "fp:fp2", "url:https://x.example/3"]) == {
+        assert target.items.known_keys(["fp:fp1", "fp:fp2", "url:https://x.example/3"]) == {
             "fp:fp1",
             "fp:fp2",
             "url:https://x.example/3",
         }
-        assert target.story_thread(recorded[0].story_id, "slack", None) == ("C1", "1700.1")
-        assert [a.id for a in target.due_alerts(NOW)] == list(recorded[1].alert_ids)
-        assert target.record_items([matched(4)], NOW)[0].story_id > recorded[1].story_id  # ids continue
+        assert target.outbox.story_thread(recorded[0].story_id, "slack", None) == ("C1", "1700.1")
+        assert [a.id for a in target.outbox.due(NOW)] == list(recorded[1].alert_ids)
+        assert target.items.record([matched(4)], NOW)[0].story_id > recorded[1].story_id  # ids continue
     finally:
         target.close()
 

@@ -62,7 +62,7 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
         add_to(path, '\n[[feeds]]\nname = "B"\nurl = "http://127.0.0.1:9/b.xml"\n')
         assert reloader.reload() is True
         assert [f.name for f in live.current.config.feeds] == ["A", "B"]
-        assert rt.store.feed_state("B") is not None
+        assert rt.store.feeds.state("B") is not None
         assert feed_and_digest_jobs() == {"feed:A", "feed:B"}
         assert jobs.get_job("feed:A") is job_a  # unchanged feed: same job, same place in the schedule
 

@@ -12,7 +12,7 @@ from conftest import monitor_command, rss, slack_section, write_config
 
 from monitor.model import Explanation, Item, Match
 from monitor.store.base import NewItem, OpenStory, Outgoing
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
 from monitor.testing import FeedServer, SlackServer
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -120,22 +120,22 @@ def test_replay_prints_then_sends_only_what_never_alerted(polled: Path, slack_se
 
 
 def test_stored_items_pages_oldest_first_from_since_and_skips_alerted(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "m.db")
+    store = open_sqlite(tmp_path / "m.db")
     try:
         for n in range(5):
             seen = NOW + timedelta(hours=n)
             item = Item("F", f"g{n}", f"https://x.example/{n}", f"T{n}", "s", "c", seen, seen, f"fp{n}")
             outgoing = (Outgoing("slack", None, "high", "deal", {}),) if n == 3 else ()
             story = OpenStory() if n == 3 else None
-            store.record_items([NewItem(item, (item.key,), (MATCH,) if n == 3 else (), story, outgoing)], seen)
+            store.items.record([NewItem(item, (item.key,), (MATCH,) if n == 3 else (), story, outgoing)], seen)
         seen = NOW + timedelta(hours=2)
         old = Item("F", "g9", "https://x.example/9", "Old", "s", "c", NOW - timedelta(days=30), seen, "fp9")
-        store.record_items([NewItem(old, (old.key,))], seen)  # a first poll's old item: never in the window
+        store.items.record([NewItem(old, (old.key,))], seen)  # a first poll's old item: never in the window
         since = NOW + timedelta(hours=1)
-        assert [i.title for i in store.stored_items(since, page=2)] == ["T1", "T2", "T3", "T4"]
-        assert [i.title for i in store.stored_items(since, unalerted=True, page=2)] == ["T1", "T2", "T4"]
-        assert store.count_items(since) == 4 and store.count_items(since, unalerted=True) == 3
-        (first,) = store.stored_items(NOW + timedelta(hours=4))
+        assert [i.title for i in store.items.stored(since, page=2)] == ["T1", "T2", "T3", "T4"]
+        assert [i.title for i in store.items.stored(since, unalerted=True, page=2)] == ["T1", "T2", "T4"]
+        assert store.items.count(since) == 4 and store.items.count(since, unalerted=True) == 3
+        (first,) = store.items.stored(NOW + timedelta(hours=4))
         assert (first.content, first.first_seen) == ("c", NOW + timedelta(hours=4))
     finally:
         store.close()

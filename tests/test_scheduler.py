@@ -5,12 +5,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from conftest import article, monitor_command, monitor_env, rss, slack_section, write_config
 
 from monitor import config, pipeline, scheduler
+from monitor.errors import StoreError
 from monitor.testing import FeedServer, SlackServer
 
 
@@ -52,3 +54,27 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(
     assert process.returncode == 0, stderr
     assert "stopped" in stderr and "Traceback" not in stderr
     assert "xoxb-local" not in stderr
+
+
+def test_a_job_failing_on_the_database_logs_one_line_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rt = pipeline.open_runtime(config.load(write_config(tmp_path, {})))
+    daemon = scheduler.build(pipeline.Live(rt))
+
+    def full() -> None:
+        raise StoreError("the database m.db cannot grow (database or disk is full): free space on /data", "full")
+
+    soon = datetime.now(UTC)
+    daemon.add_job(full, id="full", next_run_time=soon)
+    daemon.add_job(daemon.shutdown, kwargs={"wait": False}, next_run_time=soon + timedelta(seconds=0.5))
+    try:
+        daemon.start()
+    finally:
+        rt.close()
+    [failed] = [r for r in caplog.records if r.name == "monitor.scheduler" and r.getMessage().startswith("job failed")]
+    assert failed.getMessage() == (
+        "job failed job=full kind=full error=the database m.db cannot grow (database or disk is full): "
+        "free space on /data"
+    )
+    assert failed.exc_info is None

@@ -20,7 +20,8 @@ from monitor.matching import load_rules
 from monitor.model import Amount, Explanation, Item, Match
 from monitor.settings import FeedConfig, FetchSettings
 from monitor.store.base import JoinStory, NewItem, OpenStory
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlitedb import open_sqlite
+from monitor.store.storage import Storage
 from monitor.testing import FeedServer
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -248,8 +249,8 @@ def test_labeled_pairs_precision_and_recall(features_of) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    s = SQLiteStore(tmp_path / "m.db")
-    s.sync_feeds([FeedConfig("Wire", "https://w.example/feed", timedelta(minutes=5))])
+    s = open_sqlite(tmp_path / "m.db")
+    s.feeds.sync([FeedConfig("Wire", "https://w.example/feed", timedelta(minutes=5))])
     yield s
     s.close()
 
@@ -273,55 +274,55 @@ def stored(n: int, story=None, seen: datetime = NOW) -> NewItem:
     return NewItem(item, stories.identity_keys(item), (MATCH,), story or OpenStory(), (), info)
 
 
-def test_open_stories_are_those_opened_within_the_window(store: SQLiteStore) -> None:
-    old = store.record_items([stored(1)], NOW - timedelta(hours=80))[0].story_id
-    new = store.record_items([stored(2)], NOW - timedelta(hours=1))[0].story_id
-    store.record_items([stored(3, JoinStory(new))], NOW)
-    rows = store.open_stories(NOW - timedelta(hours=72))
+def test_open_stories_are_those_opened_within_the_window(store: Storage) -> None:
+    old = store.items.record([stored(1)], NOW - timedelta(hours=80))[0].story_id
+    new = store.items.record([stored(2)], NOW - timedelta(hours=1))[0].story_id
+    store.items.record([stored(3, JoinStory(new))], NOW)
+    rows = store.items.open_stories(NOW - timedelta(hours=72))
     assert [(story, data["n"]) for story, data in rows] == [(new, 2), (new, 3)]
     assert old not in {story for story, _ in rows}
 
 
-def test_key_owners_name_the_item_and_its_feed(store: SQLiteStore) -> None:
-    store.record_items([stored(1)], NOW)
-    assert store.key_owners(["guid:Wire:g1", "url:https://a.example/1", "url:nope"]) == {
+def test_key_owners_name_the_item_and_its_feed(store: Storage) -> None:
+    store.items.record([stored(1)], NOW)
+    assert store.items.key_owners(["guid:Wire:g1", "url:https://a.example/1", "url:nope"]) == {
         "guid:Wire:g1": ("url:https://a.example/1", "Wire"),
         "url:https://a.example/1": ("url:https://a.example/1", "Wire"),
     }
 
 
-def test_guid_changes_count_each_link_once(store: SQLiteStore) -> None:
-    store.add_guid_changes("Wire", ["https://a.example/1"], NOW)
-    store.add_guid_changes("Wire", ["https://a.example/1", "https://a.example/2"], NOW)
-    assert store.guid_changes("Wire") == 2
-    assert store.guid_changes("Other") == 0
+def test_guid_changes_count_each_link_once(store: Storage) -> None:
+    store.items.add_guid_changes("Wire", ["https://a.example/1"], NOW)
+    store.items.add_guid_changes("Wire", ["https://a.example/1", "https://a.example/2"], NOW)
+    assert store.items.guid_changes("Wire") == 2
+    assert store.items.guid_changes("Other") == 0
 
 
-def test_exclusive_rolls_back_everything_on_error(store: SQLiteStore) -> None:
+def test_exclusive_rolls_back_everything_on_error(store: Storage) -> None:
     with pytest.raises(RuntimeError), store.exclusive():
-        store.record_items([stored(1)], NOW)
+        store.items.record([stored(1)], NOW)
         raise RuntimeError("boom")
-    assert store.known_keys(["url:https://a.example/1"]) == set()
+    assert store.items.known_keys(["url:https://a.example/1"]) == set()
     with store.exclusive():
-        store.record_items([stored(2)], NOW)
-    assert store.known_keys(["url:https://a.example/2"]) == {"url:https://a.example/2"}
+        store.items.record([stored(2)], NOW)
+    assert store.items.known_keys(["url:https://a.example/2"]) == {"url:https://a.example/2"}
 
 
-def test_retention_drops_old_text_but_keeps_identity_and_open_stories(store: SQLiteStore) -> None:
+def test_retention_drops_old_text_but_keeps_identity_and_open_stories(store: Storage) -> None:
     long_ago = NOW - timedelta(days=100)
-    old = store.record_items([stored(1, seen=long_ago)], long_ago)[0]
+    old = store.items.record([stored(1, seen=long_ago)], long_ago)[0]
     unmatched = replace(make_item(guid="u", url="https://a.example/u", text="unmatched"), first_seen=long_ago)
-    store.record_items([NewItem(unmatched, ("url:https://a.example/u",))], long_ago)
-    recent = store.record_items([stored(3, seen=NOW - timedelta(hours=1))], NOW - timedelta(hours=1))[0]
-    pruned = store.prune(NOW - timedelta(days=90), NOW - timedelta(hours=72))
+    store.items.record([NewItem(unmatched, ("url:https://a.example/u",))], long_ago)
+    recent = store.items.record([stored(3, seen=NOW - timedelta(hours=1))], NOW - timedelta(hours=1))[0]
+    pruned = store.items.prune(NOW - timedelta(days=90), NOW - timedelta(hours=72))
     assert pruned == 2
     rows = {r["key"]: r for r in store.db.query("SELECT key, title, summary, content FROM items")}
     assert rows[old.item_key]["summary"] == "" and rows[old.item_key]["title"] == "T1"
     assert rows["url:https://a.example/u"]["summary"] == ""
     assert rows[recent.item_key]["summary"] == "text 3"
-    assert store.known_keys(["url:https://a.example/1", "guid:Wire:g1"]) == {
+    assert store.items.known_keys(["url:https://a.example/1", "guid:Wire:g1"]) == {
         "url:https://a.example/1",
         "guid:Wire:g1",
     }
-    assert [story for story, _ in store.open_stories(NOW - timedelta(days=365))] == [recent.story_id]
-    assert store.prune(NOW - timedelta(days=90), NOW - timedelta(hours=72)) == 0
+    assert [story for story, _ in store.items.open_stories(NOW - timedelta(days=365))] == [recent.story_id]
+    assert store.items.prune(NOW - timedelta(days=90), NOW - timedelta(hours=72)) == 0

@@ -14,7 +14,6 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from conftest import DATA, monitor_command, rss, slack_section, write_config
 
 from monitor import config, pipeline, scheduler
 from monitor.clock import FixedClock
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.items import Items
 from monitor.testing import FeedServer, SlackServer
 
 ARTICLES = {
@@ -197,8 +196,8 @@ def test_a_later_outlet_after_the_window_opens_a_new_story(
     assert len(slack_server.top_level()) == 2 and not slack_server.replies()
 
 
-class RacingStore(SQLiteStore):
-    """A store whose story read waits (up to 2 s) for a second thread to arrive: without the
+class RacingItems(Items):
+    """Items whose story read waits (up to 2 s) for a second thread to arrive: without the
     exclusive hold both threads would read "no open story" and open one each."""
 
     barrier = threading.Barrier(2)
@@ -215,8 +214,7 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     wire = serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL, "wire-1")))
     explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")))
     m = make_monitor({"Wire": wire, "Explainer": explainer})
-    m.rt.store.close()
-    m.rt = replace(m.rt, store=RacingStore(m.rt.config.database_path))
+    m.rt.store.items = RacingItems(m.rt.store.items.db)
     live = pipeline.Live(m.rt)
     jobs = [threading.Thread(target=scheduler.poll_if_due, args=(live, name)) for name in ("Wire", "Explainer")]
     for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
@@ -349,7 +347,7 @@ def test_replayed_items_of_two_outlets_make_one_story(
     m.cycle()
     assert not slack_server.messages
     since = START - timedelta(days=3)  # the window covers when they were published, not only first seen
-    report = pipeline.replay(m.rt, m.rt.store.stored_items(since, unalerted=True), send=True)
+    report = pipeline.replay(m.rt, m.rt.store.items.stored(since, unalerted=True), send=True)
     assert [a.kind for a in report.alerts] == ["alert", "follow_up"] and report.queued == 2
     m.cycle()
     (top,), (reply,) = slack_server.top_level(), slack_server.replies()

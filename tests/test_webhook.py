@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import rss, slack_section, write_config
 
-from monitor import config, pipeline
+from monitor import config, events, pipeline
 from monitor.clock import FixedClock
 from monitor.delivery.webhook import (
     DELIVERY_HEADER,
@@ -20,6 +20,7 @@ from monitor.delivery.webhook import (
     TIMESTAMP_HEADER,
     WebhookNotifier,
     body,
+    event_rows,
     sign,
     verify,
 )
@@ -201,6 +202,26 @@ def test_retries_end_in_dead_letter_with_the_last_error(
     assert isinstance(result, Dead) and "HTTP 500" in result.reason
 
 
+def test_event_rows_go_to_the_subscribed_webhooks_and_never_announce_a_dead_webhook() -> None:
+    hooks = [
+        webhook_config("https://a.example/", ("digest_sent",)),
+        config.WebhookConfig("ops", "https://b.example/", ("alert_dead",), "HOOK_SECRET", 2),
+    ]
+    [row] = event_rows(hooks, events.DigestSent("2026-11-22", 3, "email"), NOW)
+    assert row.destination == "webhook:crm"
+    assert row.payload == {
+        "event": "digest_sent",
+        "occurred_at": NOW.isoformat(),
+        "data": {"period": "2026-11-22", "stories": 3, "destination": "email"},
+    }
+    assert row.key.startswith(f"event:digest_sent:{NOW.isoformat()}:")  # the same event at the same time: one row
+    assert row == event_rows(hooks, events.DigestSent("2026-11-22", 3, "email"), NOW)[0]
+    assert [r.destination for r in event_rows(hooks, events.AlertDead(7, "slack", "gone"), NOW)] == ["webhook:ops"]
+    assert event_rows(hooks, events.AlertDead(7, "webhook:crm", "HTTP 404"), NOW) == ()  # no loops
+    assert event_rows(hooks, events.FeedFailing("Wire", "HTTP 500"), NOW) == ()  # nobody subscribed
+    assert event_rows(hooks, events.ItemSeen("Wire", "k", "t"), NOW) == ()  # not a webhook event
+
+
 # --- end to end: the outbox, the delivery loop, a receiver outage -------------------------------
 
 RULES = Path(__file__).parent / "data" / "ops_rules"
@@ -251,7 +272,7 @@ timeout = 2
         for _ in range(12):  # the delivery loop, hours apart: every backoff has expired
             pipeline.deliver_due(rt)
             clock.advance(timedelta(hours=2))
-        assert rt.store.outbox_counts()["pending"] == 0
+        assert rt.store.outbox.counts()["pending"] == 0
     finally:
         rt.close()
 

@@ -30,10 +30,10 @@ from typing import Any, Protocol, cast
 
 from monitor import events
 from monitor.clock import Clock
-from monitor.delivery import Notifier, SummaryNotifier
+from monitor.delivery import Notifier, SummaryNotifier, webhook
 from monitor.delivery.outbox import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
-from monitor.store import Store
+from monitor.store.interface import DeliveryStore
 from monitor.store.locks import file_lock
 
 log = logging.getLogger("monitor.delivery")
@@ -64,10 +64,12 @@ class DeliveryContext(Protocol):
     """What the loop needs (``pipeline.Runtime`` is one)."""
 
     config: Any
-    store: Store
     clock: Clock
     bus: events.EventBus
     notifiers: dict[str, Notifier]
+
+    @property
+    def store(self) -> DeliveryStore: ...
 
 
 def pacing_for(config: Any) -> dict[str, Pacing]:
@@ -110,20 +112,20 @@ def deliver_due(ctx: DeliveryContext, limit: int = 100) -> DeliveryReport:
 
 def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
     now = ctx.clock.now()
-    due = ctx.store.due_alerts(now, limit)
+    due = ctx.store.outbox.due(now, limit)
     if not due:
         return DeliveryReport()
-    in_flight = ctx.store.in_flight()
+    in_flight = ctx.store.outbox.in_flight()
     for alert in due:
         if alert.id in in_flight:
             ctx.bus.emit(events.AlertInterrupted(alert.id, alert.destination))
     pacing = pacing_for(ctx.config)
-    steps = plan(due, ctx.store.recent_sends(now - BURST_WINDOW), now, pacing, in_flight)
+    steps = plan(due, ctx.store.outbox.recent_sends(now - BURST_WINDOW), now, pacing, in_flight)
 
     held = 0
     for step in steps:
         if isinstance(step, Hold):
-            ctx.store.defer([step.alert.id], step.until, step.reason)
+            ctx.store.outbox.defer([step.alert.id], step.until, step.reason)
             ctx.bus.emit(events.AlertHeld(step.alert.id, step.alert.destination, step.reason))
             held += 1
     report = DeliveryReport(held=held)
@@ -132,7 +134,7 @@ def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
     for send in sorted((s for s in steps if isinstance(s, Send)), key=lambda s: s.at):
         lane = (send.alerts[0].destination, send.channel)
         if lane in blocked:  # Slack just refused this channel: its other alerts wait as long
-            ctx.store.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
+            ctx.store.outbox.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
             continue
         at = send.at
         if lane in started_at and lane[0] in pacing:  # the plan's slots slip when a send is slow
@@ -159,11 +161,11 @@ def _send(ctx: DeliveryContext, send: Send) -> DeliveryResult | None:
         return Dead(f"no notifier {first.destination!r} is configured; configure it, then `monitor outbox retry`")
     thread = None
     if len(send.alerts) == 1 and first.kind == "follow_up":
-        thread = ctx.store.story_thread(first.story_id, first.destination, first.channel)
-        if thread is None and ctx.store.opening_alert_pending(first.story_id, first.destination, first.channel):
-            ctx.store.defer([first.id], ctx.clock.now() + FOLLOW_UP_WAIT, "waiting for the story's first alert")
+        thread = ctx.store.outbox.story_thread(first.story_id, first.destination, first.channel)
+        if thread is None and ctx.store.outbox.opening_alert_pending(first.story_id, first.destination, first.channel):
+            ctx.store.outbox.defer([first.id], ctx.clock.now() + FOLLOW_UP_WAIT, "waiting for the story's first alert")
             return None
-    ctx.store.mark_sending([a.id for a in send.alerts], ctx.clock.now())
+    ctx.store.outbox.mark_sending([a.id for a in send.alerts], ctx.clock.now())
     if len(send.alerts) == 1:
         return notifier.send(first, thread, ctx.clock.now())
     return cast(SummaryNotifier, notifier).send_summary(send.alerts, send.channel, ctx.clock.now())
@@ -172,16 +174,17 @@ def _send(ctx: DeliveryContext, send: Send) -> DeliveryResult | None:
 def _store(ctx: DeliveryContext, alerts: Sequence[Alert], result: DeliveryResult, seconds: float) -> DeliveryReport:
     now = ctx.clock.now()
     if isinstance(result, Delivered):
-        ctx.store.mark_sent([a.id for a in alerts], result.remote_id, result.channel, now)
+        ctx.store.outbox.mark_sent([a.id for a in alerts], result.remote_id, result.channel, now)
         for alert in alerts:
             ctx.bus.emit(events.AlertDelivered(alert.id, alert.destination, result.remote_id, seconds))
         return DeliveryReport(delivered=len(alerts))
     if isinstance(result, RetryAt):
         for alert in alerts:
-            ctx.store.mark_retry(alert.id, result.when, result.reason)
+            ctx.store.outbox.mark_retry(alert.id, result.when, result.reason)
             ctx.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
         return DeliveryReport(retrying=len(alerts))
     for alert in alerts:
-        ctx.store.mark_dead(alert.id, result.reason, now)
-        ctx.bus.emit(events.AlertDead(alert.id, alert.destination, result.reason))
+        dead = events.AlertDead(alert.id, alert.destination, result.reason)
+        ctx.store.outbox.mark_dead(alert.id, result.reason, now, webhook.event_rows(ctx.config.webhooks, dead, now))
+        ctx.bus.emit(dead)
     return DeliveryReport(dead=len(alerts))

@@ -1,8 +1,9 @@
 """Outgoing webhooks: domain events as signed JSON POSTs, through the same outbox as Slack.
 
-Every event a webhook subscribes to is an outbox row (destination ``webhook:NAME``): ``alert`` and
-``follow_up`` rows are written in the same transaction as the match, the other events
-(``events.WEBHOOK_SOURCES``) when their domain event is emitted. The delivery loop sends them with
+Every event a webhook subscribes to is an outbox row (destination ``webhook:NAME``), written in the
+same transaction as the change it reports: ``alert`` and ``follow_up`` rows with the match
+(``outgoing``), the other events (``events.WEBHOOK_SOURCES``) with the poll outcome, dead letter or
+sent digest that their domain event announces (``event_rows``). The delivery loop sends them with
 ``WebhookNotifier`` and retries them like Slack alerts, so a receiver outage loses nothing.
 
 Each POST carries (Stripe-style signing, so a receiver can check origin and freshness)::
@@ -21,22 +22,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor import __version__
-from monitor.clock import Clock
 from monitor.delivery import outbox
 from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
-from monitor.events import WEBHOOK_SOURCES, AlertDead, Event, EventBus
+from monitor.events import WEBHOOK_SOURCES, AlertDead, Event
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
 from monitor.retry_after import parse_retry_after
 from monitor.secrets import secret
 from monitor.settings import WebhookConfig
-from monitor.store.base import Outgoing, Store
+from monitor.store.base import EventRow, Outgoing
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
 TIMESTAMP_HEADER = "X-Monitor-Timestamp"
@@ -102,26 +102,19 @@ def outgoing(
     return tuple(Outgoing(w.destination, None, top.priority, top.rule_id, payload) for w in wanted)
 
 
-def queue_events(bus: EventBus, store: Store, webhooks: Callable[[], Iterable[WebhookConfig]], clock: Clock) -> None:
-    """Subscribe: each chosen domain event becomes a durable outbox row for each webhook wanting
-    it. ``webhooks`` is asked at each event, so a reloaded config takes effect at once."""
-
-    def on_event(event: Event) -> None:
-        if isinstance(event, AlertDead) and event.destination.startswith("webhook:"):
-            return  # a dead webhook delivery is not news for webhooks: no loops
-        name = WEBHOOK_SOURCES[type(event)]
-        wanted = [w for w in webhooks() if name in w.events]
-        if not wanted:
-            return
-        now = clock.now()
-        data = asdict(event)
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        key = f"event:{name}:{now.isoformat()}:{digest}"
-        for webhook in wanted:
-            store.queue_event(webhook.destination, key, event_payload(name, data, now), now)
-
-    for event_type in WEBHOOK_SOURCES:
-        bus.subscribe(event_type, on_event)
+def event_rows(webhooks: Iterable[WebhookConfig], event: Event, now: datetime) -> tuple[EventRow, ...]:
+    """The outbox rows announcing a domain event (``events.WEBHOOK_SOURCES``), one per webhook that
+    subscribes to it, for the shell to store in the same call as the change the event reports."""
+    name = WEBHOOK_SOURCES.get(type(event))
+    if name is None or (isinstance(event, AlertDead) and event.destination.startswith("webhook:")):
+        return ()  # not a webhook event; or a dead webhook delivery, which is not news for webhooks: no loops
+    wanted = [w for w in webhooks if name in w.events]
+    if not wanted:
+        return ()
+    data = asdict(event)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    key = f"event:{name}:{now.isoformat()}:{digest}"
+    return tuple(EventRow(webhook.destination, key, event_payload(name, data, now)) for webhook in wanted)
 
 
 class WebhookNotifier:

@@ -143,10 +143,10 @@ class Health:
             return HealthReport(tuple(problems), self.last_ok_poll)
         unsent = tuple(
             f"{row.period}: {row.last_error}"
-            for row in rt.store.digests(5)
+            for row in rt.store.digests.recent(5)
             if row.state == "pending" and row.last_error
         )
-        return HealthReport(tuple(problems), self.last_ok_poll, rt.store.outbox_counts()["dead"], unsent)
+        return HealthReport(tuple(problems), self.last_ok_poll, rt.store.outbox.counts()["dead"], unsent)
 
 
 # --- the HTTP endpoint ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from monitor import events
-from monitor.store import Store
+from monitor.store.interface import StatusStore
 
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 DELIVERY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30)
@@ -26,22 +26,22 @@ END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 class _StoreCollector:
     """Gauges computed from the store at scrape time."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StatusStore) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
         outbox = GaugeMetricFamily("monitor_outbox_alerts", "Alerts in the outbox by state.", labels=["state"])
-        for state, count in sorted(self.store.outbox_counts().items()):
+        for state, count in sorted(self.store.outbox.counts().items()):
             outbox.add_metric([state], count)
         yield outbox
-        failing = sum(1 for s in self.store.feed_states() if s.consecutive_failures)
+        failing = sum(1 for s in self.store.feeds.states() if s.consecutive_failures)
         yield GaugeMetricFamily("monitor_feeds_failing", "Feeds whose last poll failed.", value=failing)
-        unsent = len(self.store.due_digests(END_OF_TIME))  # every digest not sent, whenever its retry is
+        unsent = len(self.store.digests.due(END_OF_TIME))  # every digest not sent, whenever its retry is
         yield GaugeMetricFamily("monitor_digests_unsent", "Digests not sent yet (waiting for a retry).", value=unsent)
 
 
 class Metrics:
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: StatusStore | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("monitor_polls", "Feed polls by outcome.", ["feed", "status"], registry=r)

@@ -18,7 +18,7 @@ STATES = ("pending", "dead", "delivered")
 def list_rows(config: Config, states: Sequence[str], limit: int) -> list[dict[str, Any]]:
     store = open_store(config.database)
     try:
-        return store.outbox_rows(states, limit)
+        return store.outbox.rows(states, limit)
     finally:
         store.close()
 
@@ -27,7 +27,7 @@ def retry(config: Config, alert_ids: Sequence[int] | None, now: datetime | None 
     """Requeue dead letters (these ids, or all when None); returns the ids requeued."""
     store = open_store(config.database)
     try:
-        return store.retry_dead(alert_ids, now or datetime.now(UTC))
+        return store.outbox.retry_dead(alert_ids, now or datetime.now(UTC))
     finally:
         store.close()
 

@@ -96,7 +96,7 @@ class Reloader:
                     "these settings change only on restart",
                     extra={"fields": {"event": "reload", "status": "restart_needed", "keys": ",".join(restart)}},
                 )
-            current.store.sync_feeds(new.feeds)
+            current.store.feeds.sync(new.feeds)
             self.live.swap(new, rules, notifiers)
             if self.on_reload is not None:
                 self.on_reload()

@@ -18,7 +18,8 @@ from monitor.intake.schedule import health_after
 from monitor.model import FeedState
 from monitor.ops.health import probe
 from monitor.settings import FetchSettings
-from monitor.store import Store, describe, open_store
+from monitor.store import describe, open_store
+from monitor.store.interface import StatusStore
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
@@ -62,10 +63,10 @@ def _feed_row(state: FeedState, now: datetime, fetch: FetchSettings) -> dict[str
     }
 
 
-def feed_rows(config: Config, store: Store, now: datetime) -> list[dict[str, Any]]:
+def feed_rows(config: Config, store: StatusStore, now: datetime) -> list[dict[str, Any]]:
     """One status row per configured feed, in config order (``monitor status``, ``feeds list``)."""
-    store.sync_feeds(config.feeds)
-    states = {s.name: s for s in store.feed_states()}
+    store.feeds.sync(config.feeds)
+    states = {s.name: s for s in store.feeds.states()}
     return [_feed_row(states[feed.name], now, config.fetch) for feed in config.feeds]
 
 
@@ -74,12 +75,12 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
     store = open_store(config.database)
     try:
         feeds = feed_rows(config, store, now)
-        counts = store.outbox_counts()
-        dead = store.dead_alerts()
+        counts = store.outbox.counts()
+        dead = store.outbox.dead()
         digests = [
             {"period": d.period, "state": d.state, "stories": d.stories, "attempts": d.attempts,
              "last_error": d.last_error, "sent_at": _iso(d.sent_at), "next_attempt_at": _iso(d.next_attempt_at)}
-            for d in store.digests(5)
+            for d in store.digests.recent(5)
         ]  # fmt: skip
     finally:
         store.close()

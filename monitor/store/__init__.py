@@ -1,15 +1,26 @@
-"""Storage behind one interface (``base.Store``); ``open_store`` picks the backend."""
+"""Storage behind one interface (``interface.Store``); ``open_store`` picks the engine.
+
+- ``interface``: the protocols each consumer types against (``PollStore``, ``DeliveryStore``, ...);
+  ``base``: the values that cross it (``NewItem``, ``PollOutcome``, ``EventRow``, ...).
+- ``storage``: the facade, a ``Database`` and a ``Dialect`` (``database``) with the aggregates over
+  them: ``feedstate``, ``items``, ``outbox``, ``notices``, ``digests``; ``schema`` holds the tables.
+- ``sqlitedb``: SQLite's Database (sqlite-utils) and Dialect; ``pgdb`` and ``postgres``:
+  PostgreSQL's (the SQL translation, the pool, advisory locks).
+- ``faults``: driver errors to ``StoreError`` with a kind, for both engines.
+- ``locks``: the delivery lock file; ``copy``: `monitor copy` from SQLite to PostgreSQL.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeGuard
 
-from monitor.store.base import Store
+from monitor.store.interface import Store
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def is_postgres(database: Path | str) -> bool:
+def is_postgres(database: Path | str) -> TypeGuard[str]:
     return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
 
 
@@ -17,12 +28,12 @@ def open_store(database: Path | str) -> Store:
     """Open (creating or migrating if needed) the store at ``database``: a ``postgresql://`` URL
     selects PostgreSQL (``store.postgres``), anything else is a SQLite file path."""
     if is_postgres(database):
-        from monitor.store.postgres import PostgresStore
+        from monitor.store.postgres import open_postgres
 
-        return PostgresStore(database)
-    from monitor.store.sqlite import SQLiteStore
+        return open_postgres(database)
+    from monitor.store.sqlitedb import open_sqlite
 
-    return SQLiteStore(database)
+    return open_sqlite(Path(database))
 
 
 def describe(database: Path | str) -> str:

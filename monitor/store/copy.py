@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 from monitor.errors import StoreError
-from monitor.store.postgres import PostgresStore
-from monitor.store.sqlite import SCHEMA, SQLiteStore
+from monitor.store import postgres
+from monitor.store.schema import SCHEMA
+from monitor.store.sqlitedb import SQLiteDatabase, SQLiteDialect
 
 TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))  # in dependency order
 BATCH = 1000
@@ -25,26 +26,30 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> dict[str, int]:
     number of rows per table."""
     if not source.is_file():
         raise StoreError(f"{source} does not exist; give the SQLite file of the install to move")
-    sqlite = SQLiteStore(source)  # brings an older file up to the current schema first
-    pg = PostgresStore(target)
+    sqlite = SQLiteDatabase(source)
     try:
-        used = [t for t in TABLES if t != "heartbeat" and pg.db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
+        SQLiteDialect(sqlite).migrate()  # brings an older file up to the current schema first
+        pg = postgres.open_postgres(target).db
+    except BaseException:
+        sqlite.close()
+        raise
+    try:
+        used = [t for t in TABLES if t != "heartbeat" and pg.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
         if used:
             raise StoreError(
-                f"the database at {pg.path} already has data (in {', '.join(used)}); copy into an empty database"
+                f"the database at {pg.where} already has data (in {', '.join(used)}); copy into an empty database"
             )
         counts: dict[str, int] = {}
-        with sqlite.db.atomic(), pg.db.atomic():  # one snapshot of the source, all or nothing in the target
+        with sqlite.atomic(), pg.atomic():  # one snapshot of the source, all or nothing in the target
             for table in TABLES:
-                columns = [c.name for c in sqlite.db[table].columns]
+                columns = [c["name"] for c in sqlite.query(f"PRAGMA table_info({table})")]
                 names, marks = ", ".join(columns), ", ".join("?" * len(columns))
-                cursor = sqlite.db.execute(f"SELECT {names} FROM {table}")
                 counts[table] = 0
-                while rows := cursor.fetchmany(BATCH):
-                    pg.db.executemany(f"INSERT INTO {table}({names}) VALUES ({marks})", rows)
+                for rows in sqlite.batches(f"SELECT {names} FROM {table}", BATCH):
+                    pg.executemany(f"INSERT INTO {table}({names}) VALUES ({marks})", rows)
                     counts[table] += len(rows)
                 if "id" in columns:
-                    pg.db.execute(
+                    pg.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
                     )

@@ -1,6 +1,6 @@
-"""The dialect layer that lets PostgreSQL run the SQLite store's queries unchanged.
+"""PostgreSQL's ``database.Database``: runs the aggregates' queries, written for SQLite, unchanged.
 
-``SQLiteStore`` writes its SQL in the part of SQL both engines speak (``ON CONFLICT``, row
+The aggregates write their SQL in the part of SQL both engines speak (``ON CONFLICT``, row
 values, ``RETURNING``, ISO-8601 UTC text for times) plus three SQLite spellings that this module
 rewrites, once per distinct statement:
 
@@ -18,11 +18,10 @@ spells it ``INSERT ... ON CONFLICT(key) DO UPDATE``, which both engines run.
 The schema is translated the same way (``schema``): identity columns for SQLite's rowid keys, and
 ``TEXT COLLATE "C"`` so text (and so the stored ISO times) compares byte by byte, as in SQLite.
 
-``PgDatabase`` offers the small surface of ``sqlite_utils.Database`` the store uses (``execute``,
-``query``, ``executemany``, ``atomic``, ``executescript``) over a psycopg_pool pool. Outside
-``atomic`` each statement borrows a connection in autocommit mode and returns it at once (results
-are read in full first); inside, the thread keeps one connection for the whole transaction, and a
-nested ``atomic`` is a savepoint. Losing the server raises ``StoreError`` naming the host only.
+``PgDatabase`` is ``database.Database`` over a psycopg_pool pool. Outside ``atomic`` each
+statement borrows a connection in autocommit mode and returns it at once (results are read in full
+first); inside, the thread keeps one connection for the whole transaction, and a nested ``atomic``
+is a savepoint. Every psycopg error becomes a ``StoreError`` naming the host only (``faults``).
 """
 
 from __future__ import annotations
@@ -37,9 +36,11 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from monitor.errors import StoreError
+from monitor.store.database import Params, Result
+from monitor.store.faults import store_error
 
 _IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _REPLACE = re.compile(r"^\s*(INSERT\s+OR\s+)?REPLACE\s+INTO\b", re.IGNORECASE)
@@ -83,7 +84,7 @@ def translate(sql: str, returning_id: frozenset[str]) -> tuple[str, bool]:
     if ignore:
         at = returning.start() if returning else len(text)
         text = text[:at] + " ON CONFLICT DO NOTHING" + text[at:]
-    adds_id = bool(insert) and not returning and insert.group(1) in returning_id
+    adds_id = insert is not None and not returning and insert.group(1) in returning_id
     if adds_id:
         text += " RETURNING id"
     return _NAMED.sub(r"%(\1)s", text.replace("?", "%s")), adds_id
@@ -100,39 +101,14 @@ def where(dsn: str) -> str:
     return f"{host}{port}/{parts.get('dbname') or '(default database)'}"
 
 
-class Result:
-    """A statement's result, read in full: the part of a DB-API cursor the store uses."""
-
-    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
-        self.rows, self.rowcount, self.lastrowid = rows, rowcount, lastrowid
-
-    def fetchone(self) -> Any:
-        return self.rows[0] if self.rows else None
-
-    def fetchall(self) -> list[Any]:
-        return list(self.rows)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.rows)
-
-
 class PgDatabase:
-    """``sqlite_utils.Database``'s surface, as the store uses it, over a connection pool."""
+    """``database.Database`` over a connection pool."""
 
-    def __init__(self, pool: ConnectionPool, returning_id: frozenset[str], location: str) -> None:
+    def __init__(self, pool: ConnectionPool, returning_id: frozenset[str], where: str) -> None:
         self.pool = pool
         self.returning_id = returning_id
-        self.location = location
+        self.where = where
         self._local = threading.local()
-
-    @property
-    def conn(self) -> PgDatabase:
-        """The store calls ``db.conn.executemany``; here that is the same object."""
-        return self
-
-    @property
-    def in_transaction(self) -> bool:
-        return getattr(self._local, "conn", None) is not None
 
     @contextlib.contextmanager
     def connection(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
@@ -161,13 +137,15 @@ class PgDatabase:
             finally:
                 self._local.conn = None
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Result:
+    def execute(self, sql: str, params: Params = ()) -> Result:
         return self._run(sql, params, None)
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Iterator[dict[str, Any]]:
-        return iter(self._run(sql, params, dict_row).rows)
+    def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return self._run(sql, params, dict_row).rows
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """All the rows or none even in autocommit: psycopg sends them as one pipeline, which the
+        server runs as one implicit transaction."""
         text, _ = translate(sql, self.returning_id)
         with self.connection() as conn, self._errors(), conn.cursor() as cursor:
             cursor.executemany(text, list(rows))
@@ -190,8 +168,9 @@ class PgDatabase:
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
-        """A lost or unreachable server is a StoreError (this cycle fails; the next retries)."""
+        """Every psycopg error (a lost server, a full disk, a lock timeout) is a StoreError: this
+        call fails, the next one retries."""
         try:
             yield
-        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as e:
-            raise StoreError(f"PostgreSQL at {self.location}: {e}") from e
+        except psycopg.Error as e:
+            raise store_error(e, self.where) from e

@@ -1,9 +1,8 @@
-"""The PostgreSQL store: several `monitor run` replicas on one database, each story still once.
+"""PostgreSQL: several `monitor run` replicas on one database, each story still once.
 
-It runs ``SQLiteStore``'s queries unchanged through the dialect layer (``store.pgdb``), so the
-two backends cannot drift apart; only what must differ is here:
+The aggregates run their queries unchanged through ``pgdb.PgDatabase``; ``PostgresDialect`` is
+only what must differ:
 
-- connections come from a psycopg_pool pool, with connect, statement and lock timeouts;
 - the schema version lives in ``monitor_schema`` and migrations run under an advisory lock, so
   replicas starting together do not race;
 - ``exclusive`` (the story decision) takes a transaction-level advisory lock: one decision at a
@@ -12,22 +11,26 @@ two backends cannot drift apart; only what must differ is here:
 - ``delivery_turn`` is a session-level advisory lock, the counterpart of SQLite's lock file: the
   server drops it when the holder's connection goes, even after kill -9.
 
-Identity keys and story rows are primary keys and unique constraints in both backends, so even a
-decision that slipped past the lock could not store an item twice.
+Connections come from a psycopg_pool pool, with connect, statement and lock timeouts. Identity
+keys and story rows are primary keys and unique constraints in both engines, so even a decision
+that slipped past the lock could not store an item twice.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monitor.errors import DatabaseUnreachable, StoreError
 from monitor.store import pgdb
-from monitor.store.sqlite import FEED_CLAIMABLE, SCHEMA, SCHEMA_VERSION, SQLiteStore, _iso
+from monitor.store.feedstate import FEED_CLAIMABLE
+from monitor.store.schema import SCHEMA, SCHEMA_VERSION, iso
+from monitor.store.storage import Storage, migrated
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 POOL_TIMEOUT = 30.0  # seconds a thread waits for a free connection
@@ -46,73 +49,77 @@ DECIDE_LOCK = 0x6D6F6E69746F7202
 DELIVER_LOCK = 0x6D6F6E69746F7203
 
 
-class PostgresStore(SQLiteStore):
-    """Every query of ``SQLiteStore``, run on PostgreSQL; see the module docstring."""
+def open_postgres(dsn: str, pool_size: int = 10) -> Storage:
+    """Connect to the PostgreSQL database at ``dsn`` and create or migrate its schema. Raises
+    DatabaseUnreachable (naming the host, never the password) when the server cannot be reached."""
+    db = connect(dsn, pool_size)
+    return migrated(db, PostgresDialect(db))
 
-    def __init__(self, dsn: str, pool_size: int = 10) -> None:
-        self.dsn = dsn
-        self.path = pgdb.where(dsn)  # used in messages; never the DSN itself (it may hold a password)
-        self._lock = contextlib.nullcontext()  # threads use their own connections
+
+def connect(dsn: str, pool_size: int = 10) -> pgdb.PgDatabase:
+    where = pgdb.where(dsn)  # used in messages; never the DSN itself (it may hold a password)
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "connect_timeout": CONNECT_TIMEOUT,
+        "options": SESSION_OPTIONS,
+        **CLIENT_KEEPALIVES,
+    }
+    try:
+        psycopg.connect(dsn, **kwargs).close()  # one try first, for a precise message
+    except psycopg.Error as e:
+        raise DatabaseUnreachable(
+            f"cannot connect to PostgreSQL at {where}: {str(e).strip()}; check that the server runs and "
+            "that [monitor] database (or $MONITOR_DATABASE_URL) is right"
+        ) from e
+    pool = ConnectionPool(
+        dsn,
+        min_size=1,
+        max_size=pool_size,
+        kwargs=kwargs,
+        timeout=POOL_TIMEOUT,
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="monitor",
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+    except PoolTimeout as e:
+        pool.close()
+        raise DatabaseUnreachable(f"cannot open connections to PostgreSQL at {where}: {e}") from e
+    return pgdb.PgDatabase(pool, pgdb.id_tables(SCHEMA), where)
+
+
+class PostgresDialect:
+    """``database.Dialect`` for PostgreSQL: advisory locks, row locks, ``monitor_schema``."""
+
+    def __init__(self, db: pgdb.PgDatabase) -> None:
+        self.db = db
         self._turn: psycopg.Connection | None = None  # the connection holding the delivery turn
-        kwargs = {
-            "autocommit": True,
-            "connect_timeout": CONNECT_TIMEOUT,
-            "options": SESSION_OPTIONS,
-            **CLIENT_KEEPALIVES,
-        }
-        try:
-            psycopg.connect(dsn, **kwargs).close()  # one try first, for a precise message
-        except psycopg.Error as e:
-            raise DatabaseUnreachable(
-                f"cannot connect to PostgreSQL at {self.path}: {str(e).strip()}; check that the server runs and "
-                "that [monitor] database (or $MONITOR_DATABASE_URL) is right"
-            ) from e
-        pool = ConnectionPool(
-            dsn,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=kwargs,
-            timeout=POOL_TIMEOUT,
-            check=ConnectionPool.check_connection,
-            open=False,
-            name="monitor",
-        )
-        try:
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
-        except PoolTimeout as e:
-            pool.close()
-            raise DatabaseUnreachable(f"cannot open connections to PostgreSQL at {self.path}: {e}") from e
-        self.db = pgdb.PgDatabase(pool, pgdb.id_tables(SCHEMA), self.path)
-        self._migrate()
 
-    def _migrate(self) -> None:
-        with self.db.atomic():
-            self.db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATE_LOCK,))
-            self.db.executescript("CREATE TABLE IF NOT EXISTS monitor_schema (version INTEGER NOT NULL)")
-            row = self.db.execute("SELECT max(version) FROM monitor_schema").fetchone()
-            version = row[0] or 0
+    def migrate(self) -> None:
+        db = self.db
+        with db.atomic():
+            db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATE_LOCK,))
+            db.executescript("CREATE TABLE IF NOT EXISTS monitor_schema (version INTEGER NOT NULL)")
+            version = db.execute("SELECT max(version) FROM monitor_schema").fetchone()[0] or 0
             if version > SCHEMA_VERSION:
                 raise StoreError(
-                    f"the database at {self.path} was written by a newer monitor (schema {version}, this one "
-                    f"knows {SCHEMA_VERSION}); upgrade monitor"
+                    f"the database at {db.where} was written by a newer monitor (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); upgrade monitor",
+                    "schema",
                 )
-            self.db.executescript(pgdb.schema(SCHEMA))
+            db.executescript(pgdb.schema(SCHEMA))
             if version < SCHEMA_VERSION:
-                self.db.execute("DELETE FROM monitor_schema")
-                self.db.execute("INSERT INTO monitor_schema(version) VALUES (?)", (SCHEMA_VERSION,))
+                db.execute("DELETE FROM monitor_schema")
+                db.execute("INSERT INTO monitor_schema(version) VALUES (?)", (SCHEMA_VERSION,))
 
-    def heartbeat(self, now: datetime, timeout: float = 2.0) -> None:
-        try:
-            with self.db.atomic(timeout):  # bounded three times: a free connection, locks, the statement
-                ms = int(timeout * 1000)
-                self.db.execute(f"SET LOCAL lock_timeout = {ms}")
-                self.db.execute(f"SET LOCAL statement_timeout = {ms}")
-                self.db.execute(
-                    "INSERT INTO heartbeat(id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
-                    (_iso(now),),
-                )
-        except psycopg.Error as e:
-            raise StoreError(f"cannot write to the database at {self.path}: {e}") from e
+    @contextlib.contextmanager
+    def bounded(self, timeout: float) -> Iterator[None]:
+        with self.db.atomic(timeout):  # bounded three times: a free connection, locks, the statement
+            ms = int(timeout * 1000)
+            self.db.execute(f"SET LOCAL lock_timeout = {ms}")
+            self.db.execute(f"SET LOCAL statement_timeout = {ms}")
+            yield
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -121,20 +128,21 @@ class PostgresStore(SQLiteStore):
             self.db.execute("SELECT pg_advisory_xact_lock(?)", (DECIDE_LOCK,))
             yield
 
-    def claim_feed(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
+    def claim_feed(self, name: str, due_by: datetime, now: datetime, until: datetime) -> bool:
         with self.db.atomic():
             rows = self.db.execute(
                 f"SELECT name FROM feeds WHERE name = ? AND {FEED_CLAIMABLE} FOR UPDATE SKIP LOCKED",
-                (name, _iso(due_by or now), _iso(now)),
+                (name, iso(due_by), iso(now)),
             ).fetchall()
             if rows:
-                self.db.execute("UPDATE feeds SET leased_until = ? WHERE name = ?", (_iso(until), name))
+                self.db.execute("UPDATE feeds SET leased_until = ? WHERE name = ?", (iso(until), name))
         return bool(rows)
 
     @contextlib.contextmanager
     def delivery_turn(self) -> Iterator[bool]:
         with self.db.connection() as conn:
-            taken = conn.execute("SELECT pg_try_advisory_lock(%s)", (DELIVER_LOCK,)).fetchone()[0]
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (DELIVER_LOCK,)).fetchone()
+            taken = bool(row and row[0])
             self._turn = conn if taken else None
             try:
                 yield taken
@@ -143,15 +151,16 @@ class PostgresStore(SQLiteStore):
                 if taken and not conn.closed:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (DELIVER_LOCK,))
 
-    def mark_sending(self, alert_ids: Sequence[int], now: datetime) -> None:
-        """Before each send, make sure the delivery turn is still ours: if its connection dropped,
-        the server released the lock and another replica may be delivering, so this round stops."""
-        if self._turn is not None:
-            try:
-                self._turn.execute("SELECT 1")
-            except psycopg.Error as e:
-                raise StoreError(
-                    f"lost the delivery turn (the connection to PostgreSQL at {self.path} dropped); "
-                    "this delivery round stops, another replica or the next round carries on"
-                ) from e
-        super().mark_sending(alert_ids, now)
+    def confirm_turn(self) -> None:
+        """If the turn's connection dropped, the server released the lock and another replica may
+        be delivering: this round stops."""
+        if self._turn is None:
+            return
+        try:
+            self._turn.execute("SELECT 1")
+        except psycopg.Error as e:
+            raise StoreError(
+                f"lost the delivery turn (the connection to PostgreSQL at {self.db.where} dropped); "
+                "this delivery round stops, another replica or the next round carries on",
+                "unreachable",
+            ) from e
