@@ -19,7 +19,7 @@ RULES = Path(__file__).resolve().parent.parent / "rules"
 
 ACME = Companies(
     (
-        Company("Acme AI", tags=("world-model",), ambiguous=("Acme",), context=("Roadrunner",),
+        Company("Acme AI", tags=("world-model",), ambiguous=("Acme",), context=("Roadrunner", "AWS"),
                 exclude=("Acme Anvils", "cartoon")),
         Company("Widget", ambiguous=("Widget",), context=("Jane Roe",), shared_context=False),
         Company("Generalist AI", ambiguous=("Generalist AI",)),
@@ -52,6 +52,8 @@ ACME = Companies(
         (("Acme Anvils unveils a robot", "Roadrunner traps sold out"), ()),  # exclusion beats context
         # 3. own context anywhere in the item, shared context only in the window
         (("Acme raises money", "Maker of Roadrunner traps"), ("Acme AI",)),
+        (("Acme raises money", "It runs on AWS"), ("Acme AI",)),
+        (("Acme raises money", "Aw, shucks"), ()),  # acronyms get no singular or plural
         (("Widget unveils a robot",), ()),  # shared_context = false
         (("Widget unveils a robot", "Jane Roe said so"), ("Widget",)),
         (("Generalist AI wins an award",), ()),  # "AI" is part of the name, not context for it

@@ -30,7 +30,7 @@ letters and digits, so a run of Chinese or Japanese characters is one word; a se
 ``.``, ``!`` or ``?`` followed by a space, and at the CJK full stop, exclamation and question
 marks. Title, summary and content are separate texts: a window never crosses from one to
 another. Context and exclude words match like query terms, singular and plural alike (``robot``
-finds robots).
+finds robots; an acronym such as ``AWS`` matches as written).
 
 All names, context and exclude words are found by one automaton pass per text; the window is
 worked out only for texts where an ambiguous name occurs.
@@ -206,5 +206,10 @@ def _inside_longer(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:
 
 
 def _word_entries(words: Iterable[str], key: Hashable) -> list[tuple[str, Hashable, bool]]:
-    """Automaton entries for context or exclude words, in their singular and plural forms."""
-    return [(form, key, False) for word in words for form in inflections(fold(word))]
+    """Automaton entries for context or exclude words, in their singular and plural forms
+    (not for acronyms: "AWS" is not the plural of "aw")."""
+    return [
+        (form, key, False)
+        for word in words
+        for form in ((fold(word),) if word.split()[-1].isupper() else inflections(fold(word)))
+    ]
