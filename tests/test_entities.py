@@ -42,6 +42,8 @@ ACME = Companies(
         (("A robot " + "word " * (WINDOW - 1) + "by Acme",), ("Acme AI",)),
         (("Acme sells anvils. A robot walked in.",), ()),
         (("Acme sells anvils; a robot walked in.",), ("Acme AI",)),
+        (("Acme, the U.S. robot maker, grows",), ("Acme AI",)),  # no sentence ends after "U.S."
+        (("Acme Inc. unveils a robot",), ("Acme AI",)),
         (("Acme发布。robot",), ()),
         (("Acme发布\uff0crobot",), ("Acme AI",)),  # a full-width comma
         (("Acme raises money", "The robot maker is based in Ohio."), ()),  # no window across fields

@@ -27,7 +27,8 @@ hold:
 The **window** of an occurrence is the rest of its sentence up to :data:`WINDOW` words on either
 side (at most that many words between the two). Words are counted as NEAR counts them, runs of
 letters and digits, so a run of Chinese or Japanese characters is one word; a sentence ends at
-``.``, ``!`` or ``?`` followed by a space, and at the CJK full stop, exclamation and question
+``.``, ``!`` or ``?`` followed by a space (but not after a single letter, as in "U.S.", or after
+Inc, Corp, Ltd, Co, Mr, Ms, Dr, St, Vs, Jr), and at the CJK full stop, exclamation and question
 marks. Title, summary and content are separate texts: a window never crosses from one to
 another. Context and exclude words match like query terms, singular and plural alike (``robot``
 finds robots; an acronym such as ``AWS`` matches as written).
@@ -51,7 +52,12 @@ from monitor.matching.text import FoldedText, fold, fold_text, inflections
 WINDOW = 8  # words between an ambiguous name and a context or exclude word, at most
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[\u3002\uff01\uff1f]")  # CJK 。 too
+# A full stop after a single letter (U.S., e.g.) or a common abbreviation ends no sentence.
+_ABBREVIATIONS = ("inc", "corp", "ltd", "co", "mr", "ms", "dr", "st", "vs", "jr")
+_SENTENCE_END = re.compile(
+    r"(?<!\b\w)" + "".join(rf"(?<!\b{word})" for word in _ABBREVIATIONS) + r"[.!?](?=\s|$)"
+    r"|[\u3002\uff01\uff1f]"  # and the CJK full stop, exclamation and question marks
+)
 
 # Automaton keys: what a folded form is, and for which company (its index in Companies.companies).
 _NAME, _AMBIGUOUS, _CONTEXT, _EXCLUDE, _SHARED = range(5)  # names first: kind <= _AMBIGUOUS
