@@ -169,10 +169,55 @@ def test_entities_file_is_validated(rules_dir, write_pack):
     )
     write_pack('[[rule]]\nid = "a"\nquery = "robot"\n')
     assert problems(rules_dir) == [
-        f"{entities}: unknown top-level key 'version': expected only [[company]] tables",
+        f"{entities}: unknown top-level key 'version': expected only one [shared] table and [[company]] tables",
         f"{entities}:8: company 'B': 'same' already names company 'A'",
-        f"{entities}:9: company: unknown key 'ticker'; expected one of name, aliases, tags",
+        f"{entities}:9: company: unknown key 'ticker'; expected one of name, aliases, tags, ambiguous, context, "
+        "exclude, shared_context",
         f"{entities}:11: company: name: expected a non-empty string (the canonical name)",
+    ]
+
+
+def test_ambiguous_names_load_with_their_context(rules_dir, write_pack):
+    (rules_dir / "entities.toml").write_text(
+        '[shared]\ncontext = ["robot"]\n\n'
+        '[[company]]\nname = "Runway AI"\naliases = ["RunwayML"]\nambiguous = ["Runway"]\n'
+        'context = ["Gen-4"]\nexclude = ["airport"]\ntags = ["video"]\n\n'
+        '[[company]]\nname = "Humanoid"\nambiguous = ["Humanoid"]\ncontext = ["HMND 01"]\nshared_context = false\n',
+        encoding="utf-8",
+    )
+    write_pack('[[rule]]\nid = "a"\nquery = "x"\ncompanies_any = ["runway", "humanoid"]\n')
+    ruleset = load_rules(rules_dir)
+    runway, humanoid = ruleset.companies.companies
+    assert (runway.ambiguous, runway.context, runway.exclude, runway.shared_context) == (
+        ("Runway",),
+        ("Gen-4",),
+        ("airport",),
+        True,
+    )
+    assert humanoid.shared_context is False
+    assert ruleset.companies.shared_context == ("robot",)
+    assert ruleset.rules[0].companies_any == ("Runway AI", "Humanoid")  # ambiguous names resolve
+
+
+def test_ambiguous_names_are_validated(rules_dir, write_pack):
+    entities = rules_dir / "entities.toml"
+    entities.write_text(
+        '[shared]\ncontext = "AI"\nwords = []\n\n'
+        '[[company]]\nname = "A"\naliases = ["Apex"]\nambiguous = ["apex", "Bee"]\ncontext = ["x"]\n\n'
+        '[[company]]\nname = "B"\nambiguous = ["bee"]\nshared_context = false\n\n'
+        '[[company]]\nname = "C"\ncontext = ["x"]\nexclude = ["y"]\nshared_context = "no"\n',
+        encoding="utf-8",
+    )
+    write_pack('[[rule]]\nid = "a"\nquery = "robot"\n')
+    assert problems(entities.parent) == [
+        f"{entities}:2: shared: context: expected a list, found 'AI'",
+        f"{entities}:3: shared: unknown key 'words'; expected context",
+        f"{entities}:8: company 'A': 'Apex' is both an alias and ambiguous; keep it in ambiguous only",
+        f"{entities}:13: company 'B': 'bee' already names company 'A'",
+        f"{entities}:13: company 'B': ambiguous: no context could vouch for these names; add context words",
+        f"{entities}:18: company 'C': context: only applies to ambiguous names; list some",
+        f"{entities}:19: company 'C': exclude: only applies to ambiguous names; list some",
+        f"{entities}:20: company 'C': shared_context: expected true or false, found 'no'",
     ]
 
 

@@ -97,7 +97,7 @@ class _Scan:
 
     @cached_property
     def companies(self) -> tuple[str, ...]:
-        folded = [self.texts[f].text if f in self.texts else fold_text(self.item.text_of(f)).text for f in _BODY]
+        folded = [self.texts[f] if f in self.texts else fold_text(self.item.text_of(f)) for f in _BODY]
         return self.ruleset.companies.find_folded(*folded)
 
     @cached_property

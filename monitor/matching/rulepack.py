@@ -44,6 +44,13 @@ COMPANY_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "name": ((str,), None, "canonical name shown in explanations (required)"),
     "aliases": ((list,), (), "other names and product names that mean this company"),
     "tags": ((list,), (), "labels rules can select with company_tags_any, e.g. world-model"),
+    "ambiguous": ((list,), (), "names that are also ordinary words: they count only with context"),
+    "context": ((list,), (), "its products, people and field words: anywhere in an item, they vouch"),
+    "exclude": ((list,), (), "words that, near an ambiguous name, mean something else (airport)"),
+    "shared_context": ((bool,), True, "false: only the company's own context vouches for it"),
+}
+SHARED_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
+    "context": ((list,), (), "words that make any ambiguous name a company when near it"),
 }
 _TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
 _BROKEN = Or(())  # stands in for a [define] fragment that did not parse; the load fails anyway
@@ -200,24 +207,41 @@ class _File:
 def _load_companies(file: _File) -> Companies:
     companies = []
     owners: dict[str, str] = {}
-    file.check_top_level(("company",), "[[company]] tables")
+    file.check_top_level(("shared", "company"), "one [shared] table and [[company]] tables")
+    shared = file.table("shared")
+    for key in shared.values:
+        if key not in SHARED_FIELDS:
+            file.problem(shared.line_of(key), f"shared: unknown key '{key}'; expected " + ", ".join(SHARED_FIELDS))
+    shared_context = file.value(shared, "context", SHARED_FIELDS["context"], "shared")
     for table in file.tables("company", COMPANY_FIELDS):
         name = file.value(table, "name", COMPANY_FIELDS["name"], "company")
         if not name:
             file.problem(table.line, "company: name: expected a non-empty string (the canonical name)")
             continue
         what = f"company '{name}'"
-        aliases = file.value(table, "aliases", COMPANY_FIELDS["aliases"], what)
-        tags = file.value(table, "tags", COMPANY_FIELDS["tags"], what)
-        for alias in (name, *aliases):
+        get = {key: file.value(table, key, spec, what) for key, spec in COMPANY_FIELDS.items() if key != "name"}
+        for key, alias in [("name", name), *(("aliases", a) for a in get["aliases"]),
+                           *(("ambiguous", a) for a in get["ambiguous"])]:  # fmt: skip
             owner = owners.setdefault(fold(alias), name)
             if owner != name:
+                file.problem(table.line_of(key), f"{what}: '{alias}' already names company '{owner}'")
+        for alias in get["aliases"]:
+            if fold(alias) in {fold(a) for a in get["ambiguous"]}:
                 file.problem(
-                    table.line_of("aliases" if alias != name else "name"),
-                    f"{what}: '{alias}' already names company '{owner}'",
+                    table.line_of("ambiguous"),
+                    f"{what}: '{alias}' is both an alias and ambiguous; keep it in ambiguous only",
                 )
-        companies.append(Company(name, aliases, tags))
-    return Companies(tuple(companies))
+        if not get["ambiguous"]:
+            for key in ("context", "exclude"):
+                if get[key]:
+                    file.problem(table.line_of(key), f"{what}: {key}: only applies to ambiguous names; list some")
+        elif not get["context"] and not (get["shared_context"] and shared_context):
+            file.problem(
+                table.line_of("ambiguous"),
+                f"{what}: ambiguous: no context could vouch for these names; add context words",
+            )
+        companies.append(Company(name, **get))
+    return Companies(tuple(companies), shared_context)
 
 
 def _definitions(file: _File, known: dict[str, Node]) -> None:
