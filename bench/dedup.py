@@ -31,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor import config, pipeline, stories
 from monitor.clock import FixedClock
 from monitor.intake.normalise import fingerprint
-from monitor.model import Amount, Explanation, Item, Match
-from monitor.store.base import NewItem, OpenStory
+from monitor.model import Amount, Explanation, Item, Match, NewItem, OpenStory
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -30,9 +30,8 @@ from monitor.clock import Clock, SystemClock
 from monitor.delivery import Notifier
 from monitor.delivery.dispatch import deliver_due
 from monitor.delivery.slack import SlackNotifier
-from monitor.model import Alert, Delivered, DeliveryResult, Explanation, Item, Match
+from monitor.model import Alert, Delivered, DeliveryResult, Explanation, Item, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import SlackSettings
-from monitor.store.base import NewItem, OpenStory, Outgoing
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import SlackServer

@@ -28,8 +28,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.delivery import digest
-from monitor.model import Amount, Explanation, Item, Match, TermHit
-from monitor.store.base import Coverage, JoinStory, NewItem, OpenStory
+from monitor.model import Amount, Coverage, Explanation, Item, JoinStory, Match, NewItem, OpenStory, TermHit
 from monitor.store.items import explanation_from_json
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage

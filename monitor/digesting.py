@@ -24,8 +24,7 @@ from monitor import events
 from monitor.config import Config
 from monitor.delivery import digest, mail, outbox, webhook
 from monitor.errors import ConfigError, DeliveryError
-from monitor.model import Delivered, DeliveryResult, RetryAt
-from monitor.store.base import DigestRow
+from monitor.model import Delivered, DeliveryResult, DigestRow, RetryAt
 
 if TYPE_CHECKING:
     from monitor.pipeline import Runtime

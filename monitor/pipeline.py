@@ -35,19 +35,24 @@ from monitor.matching import RuleSet, load_rules
 from monitor.model import (
     Alert,
     Delivered,
+    FeedNotice,
     FeedState,
     Fetched,
     FetchFailed,
     FetchResult,
     Item,
     Match,
+    NewItem,
     NotModified,
+    OpenStory,
+    Outgoing,
+    PollOutcome,
+    Recorded,
     RetryAt,
     highest,
 )
 from monitor.settings import FeedConfig
 from monitor.store import Store, open_store
-from monitor.store.base import FeedNotice, NewItem, OpenStory, Outgoing, PollOutcome, Recorded
 
 log = logging.getLogger("monitor.pipeline")
 

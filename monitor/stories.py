@@ -52,9 +52,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.matching.text import fold
-from monitor.model import Amount, Item, Match
+from monitor.model import Amount, Item, JoinStory, Match, OpenStory, StoryDecision
 from monitor.settings import IdentityPolicy
-from monitor.store.base import JoinStory, OpenStory, StoryDecision
 
 GUID_CHANGES_TO_DISTRUST = 2
 MAX_WORDS = 200

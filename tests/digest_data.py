@@ -6,9 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.model import Amount, Explanation, Item, Match, TermHit
+from monitor.model import (
+    Amount,
+    Explanation,
+    Item,
+    JoinStory,
+    Match,
+    NewItem,
+    OpenStory,
+    Outgoing,
+    PollOutcome,
+    TermHit,
+)
 from monitor.settings import FeedConfig
-from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
 from monitor.store.interface import Store
 
 HOSTILE_TITLE = '<script>alert("x")</script> Vidu & <!channel> <img src=x onerror=alert(1)>'

@@ -16,9 +16,9 @@ import pytest
 from conftest import ROOT
 from doctext import sections
 
+from monitor.model import PollOutcome
 from monitor.settings import FeedConfig
 from monitor.store import open_store
-from monitor.store.base import PollOutcome
 
 SECTION = sections((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))["Backups"]
 COMMANDS = [line for block in re.findall(r"```sh\n(.+?)\n```", SECTION, re.S) for line in block.splitlines()]

@@ -11,8 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from digest_data import EMBODIED, FUNDING, HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, VIDEO, feeds, match, record
 
 from monitor.delivery import digest
-from monitor.model import Amount
-from monitor.store.base import Coverage, StoryRecord
+from monitor.model import Amount, Coverage, StoryRecord
 from monitor.store.sqlitedb import open_sqlite
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -16,9 +16,8 @@ from monitor.clock import Clock, FixedClock, SystemClock
 from monitor.delivery import Notifier
 from monitor.delivery.dispatch import DeliveryReport, deliver_due, delivery_lock
 from monitor.delivery.slack import SlackNotifier
-from monitor.model import Explanation, Item, Match
+from monitor.model import Explanation, Item, JoinStory, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import SlackSettings
-from monitor.store.base import JoinStory, NewItem, OpenStory, Outgoing
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import SlackFault, SlackServer

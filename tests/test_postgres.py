@@ -15,10 +15,9 @@ from conftest import run_monitor
 
 from monitor import config
 from monitor.errors import StoreError
-from monitor.model import Explanation, Item, Match
+from monitor.model import Explanation, Item, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import FeedConfig
 from monitor.store import open_store, pgdb
-from monitor.store.base import NewItem, OpenStory, Outgoing
 from monitor.store.postgres import open_postgres
 from monitor.store.schema import SCHEMA
 from monitor.store.sqlitedb import open_sqlite

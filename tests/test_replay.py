@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import monitor_command, rss, slack_section, write_config
 
-from monitor.model import Explanation, Item, Match
-from monitor.store.base import NewItem, OpenStory, Outgoing
+from monitor.model import Explanation, Item, Match, NewItem, OpenStory, Outgoing
 from monitor.store.sqlitedb import open_sqlite
 from monitor.testing import FeedServer, SlackServer
 

@@ -5,10 +5,20 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import StoreError
-from monitor.model import Explanation, Item, Match
+from monitor.model import (
+    EventRow,
+    Explanation,
+    FeedNotice,
+    Item,
+    JoinStory,
+    Match,
+    NewItem,
+    OpenStory,
+    Outgoing,
+    PollOutcome,
+)
 from monitor.settings import FeedConfig
 from monitor.store import open_store
-from monitor.store.base import EventRow, FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome
 from monitor.store.digests import Digests
 from monitor.store.feedstate import Feeds
 from monitor.store.interface import Store

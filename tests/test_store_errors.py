@@ -15,10 +15,9 @@ import pytest
 from conftest import run_monitor, write_config
 
 from monitor.errors import StoreError
-from monitor.model import Item
+from monitor.model import Item, NewItem
 from monitor.settings import FeedConfig
 from monitor.store import open_store
-from monitor.store.base import NewItem
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOBODY = 65534

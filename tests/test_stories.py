@@ -17,9 +17,8 @@ from monitor import stories
 from monitor.intake import links
 from monitor.intake.normalise import fingerprint
 from monitor.matching import load_rules
-from monitor.model import Amount, Explanation, Item, Match
+from monitor.model import Amount, Explanation, Item, JoinStory, Match, NewItem, OpenStory
 from monitor.settings import FeedConfig, FetchSettings
-from monitor.store.base import JoinStory, NewItem, OpenStory
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import FeedServer

@@ -36,8 +36,7 @@ from monitor.delivery.render import (
     safe_url,
     truncate,
 )
-from monitor.model import PRIORITIES, FeedState, Match, Priority
-from monitor.store.base import StoryRecord
+from monitor.model import PRIORITIES, FeedState, Match, Priority, StoryRecord
 
 PRIORITY_LABEL = {"high": "High priority", "normal": "Normal priority", "low": "Low priority"}
 SLACK_STORIES = 15  # the Slack summary lists this many stories, the email has them all

@@ -32,11 +32,10 @@ from monitor.delivery import outbox
 from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event
-from monitor.model import Alert, Dead, Delivered, DeliveryResult, Item, Match, RetryAt, highest
+from monitor.model import Alert, Dead, Delivered, DeliveryResult, EventRow, Item, Match, Outgoing, RetryAt, highest
 from monitor.retry_after import parse_retry_after
 from monitor.secrets import secret
 from monitor.settings import WebhookConfig
-from monitor.store.base import EventRow, Outgoing
 
 SIGNATURE_HEADER = "X-Monitor-Signature"
 TIMESTAMP_HEADER = "X-Monitor-Timestamp"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.store.base import DigestRow, EventRow
+from monitor.model import DigestRow, EventRow
 from monitor.store.database import Database
 from monitor.store.outbox import insert_events
 from monitor.store.schema import from_iso, iso

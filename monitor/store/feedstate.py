@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import StoreError
-from monitor.model import FeedState
+from monitor.model import FeedState, PollOutcome
 from monitor.settings import FeedConfig
-from monitor.store.base import PollOutcome
 from monitor.store.database import Database, Dialect
 from monitor.store.notices import insert_notices
 from monitor.store.outbox import insert_events

@@ -13,8 +13,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.errors import StoreError
-from monitor.model import Amount, Explanation, Item, Match, TermHit, highest
-from monitor.store.base import Coverage, JoinStory, NewItem, OpenStory, Recorded, StoryRecord
+from monitor.model import (
+    Amount,
+    Coverage,
+    Explanation,
+    Item,
+    JoinStory,
+    Match,
+    NewItem,
+    OpenStory,
+    Recorded,
+    StoryRecord,
+    TermHit,
+    highest,
+)
 from monitor.store.database import Database
 from monitor.store.outbox import INSERT as INSERT_OUTBOX
 from monitor.store.outbox import payload_json

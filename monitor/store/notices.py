@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from monitor.store.base import FeedNotice
+from monitor.model import FeedNotice
 from monitor.store.database import Database
 from monitor.store.schema import iso
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from monitor.model import Alert
-from monitor.store.base import EventRow
+from monitor.model import Alert, EventRow
 from monitor.store.database import Database, Dialect
 from monitor.store.schema import iso
 
