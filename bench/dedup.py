@@ -4,7 +4,7 @@
 
 Fills a real SQLite file in a temporary folder with --stored items spread over 90 days (a tenth
 of them matched and in stories, so about 330 story items fall inside the 72 h window), then
-passes --new fresh matched items one at a time through ``pipeline._take_items``, the code a poll
+passes --new fresh matched items one at a time through ``shell._take_items``, the code a poll
 runs: unwrap links, identity keys and the known-key look-up, the rule engine, the story decision
 against the open stories under the store's exclusive hold, and the transaction that stores the
 item, its keys, matches, story features and outbox row. One item per call is the worst case: a
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor import config, pipeline, stories
+from monitor import config, shell, stories
 from monitor.clock import FixedClock
 from monitor.intake.normalise import fingerprint
 from monitor.model import Amount, Explanation, Item, Match, NewItem, OpenStory
@@ -63,7 +63,7 @@ def plain_item(rng: random.Random, vocabulary: list[str], n: int, seen: datetime
     )
 
 
-def fill(rt: pipeline.Runtime, rng: random.Random, vocabulary: list[str], count: int) -> None:
+def fill(rt: shell.Runtime, rng: random.Random, vocabulary: list[str], count: int) -> None:
     """--stored items over 90 days, a tenth matched, each matched one opening its story."""
     batch = []
     for n in range(count):
@@ -89,7 +89,7 @@ def fill(rt: pipeline.Runtime, rng: random.Random, vocabulary: list[str], count:
     )
 
 
-def naive_same_story(rt: pipeline.Runtime, item: Item) -> bool:
+def naive_same_story(rt: shell.Runtime, item: Item) -> bool:
     """Compare the new item's words with every stored item's: the baseline."""
     mine = set(stories.words(f"{item.title} {item.summary}"))
     for title, summary in rt.store.db.execute("SELECT title, summary FROM items"):
@@ -116,7 +116,7 @@ def main() -> None:
             '[[feeds]]\nname = "New"\nurl = "https://new.example/feed"\n',
             encoding="utf-8",
         )
-        rt = pipeline.open_runtime(config.load(path), clock=FixedClock(NOW), deliver=False)
+        rt = shell.open_runtime(config.load(path), clock=FixedClock(NOW), deliver=False)
         started = time.perf_counter()
         fill(rt, rng, vocabulary, args.stored)
         fill_seconds = time.perf_counter() - started
@@ -128,7 +128,7 @@ def main() -> None:
         ours, opened = [], 0
         for item in fresh:
             t0 = time.perf_counter()
-            report = pipeline._take_items(rt, feed, None, [item], NOW, dry_run=False)
+            report = shell._take_items(rt, feed, None, [item], NOW, dry_run=False)
             ours.append(time.perf_counter() - t0)
             opened += report.alerts
         naive = []

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor import config, events
 from monitor.clock import Clock, SystemClock
-from monitor.delivery import Notifier
-from monitor.delivery.dispatch import deliver_due
+from monitor.delivery import Notifiers
 from monitor.delivery.slack import SlackNotifier
 from monitor.model import Alert, Delivered, DeliveryResult, Explanation, Item, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import SlackSettings
+from monitor.shell.delivering import deliver_due
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import SlackServer
@@ -47,7 +47,7 @@ class Ctx:
     config: config.Config
     store: Storage
     clock: Clock = field(default_factory=SystemClock)
-    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    notifiers: Notifiers = field(default_factory=Notifiers)
     bus: events.EventBus = field(default_factory=events.EventBus)
 
 
@@ -78,7 +78,8 @@ burst_limit = {burst_limit}
         cfg = config.parse(text, folder / "config.toml")
         store = open_sqlite(cfg.database_path)
         queue(store, BACKLOG, "slack")
-        ctx = Ctx(cfg, store, notifiers={"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-bench"})})
+        slack = SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-bench"})
+        ctx = Ctx(cfg, store, notifiers=Notifiers(slack=slack))
         started = time.monotonic()
         while store.outbox.counts()["pending"]:
             if not deliver_due(ctx, limit=1000).delivered:
@@ -112,8 +113,8 @@ def bookkeeping(folder: Path, ours: bool) -> float:
     """Seconds per delivered alert."""
     cfg = config.parse("", folder / "config.toml")
     store = open_sqlite(cfg.database_path)
-    queue(store, BOOKKEEPING_ALERTS, "instant")
-    ctx = Ctx(cfg, store, notifiers={"instant": Instant()})
+    queue(store, BOOKKEEPING_ALERTS, "console")
+    ctx = Ctx(cfg, store, notifiers=Notifiers(console=Instant()))  # type: ignore[arg-type]
     started = time.perf_counter()
     if ours:
         deliver_due(ctx, limit=BOOKKEEPING_ALERTS)

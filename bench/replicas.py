@@ -35,7 +35,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor import config, pipeline
+from monitor import config, shell
 from monitor.testing import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ class Timed:
 def database_share(folder: Path, farm: FeedServer, database: str) -> list[tuple[str, float, float]]:
     """(phase, ms per poll, share in the store) for a first and a steady poll of every feed."""
     path = write_config(folder, farm, database)
-    rt = pipeline.open_runtime(config.load(path), deliver=False)
+    rt = shell.open_runtime(config.load(path), deliver=False)
     timed = Timed(rt.store)
     rt.store = timed  # type: ignore[assignment]
     rows = []
@@ -159,7 +159,7 @@ def database_share(folder: Path, farm: FeedServer, database: str) -> list[tuple[
             timed.seconds = 0.0
             started = time.perf_counter()
             for feed in rt.config.feeds:
-                pipeline.poll_feed(rt, feed)
+                shell.poll_feed(rt, feed)
             total = time.perf_counter() - started
             rows.append((phase, total / FEEDS * 1000, timed.seconds / total))
     finally:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from monitor.cli import backtest_view as backtest
 from monitor.matching import load_rules
 from monitor.model import Item
-from monitor.ops import backtest
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -21,11 +21,13 @@ from digest_data import HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, feeds, rec
 from markupsafe import escape
 from rich.console import Console
 
-from monitor import config, digesting, events, pipeline, scheduler
+from monitor import config, events, shell
+from monitor.cli.status_view import collect, render_table
 from monitor.clock import FixedClock
+from monitor.daemon import scheduler
+from monitor.daemon.metrics import Metrics
 from monitor.errors import ConfigError
-from monitor.ops.metrics import Metrics
-from monitor.ops.status import collect, render_table
+from monitor.shell import digesting
 from monitor.testing import FeedServer, SlackFault, SlackServer, SmtpServer
 
 OUTLETS = list(dict.fromkeys(o[0] for s in STORIES for o in s.outlets))
@@ -53,8 +55,8 @@ def make_config(
     return path
 
 
-def open_rt(path: Path, at: datetime) -> pipeline.Runtime:
-    return pipeline.open_runtime(config.load(path), clock=FixedClock(at))
+def open_rt(path: Path, at: datetime) -> shell.Runtime:
+    return shell.open_runtime(config.load(path), clock=FixedClock(at))
 
 
 def tick_at(path: Path, at: datetime) -> list[digesting.DigestReport]:
@@ -247,7 +249,7 @@ def test_two_processes_at_the_same_moment_send_one(tmp_path: Path, smtp_server: 
     runtimes = [open_rt(path, SEND) for _ in range(4)]
     start = threading.Barrier(len(runtimes))
 
-    def run(rt: pipeline.Runtime) -> None:
+    def run(rt: shell.Runtime) -> None:
         start.wait()
         digesting.tick(rt)
 
@@ -264,7 +266,7 @@ def test_two_processes_at_the_same_moment_send_one(tmp_path: Path, smtp_server: 
 def test_scheduler_registers_the_cron_job_in_the_zone(tmp_path: Path) -> None:
     rt = open_rt(make_config(tmp_path, at="02:30"), SEND)
     try:
-        jobs = {job.id: job for job in scheduler.build(pipeline.Live(rt)).get_jobs()}
+        jobs = {job.id: job for job in scheduler.build(shell.Live(rt)).get_jobs()}
     finally:
         rt.close()
     cron = jobs["digest"]

@@ -13,11 +13,11 @@ import pytest
 
 from monitor import config, events
 from monitor.clock import Clock, FixedClock, SystemClock
-from monitor.delivery import Notifier
-from monitor.delivery.dispatch import DeliveryReport, deliver_due, delivery_lock
+from monitor.delivery import Notifiers
 from monitor.delivery.slack import SlackNotifier
 from monitor.model import Explanation, Item, JoinStory, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import SlackSettings
+from monitor.shell.delivering import DeliveryReport, deliver_due, delivery_lock
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import SlackFault, SlackServer
@@ -27,12 +27,12 @@ NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 @dataclass
 class Ctx:
-    """What ``deliver_due`` needs, as ``pipeline.Runtime`` provides it."""
+    """What ``deliver_due`` needs, as ``shell.Runtime`` provides it."""
 
     config: config.Config
     store: Storage
     clock: Clock
-    notifiers: dict[str, Notifier]
+    notifiers: Notifiers
     bus: events.EventBus = field(default_factory=events.EventBus)
     seen: list[events.Event] = field(default_factory=list)
 
@@ -81,7 +81,7 @@ pace = {pace}
         cfg = config.parse(text, tmp_path / "config.toml")
         store = open_sqlite(cfg.database_path)
         stores.append(store)
-        notifiers: dict[str, Notifier] = {"slack": SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-test"})}
+        notifiers = Notifiers(slack=SlackNotifier(cfg.slack or SlackSettings(), {"TOKEN": "xoxb-test"}))
         return Ctx(cfg, store, clock or FixedClock(NOON), notifiers)
 
     yield build

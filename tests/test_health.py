@@ -17,11 +17,12 @@ import httpx
 import pytest
 from conftest import article, free_port, rss, run_monitor, wait_for, write_config
 
-from monitor import config, events, healthcheck, pipeline, scheduler
+from monitor import config, events, healthcheck, shell
 from monitor.clock import FixedClock
 from monitor.config import SCHEMA
-from monitor.ops.health import SCHEDULER_STALL, diagnose, poll_deadline
-from monitor.ops.metrics import Metrics
+from monitor.daemon import scheduler
+from monitor.daemon.health import SCHEDULER_STALL, diagnose, poll_deadline
+from monitor.daemon.metrics import Metrics
 from monitor.testing import FeedServer
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -76,7 +77,7 @@ def daemon(tmp_path: Path, feed_server: FeedServer) -> Iterator[scheduler.Daemon
     """`monitor run` in a thread, as scheduler.run_forever assembles it, polling one local feed."""
     url = feed_server.add("/wire.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
     cfg = config.load(write_config(tmp_path, {"Wire": url}, monitor=f"health_port = {free_port()}"))
-    rt = pipeline.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
+    rt = shell.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
     built = scheduler.assemble(rt)
     built.health.db_timeout = 0.2
     thread = threading.Thread(target=built.scheduler.start, daemon=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.delivery import mail, outbox
+from monitor.delivery import mail, policy
 from monitor.model import Delivered, RetryAt
 from monitor.settings import SmtpSettings
 from monitor.testing import SmtpServer, free_port
@@ -79,7 +79,7 @@ def test_starttls_refuses_an_unverified_certificate(tls_cert: tuple[Path, Path])
         result = mail.send(message(), smtp(server, "starttls"), None, 0, NOW)
         assert isinstance(result, RetryAt)
         assert "did not verify" in result.reason and "cafile" in result.reason
-        assert result.when == NOW + outbox.MAX_DELAY
+        assert result.when == NOW + policy.MAX_DELAY
         assert server.messages == []
 
 
@@ -118,7 +118,7 @@ def test_server_refusals_back_off(smtp_server: SmtpServer, reply: str, slow: boo
     smtp_server.fail_next(reply)
     result = mail.send(message(), smtp(smtp_server), None, 3, NOW)
     assert isinstance(result, RetryAt) and reply.split()[0] in result.reason
-    assert (result.when == NOW + outbox.MAX_DELAY) is slow
+    assert (result.when == NOW + policy.MAX_DELAY) is slow
 
 
 def test_nobody_listening() -> None:

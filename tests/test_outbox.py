@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.delivery.outbox import (
+from monitor.delivery.policy import (
     MAX_DELAY,
     SUMMARY_MAX,
     Hold,

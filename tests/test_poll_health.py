@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import rss, slack_section, write_config
 
-from monitor import config, pipeline
+from monitor import config, shell
 from monitor.clock import FixedClock
 from monitor.intake import schedule as health
 from monitor.settings import FetchSettings
@@ -64,7 +64,7 @@ def runtime(tmp_path: Path, feed_server: FeedServer, slack_server: SlackServer, 
     extra = slack_section(slack_server) + 'ops_channel = "#ops"\n'
     path = write_config(tmp_path, {"F": url}, extra=extra, rules=rules)
     clock = FixedClock(START)
-    rt = pipeline.open_runtime(config.load(path), clock=clock)
+    rt = shell.open_runtime(config.load(path), clock=clock)
     yield rt, clock
     rt.close()
 
@@ -76,11 +76,11 @@ def ops_messages(slack_server: SlackServer) -> list[str]:
 def test_failing_dead_and_recovered_are_announced_once(runtime, feed_server: FeedServer, slack_server: SlackServer):
     rt, clock = runtime
     feed = rt.config.feeds[0]
-    assert pipeline.poll_feed(rt, feed).status == "ok"
+    assert shell.poll_feed(rt, feed).status == "ok"
     feed_server.add("/feed.xml", "oops", status=500, validators=False)
     for _ in range(3):
         clock.advance(timedelta(hours=1))
-        assert pipeline.poll_feed(rt, feed).status == "error"
+        assert shell.poll_feed(rt, feed).status == "error"
     assert ops_messages(slack_server) == [
         ":warning: Feed F is failing: http: HTTP 500 Internal Server Error. The monitor keeps retrying with back-off."
     ]
@@ -89,15 +89,15 @@ def test_failing_dead_and_recovered_are_announced_once(runtime, feed_server: Fee
     assert START + timedelta(hours=3) < state.next_check_at <= START + timedelta(hours=3, minutes=120)
 
     clock.advance(timedelta(days=7))
-    pipeline.poll_feed(rt, feed)
+    shell.poll_feed(rt, feed)
     clock.advance(timedelta(days=1))
-    pipeline.poll_feed(rt, feed)
+    shell.poll_feed(rt, feed)
     assert rt.store.feeds.state("F").health == "dead"
     assert len(ops_messages(slack_server)) == 2 and "Feed F is dead" in ops_messages(slack_server)[1]
 
     feed_server.add("/feed.xml", rss({"title": "Robots back", "link": "https://n.example/4"}))
     clock.advance(timedelta(days=1))
-    pipeline.poll_feed(rt, feed)
+    shell.poll_feed(rt, feed)
     assert rt.store.feeds.state("F").health == "ok"
     assert len(ops_messages(slack_server)) == 3 and "recovered" in ops_messages(slack_server)[2]
 
@@ -106,11 +106,11 @@ def test_an_announcement_waits_in_the_store_while_slack_is_down(runtime, feed_se
     rt, clock = runtime
     feed_server.add("/feed.xml", "", status=404, validators=False)
     slack_server.fail_next(SlackFault(status=503))
-    pipeline.poll_feed(rt, rt.config.feeds[0])
+    shell.poll_feed(rt, rt.config.feeds[0])
     assert ops_messages(slack_server) == []
     assert len(rt.store.notices.due(clock.now() + timedelta(hours=1))) == 1
     clock.advance(timedelta(hours=1))
-    pipeline.poll_feed(rt, rt.config.feeds[0])  # still failing: nothing new, the old notice goes out
+    shell.poll_feed(rt, rt.config.feeds[0])  # still failing: nothing new, the old notice goes out
     assert len(ops_messages(slack_server)) == 1 and "HTTP 404" in ops_messages(slack_server)[0]
     assert rt.store.notices.due(clock.now() + timedelta(days=1)) == []
 
@@ -119,10 +119,10 @@ def test_permanent_redirect_updates_the_stored_url_and_survives_a_restart(runtim
     rt, _ = runtime
     new = feed_server.add("/moved.xml", rss({"title": "Robots again", "link": "https://n.example/2"}))
     feed_server.add("/feed.xml", "", redirect_to=new, status=301, validators=False)
-    pipeline.poll_feed(rt, rt.config.feeds[0])
+    shell.poll_feed(rt, rt.config.feeds[0])
     assert rt.store.feeds.state("F").url == new and rt.store.feeds.state("F").moved_to == new
     rt.store.feeds.sync(rt.config.feeds)  # what every start does
-    pipeline.poll_feed(rt, rt.config.feeds[0])
+    shell.poll_feed(rt, rt.config.feeds[0])
     assert feed_server.requests_for("/feed.xml")[-1] is feed_server.requests_for("/feed.xml")[0]
     assert rt.store.feeds.state("F").url == new
 
@@ -131,5 +131,5 @@ def test_feed_hints_lengthen_the_interval(runtime, feed_server):
     rt, clock = runtime
     body = rss({"title": "t", "link": "https://n.example/3"}).replace("<channel>", "<channel><ttl>120</ttl>")
     feed_server.add("/feed.xml", body, headers={"Cache-Control": "max-age=600"})
-    pipeline.poll_feed(rt, rt.config.feeds[0])
+    shell.poll_feed(rt, rt.config.feeds[0])
     assert rt.store.feeds.state("F").next_check_at == clock.now() + timedelta(minutes=120)

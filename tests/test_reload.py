@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, article, free_port, rss, wait_for, write_config
 
-from monitor import config, pipeline, scheduler
-from monitor.ops.reload import Reloader
+from monitor import config, shell
+from monitor.daemon import scheduler
+from monitor.daemon.reload import Reloader
 from monitor.testing import FeedServer
 
 BROKEN_RULE = '\n[[rule]]\nid = "broken"\nname = "Broken"\nquery = \'robot AND (\'\n'
@@ -33,8 +34,8 @@ def test_reload_swaps_valid_files_and_keeps_the_old_set_otherwise(
     tmp_path: Path, rules: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = write_config(tmp_path, {"A": feed_server.url + "/a.xml"}, rules=rules)
-    rt = pipeline.open_runtime(config.load(path))
-    live = pipeline.Live(rt)
+    rt = shell.open_runtime(config.load(path))
+    live = shell.Live(rt)
     try:
         jobs = scheduler.build(live)
         reloader = Reloader(live, on_reload=lambda: scheduler.reschedule(jobs, live))
@@ -114,10 +115,10 @@ def test_a_reloaded_fetch_timeout_applies_to_the_next_poll_and_the_log_says_so(
     """README and the reload log say [fetch] settings apply from the next poll; so does behaviour."""
     slow = feed_server.add("/slow.xml", rss(article("unrelated_trains.txt", "https://a.example/t", "t-1")), delay=1.5)
     path = write_config(tmp_path, {"Slow": slow})  # [fetch] timeout = 5
-    rt = pipeline.open_runtime(config.load(path))
-    live = pipeline.Live(rt)
+    rt = shell.open_runtime(config.load(path))
+    live = shell.Live(rt)
     try:
-        assert pipeline.poll_feed(live.current, live.current.config.feeds[0]).status == "ok"
+        assert shell.poll_feed(live.current, live.current.config.feeds[0]).status == "ok"
         path.write_text(path.read_text().replace("timeout = 5", "timeout = 1"))
         with caplog.at_level(logging.INFO, "monitor.reload"):
             assert Reloader(live).reload() is True
@@ -126,7 +127,7 @@ def test_a_reloaded_fetch_timeout_applies_to_the_next_poll_and_the_log_says_so(
         assert line.fields["applied"] == "[fetch] timeout"  # type: ignore[attr-defined]
         assert not [r for r in caplog.records if "restart" in r.getMessage()]
         feed_server.resources["/slow.xml"].etag = feed_server.resources["/slow.xml"].last_modified = None
-        report = pipeline.poll_feed(live.current, live.current.config.feeds[0])
+        report = shell.poll_feed(live.current, live.current.config.feeds[0])
         assert report.status == "error" and "timeout" in (report.error or "")
     finally:
         rt.close()

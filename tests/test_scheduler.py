@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from conftest import article, monitor_command, monitor_env, rss, slack_section, write_config
 
-from monitor import config, pipeline, scheduler
+from monitor import config, shell
+from monitor.daemon import scheduler
 from monitor.errors import StoreError
 from monitor.testing import FeedServer, SlackServer
 
 
 def test_one_interval_job_per_feed_plus_delivery(tmp_path: Path) -> None:
     path = write_config(tmp_path, {"A": "https://a.example/f", "B": "https://b.example/f"})
-    rt = pipeline.open_runtime(config.load(path))
+    rt = shell.open_runtime(config.load(path))
     try:
-        jobs = {job.id: job for job in scheduler.build(pipeline.Live(rt)).get_jobs()}
+        jobs = {job.id: job for job in scheduler.build(shell.Live(rt)).get_jobs()}
     finally:
         rt.close()
     assert set(jobs) == {"feed:A", "feed:B", "deliver", "prune"}
@@ -59,8 +60,8 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(
 def test_a_job_failing_on_the_database_logs_one_line_without_a_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    rt = pipeline.open_runtime(config.load(write_config(tmp_path, {})))
-    daemon = scheduler.build(pipeline.Live(rt))
+    rt = shell.open_runtime(config.load(write_config(tmp_path, {})))
+    daemon = scheduler.build(shell.Live(rt))
 
     def full() -> None:
         raise StoreError("the database m.db cannot grow (database or disk is full): free space on /data", "full")

@@ -23,8 +23,9 @@ from xml.sax.saxutils import escape
 import pytest
 from conftest import DATA, monitor_command, rss, slack_section, write_config
 
-from monitor import config, pipeline, scheduler
+from monitor import config, shell
 from monitor.clock import FixedClock
+from monitor.daemon import scheduler
 from monitor.store.items import Items
 from monitor.testing import FeedServer, SlackServer
 
@@ -70,18 +71,18 @@ class Monitor:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.clock = FixedClock(START)
-        self.rt = pipeline.open_runtime(config.load(path), clock=self.clock)
+        self.rt = shell.open_runtime(config.load(path), clock=self.clock)
 
-    def cycle(self) -> list[pipeline.PollReport]:
-        reports = pipeline.poll_cycle(self.rt)
+    def cycle(self) -> list[shell.PollReport]:
+        reports = shell.poll_cycle(self.rt)
         for _ in range(3):  # a follow-up waiting for its opening alert goes on the next round
-            pipeline.deliver_due(self.rt)
-            self.clock.advance(pipeline.FOLLOW_UP_WAIT)
+            shell.deliver_due(self.rt)
+            self.clock.advance(shell.FOLLOW_UP_WAIT)
         return reports
 
     def restart(self) -> None:
         self.rt.close()
-        self.rt = pipeline.open_runtime(config.load(self.path), clock=self.clock)
+        self.rt = shell.open_runtime(config.load(self.path), clock=self.clock)
 
     def stories(self) -> int:
         return self.rt.store.db.execute("SELECT count(*) FROM stories").fetchone()[0]
@@ -215,15 +216,15 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")))
     m = make_monitor({"Wire": wire, "Explainer": explainer})
     m.rt.store.items = RacingItems(m.rt.store.items.db)
-    live = pipeline.Live(m.rt)
+    live = shell.Live(m.rt)
     jobs = [threading.Thread(target=scheduler.poll_if_due, args=(live, name)) for name in ("Wire", "Explainer")]
     for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
         job.start()
     for job in jobs:
         job.join()
     for _ in range(3):
-        pipeline.deliver_due(m.rt)
-        m.clock.advance(pipeline.FOLLOW_UP_WAIT)
+        shell.deliver_due(m.rt)
+        m.clock.advance(shell.FOLLOW_UP_WAIT)
     assert m.stories() == 1
     assert len(slack_server.top_level()) == 1 and len(slack_server.replies()) == 1
 
@@ -327,7 +328,7 @@ def test_after_retention_an_old_item_still_never_alerts_again(
     m = make_monitor({"Wire": url}, monitor="retention_days = 30")
     m.cycle()
     m.clock.advance(timedelta(days=40))
-    assert pipeline.prune(m.rt) == 1
+    assert shell.prune(m.rt) == 1
     texts = m.rt.store.db.execute("SELECT title, summary, content FROM items").fetchall()
     assert texts == [(ARTICLES["shengshu_wire"]["title"], "", "")]
     serve(feed_server, "/wire.xml", rss(entry("shengshu_wire", WIRE_URL + "?utm_source=rss", "wire-1-again")))
@@ -347,7 +348,7 @@ def test_replayed_items_of_two_outlets_make_one_story(
     m.cycle()
     assert not slack_server.messages
     since = START - timedelta(days=3)  # the window covers when they were published, not only first seen
-    report = pipeline.replay(m.rt, m.rt.store.items.stored(since, unalerted=True), send=True)
+    report = shell.replay(m.rt, m.rt.store.items.stored(since, unalerted=True), send=True)
     assert [a.kind for a in report.alerts] == ["alert", "follow_up"] and report.queued == 2
     m.cycle()
     (top,), (reply,) = slack_server.top_level(), slack_server.replies()

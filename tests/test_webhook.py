@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import rss, slack_section, write_config
 
-from monitor import config, events, pipeline
+from monitor import config, events, shell
 from monitor.clock import FixedClock
 from monitor.delivery.webhook import (
     DELIVERY_HEADER,
@@ -257,20 +257,20 @@ timeout = 2
 """
     cfg = config.load(write_config(tmp_path, {"Wire": url}, hook, rules=RULES))
     clock = FixedClock(NOW)
-    rt = pipeline.open_runtime(cfg, clock=clock)
+    rt = shell.open_runtime(cfg, clock=clock)
     try:
         receiver.fail_next(500, 503, 500, 500, 502, 500, 500)  # an outage across several attempts
-        (report,) = pipeline.poll_cycle(rt)
+        (report,) = shell.poll_cycle(rt)
         assert report.matched == 3
         feed_server.resources["/f.xml"].status = 500  # the feed breaks, then recovers
         feed_server.resources["/f.xml"].etag = feed_server.resources["/f.xml"].last_modified = None
         clock.advance(timedelta(minutes=20))
-        pipeline.poll_cycle(rt)
+        shell.poll_cycle(rt)
         feed_server.resources["/f.xml"].status = 200
         clock.advance(timedelta(hours=1))
-        pipeline.poll_cycle(rt)
+        shell.poll_cycle(rt)
         for _ in range(12):  # the delivery loop, hours apart: every backoff has expired
-            pipeline.deliver_due(rt)
+            shell.deliver_due(rt)
             clock.advance(timedelta(hours=2))
         assert rt.store.outbox.counts()["pending"] == 0
     finally:
@@ -317,11 +317,11 @@ def test_dead_slack_alert_is_an_event_and_a_dead_webhook_is_not(
     cfg = config.load(write_config(tmp_path, {"Wire": url}, slack_section(slack_server) + hooks, rules=RULES))
     slack_server.fail_next(SlackFault(error="channel_not_found"))
     receiver.fail_next(404)  # the first POST is the crm alert (outbox order): refused for good
-    rt = pipeline.open_runtime(cfg, clock=FixedClock(NOW))
+    rt = shell.open_runtime(cfg, clock=FixedClock(NOW))
     try:
-        pipeline.poll_cycle(rt)
-        first = pipeline.deliver_due(rt)
-        second = pipeline.deliver_due(rt)
+        shell.poll_cycle(rt)
+        first = shell.deliver_due(rt)
+        second = shell.deliver_due(rt)
     finally:
         rt.close()
     assert (first.dead, second.delivered) == (2, 1)

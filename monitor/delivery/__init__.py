@@ -1,18 +1,26 @@
-"""Delivery: notifiers behind one protocol, picked by name from a registry.
+"""Delivery: pure policy (``policy``: pacing, bursts, quiet hours, retries) and the adapters that
+talk to the far side (``slack``, ``webhook``, ``mail``, ``console``), plus the message formats
+(``render``, ``digest``).
 
-Built-ins are registered exactly as an extension would be. An outbox row names its notifier
-(``destination``); the delivery step looks it up here.
+``Notifiers`` holds the adapters a config switches on, each typed with what it can do: every one
+sends an alert (``Notifier``); Slack also sends summaries, ops notices and the digest post. An
+outbox row names its destination; ``Notifiers.for_destination`` finds its adapter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from monitor.delivery.console import ConsoleNotifier
 from monitor.delivery.webhook import WebhookNotifier
 from monitor.model import Alert, DeliveryResult
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.delivery.slack import SlackNotifier
 
 
 class Notifier(Protocol):
@@ -22,25 +30,36 @@ class Notifier(Protocol):
         """Deliver one alert; never raise for the far side's failures."""
 
 
-class SummaryNotifier(Notifier, Protocol):
-    """A notifier whose destination is paced (``dispatch.pacing_for``): bursts become summaries."""
+@dataclass(frozen=True)
+class Notifiers:
+    """The notifiers a config switches on: Slack when [slack] is set (else alerts go to the
+    console), and one per [[webhooks]] table, by its destination ``webhook:NAME``."""
 
-    def send_summary(self, alerts: Sequence[Alert], channel: str | None, now: datetime) -> DeliveryResult:
-        """Deliver several alerts for one channel as one message."""
+    console: ConsoleNotifier = field(default_factory=ConsoleNotifier)
+    slack: SlackNotifier | None = None
+    webhooks: Mapping[str, WebhookNotifier] = field(default_factory=dict)
+
+    def for_destination(self, destination: str) -> Notifier | None:
+        if destination == "console":
+            return self.console
+        if destination == "slack":
+            return self.slack
+        return self.webhooks.get(destination)
+
+    def close(self) -> None:
+        for webhook in self.webhooks.values():
+            webhook.close()
 
 
-def build_notifiers(config: Any) -> dict[str, Notifier]:
-    """The notifiers the config switches on: Slack when [slack] is set, else the console; one per
-    [[webhooks]] table, named ``webhook:NAME``."""
-    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier()}
+def build_notifiers(config: Config) -> Notifiers:
+    """Raises DeliveryError (or SecretError) when a configured notifier cannot work."""
+    slack = None
     if config.slack is not None:
         from monitor.delivery.slack import SlackNotifier  # slack_sdk costs 0.12 s to import: only when used
 
-        notifiers["slack"] = SlackNotifier(config.slack)
-    for webhook in config.webhooks:
-        notifiers[webhook.destination] = WebhookNotifier(webhook)
-    return notifiers
+        slack = SlackNotifier(config.slack)
+    return Notifiers(slack=slack, webhooks={w.destination: WebhookNotifier(w) for w in config.webhooks})
 
 
-def alert_destination(config: Any) -> str:
+def alert_destination(config: Config) -> str:
     return "slack" if config.slack is not None else "console"

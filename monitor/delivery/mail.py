@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 
-from monitor.delivery import outbox
+from monitor.delivery import policy
 from monitor.model import Delivered, DeliveryResult, RetryAt
 from monitor.secrets import secret
 from monitor.settings import SmtpSettings
@@ -111,9 +111,9 @@ def _text(raw: bytes | str) -> str:
 
 def _later(reason: str, attempts: int, now: datetime) -> RetryAt:
     """A transient failure: back off exponentially with jitter."""
-    return RetryAt(outbox.backoff(attempts, now), reason)
+    return RetryAt(policy.backoff(attempts, now), reason)
 
 
 def _stuck(reason: str, now: datetime) -> RetryAt:
     """A failure only a config or server change fixes: retry at the slowest pace."""
-    return RetryAt(now + outbox.MAX_DELAY, reason)
+    return RetryAt(now + policy.MAX_DELAY, reason)

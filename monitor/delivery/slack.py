@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from monitor.delivery import outbox
+from monitor.delivery import policy
 from monitor.delivery.render import (
     SECTION_LIMIT,
     SlackMessage,
@@ -128,7 +128,7 @@ class SlackNotifier:
         except SlackApiError as e:
             return classify(e.response.status_code, e.response.get("error"), e.response.headers, attempts, now)
         except (SlackClientError, OSError) as e:  # timeouts, refused connections, TLS
-            return outbox.transient(f"{type(e).__name__}: {e}", attempts, now)
+            return policy.transient(f"{type(e).__name__}: {e}", attempts, now)
         return Delivered(remote_id=str(response.get("ts", "")), channel=response.get("channel"))
 
     def _webhook(self, message: SlackMessage, attempts: int, now: datetime) -> DeliveryResult:
@@ -138,7 +138,7 @@ class SlackNotifier:
                 text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
             )
         except (SlackClientError, OSError) as e:
-            return outbox.transient(f"{type(e).__name__}: {e}", attempts, now)
+            return policy.transient(f"{type(e).__name__}: {e}", attempts, now)
         if response.status_code == 200:
             return Delivered(remote_id="webhook")
         error = (response.body or "").strip() or f"http_{response.status_code}"
@@ -154,7 +154,7 @@ def classify(
         retry = parse_retry_after(_header(headers, "retry-after"), now) or timedelta(seconds=30)
         return RetryAt(now + min(retry, timedelta(hours=1)), f"rate limited by Slack ({error})")
     if status >= 500 or error in RETRYABLE:
-        return outbox.transient(f"Slack error {error} (HTTP {status})", attempts, now)
+        return policy.transient(f"Slack error {error} (HTTP {status})", attempts, now)
     hint = PERMANENT_HINTS.get(error, "Slack refused the message")
     return Dead(f"{error}: {hint}")
 

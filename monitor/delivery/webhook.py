@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor import __version__
-from monitor.delivery import outbox
+from monitor.delivery import policy
 from monitor.delivery.render import alert_payload
 from monitor.errors import DeliveryError
 from monitor.events import WEBHOOK_SOURCES, AlertDead, Event
@@ -151,7 +151,7 @@ class WebhookNotifier:
         try:
             response = self.client.post(self.url, content=content, headers=headers)
         except httpx.HTTPError as e:  # timeouts, refused connections, TLS, protocol errors
-            return outbox.transient(f"{type(e).__name__}: {e}", alert.attempts, now)
+            return policy.transient(f"{type(e).__name__}: {e}", alert.attempts, now)
         return classify(response.status_code, response.headers.get("retry-after"), alert.attempts, now)
 
     def close(self) -> None:
@@ -166,7 +166,7 @@ def classify(status: int, retry_after: str | None, attempts: int, now: datetime)
         wait = parse_retry_after(retry_after, now)
         if wait is not None:
             return RetryAt(now + min(wait, MAX_RETRY_AFTER), f"receiver answered HTTP {status}, retry after {wait}")
-        return outbox.transient(f"receiver answered HTTP {status}", attempts, now)
+        return policy.transient(f"receiver answered HTTP {status}", attempts, now)
     if 300 <= status < 400:
         return Dead(f"receiver redirected (HTTP {status}); configure the final URL in [[webhooks]] url")
     return Dead(f"receiver refused the event (HTTP {status}); check its URL and secret, then retry it")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor import config, pipeline
+from monitor import config, shell
 from monitor.delivery.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from monitor.testing import FeedServer, SlackServer, SmtpServer, WebhookReceiver
 
@@ -102,18 +102,18 @@ def run(out: TextIO) -> None:
         print(f"  webhook  {hooks.url}/monitor (signed with HMAC-SHA256)", file=out)
         print(f"  email    an SMTP sink at 127.0.0.1:{smtp.port}", file=out)
         print(f"  data     {folder} (deleted at the end)\n", file=out)
-        rt = pipeline.open_runtime(cfg)
+        rt = shell.open_runtime(cfg)
         try:
             for feed in cfg.feeds:  # one feed after the other, as two polls minutes apart would
-                (report,) = pipeline.poll_cycle(rt, [feed])
-                delivery = pipeline.deliver_due(rt)
+                (report,) = shell.poll_cycle(rt, [feed])
+                delivery = shell.deliver_due(rt)
                 print(
                     f"polled {report.feed}: {report.new_items} new items, {report.matched} matched, "
                     f"{report.alerts} outbox rows; delivered {delivery.delivered}",
                     file=out,
                 )
             _digest(rt, out)
-            pipeline.deliver_due(rt)  # the digest_sent webhook event
+            shell.deliver_due(rt)  # the digest_sent webhook event
         finally:
             rt.close()
         _print_slack(slack, out)
@@ -121,8 +121,8 @@ def run(out: TextIO) -> None:
         _print_mail(smtp, out)
 
 
-def _digest(rt: pipeline.Runtime, out: TextIO) -> None:
-    from monitor import digesting
+def _digest(rt: shell.Runtime, out: TextIO) -> None:
+    from monitor.shell import digesting
 
     report = digesting.send_now(rt)
     print(f"digest {report.period}: {report.state}, {report.stories} stories", file=out)

@@ -38,7 +38,7 @@ class PollStore(Protocol):
 
 
 class DeliveryStore(Protocol):
-    """The delivery loop (``delivery.dispatch``): the outbox, one process at a time."""
+    """The delivery loop (``shell.delivering``): the outbox, one process at a time."""
 
     @property
     def outbox(self) -> Outbox: ...

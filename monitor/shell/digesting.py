@@ -18,16 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from monitor import events
 from monitor.config import Config
-from monitor.delivery import digest, mail, outbox, webhook
+from monitor.delivery import digest, mail, policy, webhook
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Delivered, DeliveryResult, DigestRow, RetryAt
-
-if TYPE_CHECKING:
-    from monitor.pipeline import Runtime
+from monitor.shell.runtime import Runtime
 
 log = logging.getLogger("monitor.digest")
 
@@ -118,7 +115,7 @@ def attempt(rt: Runtime, period: str) -> DigestReport | None:
         if isinstance(result, Delivered):
             rt.store.digests.delivered(row.period, destination)
         else:
-            failures.append(result if isinstance(result, RetryAt) else RetryAt(now + outbox.MAX_DELAY, result.reason))
+            failures.append(result if isinstance(result, RetryAt) else RetryAt(now + policy.MAX_DELAY, result.reason))
     if failures:
         error = "; ".join(f.reason for f in failures)
         rt.store.digests.retry(row.period, min(f.when for f in failures), error)
@@ -154,9 +151,9 @@ def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, no
     s = rt.config.digest
     attempts = row.attempts - 1  # the claim counted this attempt
     if destination == "slack":
-        notifier = rt.notifiers.get("slack")
+        notifier = rt.notifiers.slack
         if notifier is None:
-            return RetryAt(now + outbox.MAX_DELAY, "[digest] slack = true needs a working [slack] section")
+            return RetryAt(now + policy.MAX_DELAY, "[digest] slack = true needs a working [slack] section")
         channel = rt.config.slack.channel if rt.config.slack else None
         return notifier.post(digest.slack_summary(d, channel), attempts, now)
     message = mail.compose(
@@ -183,5 +180,5 @@ def _write_files(folder: Path, period: str, message: EmailMessage, attempts: int
         html = message.get_body(("html",)).get_content()
         (folder / f"digest-{period}.html").write_text(html, encoding="utf-8")
     except OSError as e:
-        return RetryAt(outbox.backoff(attempts, now), f"cannot write the digest to {folder}: {e}")
+        return RetryAt(policy.backoff(attempts, now), f"cannot write the digest to {folder}: {e}")
     return Delivered(remote_id=str(eml))

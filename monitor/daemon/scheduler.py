@@ -32,11 +32,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor import digesting, pipeline
+from monitor import shell
+from monitor.daemon.health import Health, HealthServer
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.reload import Reloader
 from monitor.errors import StoreError
-from monitor.ops.health import Health, HealthServer
-from monitor.ops.metrics import Metrics
-from monitor.ops.reload import Reloader
+from monitor.shell import digesting
 
 log = logging.getLogger("monitor.scheduler")
 
@@ -49,24 +50,24 @@ WATCH_SECONDS = 3  # how often the watch job looks for changed config and rule f
 JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "replace_existing": True, "misfire_grace_time": 300}
 
 
-def feed_lease(rt: pipeline.Runtime) -> timedelta:
+def feed_lease(rt: shell.Runtime) -> timedelta:
     """How long a claimed feed stays with its poller: a fetch (``[fetch] timeout``, body included),
     link following and the decision fit well inside three timeouts. A poller that died is replaced
     after this long."""
     return timedelta(seconds=3 * rt.config.fetch.timeout)
 
 
-def on_current(step: Callable[[pipeline.Runtime], object]) -> Callable[[pipeline.Live], None]:
+def on_current(step: Callable[[shell.Runtime], object]) -> Callable[[shell.Live], None]:
     """A job that runs ``step`` on the runtime current when the job starts (reloads swap it)."""
 
-    def job(live: pipeline.Live) -> None:
+    def job(live: shell.Live) -> None:
         step(live.current)
 
     job.__name__ = step.__name__
     return job
 
 
-def poll_if_due(live: pipeline.Live, name: str) -> None:
+def poll_if_due(live: shell.Live, name: str) -> None:
     """A feed job: poll the feed (as the current config has it) if it is due and this process
     claims it (``Feeds.claim``: of several replicas on one database, exactly one polls it)."""
     rt = live.current
@@ -79,7 +80,7 @@ def poll_if_due(live: pipeline.Live, name: str) -> None:
     # early, or every so often it would wait a whole extra interval.
     due_by = now + timedelta(seconds=feed_jitter(feed.interval))
     if rt.store.feeds.claim(feed.name, now, now + feed_lease(rt), due_by):
-        pipeline.poll_feed(rt, feed)
+        shell.poll_feed(rt, feed)
 
 
 def feed_jitter(interval: timedelta) -> float:
@@ -87,7 +88,7 @@ def feed_jitter(interval: timedelta) -> float:
     return min(interval.total_seconds() / 10, MAX_JITTER_SECONDS)
 
 
-def sync_feed_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
+def sync_feed_jobs(scheduler: BaseScheduler, live: shell.Live) -> None:
     """One interval job per configured feed: add new feeds' jobs, drop removed ones, and
     reschedule a feed whose interval changed."""
     rt = live.current
@@ -116,7 +117,7 @@ def sync_feed_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
         )
 
 
-def build(live: pipeline.Live) -> BlockingScheduler:
+def build(live: shell.Live) -> BlockingScheduler:
     rt = live.current
     scheduler = BlockingScheduler(
         timezone=rt.config.monitor.timezone,
@@ -124,7 +125,7 @@ def build(live: pipeline.Live) -> BlockingScheduler:
     )
     sync_feed_jobs(scheduler, live)
     scheduler.add_job(
-        on_current(pipeline.deliver_due),
+        on_current(shell.deliver_due),
         "interval",
         seconds=DELIVERY_TICK_SECONDS,
         args=(live,),
@@ -132,7 +133,7 @@ def build(live: pipeline.Live) -> BlockingScheduler:
         **JOB_DEFAULTS,
     )
     scheduler.add_job(
-        on_current(pipeline.prune), "interval", seconds=PRUNE_TICK_SECONDS, args=(live,), id="prune", **JOB_DEFAULTS
+        on_current(shell.prune), "interval", seconds=PRUNE_TICK_SECONDS, args=(live,), id="prune", **JOB_DEFAULTS
     )
     if rt.config.digest is not None:
         add_digest_jobs(scheduler, live)
@@ -149,7 +150,7 @@ def build(live: pipeline.Live) -> BlockingScheduler:
     return scheduler
 
 
-def reschedule(scheduler: BaseScheduler, live: pipeline.Live) -> None:
+def reschedule(scheduler: BaseScheduler, live: shell.Live) -> None:
     """After a reload: feed jobs for the new feed list, digest jobs for the new [digest]."""
     sync_feed_jobs(scheduler, live)
     if live.current.config.digest is not None:
@@ -160,7 +161,7 @@ def reschedule(scheduler: BaseScheduler, live: pipeline.Live) -> None:
             scheduler.remove_job(job_id)
 
 
-def add_digest_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
+def add_digest_jobs(scheduler: BaseScheduler, live: shell.Live) -> None:
     """The cron job at [digest] time (a late wake-up still runs, up to ``grace`` late), and the
     start-up/every-minute check: catch-up within ``grace``, retries, and a cron fire that came
     at the wrong instant (APScheduler 3.11.3 can, on DST days)."""
@@ -189,7 +190,7 @@ def add_digest_jobs(scheduler: BaseScheduler, live: pipeline.Live) -> None:
 class Daemon:
     """Everything `monitor run` runs: the scheduler with its jobs, and the ops around it."""
 
-    live: pipeline.Live
+    live: shell.Live
     scheduler: BlockingScheduler
     health: Health
     metrics: Metrics
@@ -197,10 +198,10 @@ class Daemon:
     server: HealthServer | None
 
 
-def assemble(rt: pipeline.Runtime) -> Daemon:
+def assemble(rt: shell.Runtime) -> Daemon:
     """Build the scheduler, subscribe metrics and health to the bus, add the watch job, and start
     the health endpoint (unless ``health_port`` is 0). The scheduler is not started."""
-    live = pipeline.Live(rt)
+    live = shell.Live(rt)
     scheduler = build(live)
     metrics = Metrics(rt.store)
     metrics.subscribe(rt.bus)
@@ -216,7 +217,7 @@ def assemble(rt: pipeline.Runtime) -> Daemon:
     return Daemon(live, scheduler, health, metrics, reloader, server)
 
 
-def run_forever(rt: pipeline.Runtime) -> None:
+def run_forever(rt: shell.Runtime) -> None:
     daemon = assemble(rt)
 
     def stop(signum: int, frame: FrameType | None) -> None:

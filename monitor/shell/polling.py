@@ -1,109 +1,46 @@
-"""The imperative shell: poll feeds, decide, store, deliver. Sequencing and transactions only.
+"""Polling: feeds fetched, their new items identified, matched, given their story and stored, and
+each feed's outcome (validators, health, next check) recorded. Sequencing and transactions only:
+the decisions are made by ``intake``, ``matching`` and ``stories``, as values.
 
-Each stage is a plain function over typed values (``intake``, ``matching``, ``stories``,
-``delivery``); this module moves their results through the store and emits one domain event per
-unit of work. A feed's failure is a value recorded for that feed; anything unexpected is a bug
-and propagates.
+A feed's failure is a value recorded for that feed; anything unexpected is a bug and propagates.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import logging
-import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor import events, stories
-from monitor.clock import Clock, SystemClock
-from monitor.config import Config
-from monitor.delivery import Notifier, alert_destination, build_notifiers, dispatch, webhook
+from monitor.delivery import webhook
 from monitor.delivery.console import alert_text
-from monitor.delivery.dispatch import FOLLOW_UP_WAIT as FOLLOW_UP_WAIT  # re-exported
-from monitor.delivery.dispatch import DeliveryReport
-from monitor.delivery.render import alert_payload
 from monitor.intake import fulltext, links
 from monitor.intake import schedule as health
 from monitor.intake.fetch import fetch_many
 from monitor.intake.normalise import canonical_url
 from monitor.intake.prepare import MAX_BACKLOG, Prepared, Preparer
-from monitor.matching import RuleSet, load_rules
 from monitor.model import (
-    Alert,
-    Delivered,
     FeedNotice,
     FeedState,
     Fetched,
     FetchFailed,
     FetchResult,
     Item,
-    Match,
     NewItem,
     NotModified,
-    OpenStory,
-    Outgoing,
     PollOutcome,
-    Recorded,
-    RetryAt,
-    highest,
 )
 from monitor.settings import FeedConfig
-from monitor.store import Store, open_store
+from monitor.shell.delivering import deliver_notices
+from monitor.shell.recording import announce, new_item, open_story_views, preview
+from monitor.shell.runtime import Runtime
 
-log = logging.getLogger("monitor.pipeline")
+log = logging.getLogger("monitor.polling")
 
 OUTCOME_BATCH = 200  # poll outcomes written per transaction
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What every step needs: one config snapshot with its rules and notifiers, and the process's
-    edges (store, clock, bus). Immutable: a reload builds a new one (``Live.swap``), and a job
-    takes the current one once, at its start, so a poll never mixes two configs."""
-
-    config: Config
-    store: Store
-    rules: RuleSet
-    clock: Clock = field(default_factory=SystemClock)
-    bus: events.EventBus = field(default_factory=events.EventBus)
-    notifiers: Mapping[str, Notifier] = field(default_factory=dict)
-    # Held while one feed's items are matched, given their story and stored: the daemon polls
-    # feeds from several scheduler threads, and story decisions must not interleave.
-    settling: threading.Lock = field(default_factory=threading.Lock)
-
-    def close(self) -> None:
-        for notifier in self.notifiers.values():
-            if isinstance(notifier, webhook.WebhookNotifier):
-                notifier.close()
-        self.store.close()
-
-
-class Live:
-    """The daemon's current runtime: one reference, replaced whole by a reload."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.current = runtime
-
-    def swap(self, config: Config, rules: RuleSet, notifiers: Mapping[str, Notifier]) -> Runtime:
-        """Jobs already running keep the runtime they took; the next ones take this one."""
-        self.current = replace(self.current, config=config, rules=rules, notifiers=notifiers)
-        return self.current
-
-
-def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = True) -> Runtime:
-    """Load rules, open the store, build notifiers. Raises MonitorError subclasses."""
-    rules = load_rules(config.rules_path, rates=config.money.rates)
-    notifiers = build_notifiers(config) if deliver else {}
-    store = open_store(config.database)
-    store.feeds.sync(config.feeds)
-    return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)
-
-
-# --- polling ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -254,26 +191,6 @@ def _health_event(feed: FeedConfig, before: FeedState, outcome: PollOutcome) -> 
     return None
 
 
-def deliver_notices(rt: Runtime) -> int:
-    """Send the due feed-health announcements to the ops channel, all in one message; returns how
-    many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
-    notices = rt.store.notices.due(rt.clock.now())
-    notice = getattr(rt.notifiers.get("slack"), "notice", None)  # SlackNotifier.notice
-    if not notices or notice is None:
-        return 0
-    now = rt.clock.now()
-    ids = [n.id for n in notices]
-    result = notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now)
-    if isinstance(result, Delivered):
-        rt.store.notices.mark(ids, now, None, None)
-        return len(ids)
-    if isinstance(result, RetryAt):
-        rt.store.notices.mark(ids, now, result.when, result.reason)
-    else:
-        rt.store.notices.mark(ids, now, None, result.reason)
-    return 0
-
-
 def _first_poll_cutoff(rt: Runtime, state: FeedState, now: datetime) -> datetime | None:
     """No flood on first contact: on a feed's first good poll, older items are only remembered."""
     if state.last_ok_at is not None:
@@ -297,11 +214,11 @@ def _take_items(
         identified = _with_article_text(rt, feed, identified, wanted)
     fresh = [(item, keys, rt.rules.evaluate(item) if i in wanted else ()) for i, (item, keys) in enumerate(identified)]
     if dry_run:
-        views = _open_story_views(rt, now)
-        new_items = [_new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
+        views = open_story_views(rt, now)
+        new_items = [new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
-                print(alert_text(_preview(new)))
+                print(alert_text(preview(new)))
         return _report(feed, new_items, alerts=0)
 
     # Deciding a story reads the open stories and writes the item into one. Both happen under the
@@ -311,11 +228,11 @@ def _take_items(
     new_items, recorded, unmatched = [], [], []
     with rt.store.exclusive():
         known = rt.store.items.known_keys(key for _, keys, _ in fresh for key in keys)
-        views = _open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
+        views = open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
         for item, keys, matches in fresh:
             if not known.isdisjoint(keys):
                 continue
-            new = _new_item(rt, item, keys, matches, views, now)
+            new = new_item(rt, item, keys, matches, views, now)
             if not matches:  # no story to decide: remembered with the others in one batch below
                 unmatched.append(new)
                 continue
@@ -332,7 +249,7 @@ def _take_items(
         rt.bus.emit(events.ItemSeen(feed.name, rec.item_key, new.item.title))
         for match in new.matches:
             rt.bus.emit(events.ItemMatched(feed.name, rec.item_key, match.rule_id))
-        alerts += _announce(rt, new, rec)
+        alerts += announce(rt, new, rec)
     return _report(feed, new_items, alerts)
 
 
@@ -367,10 +284,6 @@ def _with_article_text(
                 },
             )
     return result
-
-
-def _open_story_views(rt: Runtime, now: datetime) -> list[stories.OpenStoryView]:
-    return stories.open_story_views(rt.store.items.open_stories(now - rt.config.monitor.story_window))
 
 
 def _identify(
@@ -413,47 +326,6 @@ def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
     ]
 
 
-def _new_item(
-    rt: Runtime,
-    item: Item,
-    keys: tuple[str, ...],
-    matches: Sequence[Match],
-    views: Sequence[stories.OpenStoryView],
-    now: datetime,
-) -> NewItem:
-    """What to store for a new item: its matches, its story and the messages to send (Slack or
-    the console, and the webhooks)."""
-    if not matches:
-        return NewItem(item, keys)
-    found = stories.features(item, matches)
-    story = stories.decide(found, views)
-    destination = alert_destination(rt.config)
-    outgoing = tuple(
-        Outgoing(
-            destination,
-            channel,
-            _top(matches, channel).priority,
-            _top(matches, channel).rule_id,
-            alert_payload(item, matches),
-        )
-        for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
-    )
-    event = "alert" if isinstance(story, OpenStory) else "follow_up"
-    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
-    return NewItem(item, keys, tuple(matches), story, outgoing, found.to_json())
-
-
-def _announce(rt: Runtime, new: NewItem, rec: Recorded) -> int:
-    """Emit the story and alert events of a recorded item; returns how many alerts it queued."""
-    if rec.story_id is not None and isinstance(new.story, OpenStory):
-        rt.bus.emit(events.StoryOpened(rec.story_id, new.item.title, new.item.url))
-    elif rec.story_id is not None:
-        rt.bus.emit(events.StoryJoined(rec.story_id, new.item.feed, new.item.title, new.item.url))
-    for alert_id, out in zip(rec.alert_ids, new.outgoing, strict=False):
-        rt.bus.emit(events.AlertQueued(alert_id, rec.story_id or 0, out.destination))
-    return len(rec.alert_ids)
-
-
 def prune(rt: Runtime) -> int:
     """Retention: drop item text older than ``[monitor] retention_days`` (identity keys, titles and
     the stories still open within ``story_window`` stay, so nothing alerts twice)."""
@@ -462,71 +334,6 @@ def prune(rt: Runtime) -> int:
     return rt.store.items.prune(now - timedelta(days=monitor.retention_days), now - monitor.story_window)
 
 
-def _top(matches: Sequence[Match], channel: str | None) -> Match:
-    """The highest-priority match routed to ``channel``."""
-    routed = [m for m in matches if m.channel == channel and not m.digest_only]
-    return highest(routed)
-
-
-def _preview(new: NewItem) -> Alert:
-    top = highest(new.matches)
-    return Alert(
-        0,
-        0,
-        new.key,
-        "alert" if isinstance(new.story, OpenStory) else "follow_up",
-        "console",
-        top.channel,
-        top.priority,
-        top.rule_id,
-        0,
-        alert_payload(new.item, new.matches),
-    )
-
-
 def _report(feed: FeedConfig, new_items: Sequence[NewItem], alerts: int) -> PollReport:
     matched = sum(1 for n in new_items if n.matches)
     return PollReport(feed.name, "ok", new_items=len(new_items), matched=matched, alerts=alerts)
-
-
-# --- delivery -----------------------------------------------------------------------------------
-
-
-def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
-    """Deliver the due outbox rows, paced; see ``delivery.dispatch`` for the order and the lock."""
-    return dispatch.deliver_due(rt, limit)
-
-
-# --- replay -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplayReport:
-    alerts: tuple[Alert, ...]  # what alerts (previews, oldest first); queued too when sent
-    queued: int = 0
-
-
-def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayReport:
-    """Alert the stored ``items`` that never alerted and that the rules now match (a new rule, a
-    fixed one). Without ``send`` nothing is written; with it their stories and outbox rows are
-    stored in one transaction, exactly as a poll would have, for ``deliver_due`` to send."""
-    now = rt.clock.now()
-    chosen, recorded = [], []
-    # As in a poll: each item's story is decided against the open stories and stored before the
-    # next item's, under the store's exclusive hold, so two replayed items of one event share it.
-    policies = {feed.name: feed.identity for feed in rt.config.feeds}
-    trusted = functools.cache(lambda feed: stories.trusts_guids(rt.store.items.guid_changes(feed)))  # constant here
-    with rt.store.exclusive() if send else contextlib.nullcontext():
-        views = _open_story_views(rt, now)
-        for item in items:
-            matches = rt.rules.evaluate(item)
-            if not any(not m.digest_only for m in matches):
-                continue
-            # the identity keys it was stored with, by its feed's policy
-            keys = stories.identity_keys(item, policies.get(item.feed, "auto"), trusted(item.feed))
-            chosen.append(_new_item(rt, item, keys, matches, views, now))
-            if send:
-                recorded.append(rt.store.items.replay([chosen[-1]], now)[0])
-                views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
-    queued = sum(_announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
-    return ReplayReport(tuple(_preview(new) for new in chosen), queued)

@@ -24,7 +24,7 @@ from monitor import config, logs
 from monitor.delivery import build_notifiers
 from monitor.errors import ConfigError, MonitorError, RuleErrors
 from monitor.matching import load_rules
-from monitor.pipeline import Live
+from monitor.shell import Live
 
 log = logging.getLogger("monitor.reload")
 

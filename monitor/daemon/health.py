@@ -29,12 +29,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor import events, healthcheck
 from monitor.config import Config
+from monitor.daemon.metrics import Metrics
 from monitor.errors import MonitorError, StoreError
-from monitor.ops.metrics import Metrics
 from monitor.testing import LocalServer
 
 if TYPE_CHECKING:
-    from monitor.pipeline import Live
+    from monitor.shell import Live
 
 SCHEDULER_STALL = timedelta(seconds=60)
 DB_TIMEOUT = 2.0

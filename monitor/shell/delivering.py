@@ -1,6 +1,6 @@
-"""The delivery loop: due outbox rows -> notifiers, one message at a time, each outcome stored.
+"""Delivering: due outbox rows -> notifiers, one message at a time, each outcome stored.
 
-Every decision is made elsewhere, as a value: ``outbox.plan`` says what to send, hold or
+Every decision is made elsewhere, as a value: ``delivery.policy.plan`` says what to send, hold or
 coalesce and when (from the due rows, the recent sends per channel and ``now``); notifiers say
 what the far side answered (delivered, retry at, dead). This module only does the I/O, in an
 order that makes a crash cheap:
@@ -26,14 +26,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, cast
 
 from monitor import events
-from monitor.clock import Clock
-from monitor.delivery import Notifier, SummaryNotifier, webhook
-from monitor.delivery.outbox import BURST_WINDOW, Hold, Pacing, Send, plan
+from monitor.config import Config
+from monitor.delivery import webhook
+from monitor.delivery.policy import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
-from monitor.store.interface import DeliveryStore
+from monitor.shell.runtime import Runtime
 from monitor.store.locks import file_lock
 
 log = logging.getLogger("monitor.delivery")
@@ -60,19 +59,7 @@ class DeliveryReport:
         )
 
 
-class DeliveryContext(Protocol):
-    """What the loop needs (``pipeline.Runtime`` is one)."""
-
-    config: Any
-    clock: Clock
-    bus: events.EventBus
-    notifiers: dict[str, Notifier]
-
-    @property
-    def store(self) -> DeliveryStore: ...
-
-
-def pacing_for(config: Any) -> dict[str, Pacing]:
+def pacing_for(config: Config) -> dict[str, Pacing]:
     """Per-destination pacing from the config: only Slack is paced, coalesced and quiet, so only
     its notifier is asked for summaries (a ``SummaryNotifier``)."""
     if config.slack is None:
@@ -95,38 +82,38 @@ def delivery_lock(database: Path) -> AbstractContextManager[bool]:
     return file_lock(database.with_name(database.name + ".deliver-lock"))
 
 
-def deliver_due(ctx: DeliveryContext, limit: int = 100) -> DeliveryReport:
+def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
     """Deliver what is due now, paced; returns what happened. Safe to call from any process."""
-    with ctx.store.delivery_turn() as locked:
+    with rt.store.delivery_turn() as locked:
         if not locked:
             log.info("delivery skipped: another monitor process is delivering")
             return DeliveryReport(busy=True)
         total = DeliveryReport()
         for _ in range(MAX_ROUNDS):
-            report = _round(ctx, limit)
+            report = _round(rt, limit)
             total += report
             if not report.delivered:
                 break
         return total
 
 
-def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
-    now = ctx.clock.now()
-    due = ctx.store.outbox.due(now, limit)
+def _round(rt: Runtime, limit: int) -> DeliveryReport:
+    now = rt.clock.now()
+    due = rt.store.outbox.due(now, limit)
     if not due:
         return DeliveryReport()
-    in_flight = ctx.store.outbox.in_flight()
+    in_flight = rt.store.outbox.in_flight()
     for alert in due:
         if alert.id in in_flight:
-            ctx.bus.emit(events.AlertInterrupted(alert.id, alert.destination))
-    pacing = pacing_for(ctx.config)
-    steps = plan(due, ctx.store.outbox.recent_sends(now - BURST_WINDOW), now, pacing, in_flight)
+            rt.bus.emit(events.AlertInterrupted(alert.id, alert.destination))
+    pacing = pacing_for(rt.config)
+    steps = plan(due, rt.store.outbox.recent_sends(now - BURST_WINDOW), now, pacing, in_flight)
 
     held = 0
     for step in steps:
         if isinstance(step, Hold):
-            ctx.store.outbox.defer([step.alert.id], step.until, step.reason)
-            ctx.bus.emit(events.AlertHeld(step.alert.id, step.alert.destination, step.reason))
+            rt.store.outbox.defer([step.alert.id], step.until, step.reason)
+            rt.bus.emit(events.AlertHeld(step.alert.id, step.alert.destination, step.reason))
             held += 1
     report = DeliveryReport(held=held)
     blocked: dict[tuple[str, str | None], RetryAt] = {}
@@ -134,57 +121,80 @@ def _round(ctx: DeliveryContext, limit: int) -> DeliveryReport:
     for send in sorted((s for s in steps if isinstance(s, Send)), key=lambda s: s.at):
         lane = (send.alerts[0].destination, send.channel)
         if lane in blocked:  # Slack just refused this channel: its other alerts wait as long
-            ctx.store.outbox.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
+            rt.store.outbox.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
             continue
         at = send.at
         if lane in started_at and lane[0] in pacing:  # the plan's slots slip when a send is slow
             at = max(at, started_at[lane] + pacing[lane[0]].interval)
-        wait = (at - ctx.clock.now()).total_seconds()
+        wait = (at - rt.clock.now()).total_seconds()
         if wait > 0:
-            ctx.clock.sleep(wait)
-        started_at[lane] = ctx.clock.now()
+            rt.clock.sleep(wait)
+        started_at[lane] = rt.clock.now()
         started = time.monotonic()
-        result = _send(ctx, send)
+        result = _send(rt, send)
         if result is None:
             continue
-        report += _store(ctx, send.alerts, result, round(time.monotonic() - started, 3))
+        report += _store(rt, send.alerts, result, round(time.monotonic() - started, 3))
         if isinstance(result, RetryAt):
             blocked[lane] = result
     return report
 
 
-def _send(ctx: DeliveryContext, send: Send) -> DeliveryResult | None:
+def _send(rt: Runtime, send: Send) -> DeliveryResult | None:
     """Send one message; None when it must wait for its story's opening alert instead."""
     first = send.alerts[0]
-    notifier = ctx.notifiers.get(first.destination)
+    notifier = rt.notifiers.for_destination(first.destination)
     if notifier is None:
         return Dead(f"no notifier {first.destination!r} is configured; configure it, then `monitor outbox retry`")
     thread = None
     if len(send.alerts) == 1 and first.kind == "follow_up":
-        thread = ctx.store.outbox.story_thread(first.story_id, first.destination, first.channel)
-        if thread is None and ctx.store.outbox.opening_alert_pending(first.story_id, first.destination, first.channel):
-            ctx.store.outbox.defer([first.id], ctx.clock.now() + FOLLOW_UP_WAIT, "waiting for the story's first alert")
+        thread = rt.store.outbox.story_thread(first.story_id, first.destination, first.channel)
+        if thread is None and rt.store.outbox.opening_alert_pending(first.story_id, first.destination, first.channel):
+            rt.store.outbox.defer([first.id], rt.clock.now() + FOLLOW_UP_WAIT, "waiting for the story's first alert")
             return None
-    ctx.store.outbox.mark_sending([a.id for a in send.alerts], ctx.clock.now())
+    rt.store.outbox.mark_sending([a.id for a in send.alerts], rt.clock.now())
     if len(send.alerts) == 1:
-        return notifier.send(first, thread, ctx.clock.now())
-    return cast(SummaryNotifier, notifier).send_summary(send.alerts, send.channel, ctx.clock.now())
+        return notifier.send(first, thread, rt.clock.now())
+    # several alerts in one message: only a paced destination (Slack, ``pacing_for``) is planned so
+    if rt.notifiers.slack is None or first.destination != "slack":
+        return Dead(f"{first.destination} cannot send a summary")
+    return rt.notifiers.slack.send_summary(send.alerts, send.channel, rt.clock.now())
 
 
-def _store(ctx: DeliveryContext, alerts: Sequence[Alert], result: DeliveryResult, seconds: float) -> DeliveryReport:
-    now = ctx.clock.now()
+def _store(rt: Runtime, alerts: Sequence[Alert], result: DeliveryResult, seconds: float) -> DeliveryReport:
+    now = rt.clock.now()
     if isinstance(result, Delivered):
-        ctx.store.outbox.mark_sent([a.id for a in alerts], result.remote_id, result.channel, now)
+        rt.store.outbox.mark_sent([a.id for a in alerts], result.remote_id, result.channel, now)
         for alert in alerts:
-            ctx.bus.emit(events.AlertDelivered(alert.id, alert.destination, result.remote_id, seconds))
+            rt.bus.emit(events.AlertDelivered(alert.id, alert.destination, result.remote_id, seconds))
         return DeliveryReport(delivered=len(alerts))
     if isinstance(result, RetryAt):
         for alert in alerts:
-            ctx.store.outbox.mark_retry(alert.id, result.when, result.reason)
-            ctx.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
+            rt.store.outbox.mark_retry(alert.id, result.when, result.reason)
+            rt.bus.emit(events.AlertRetrying(alert.id, alert.destination, result.reason))
         return DeliveryReport(retrying=len(alerts))
     for alert in alerts:
         dead = events.AlertDead(alert.id, alert.destination, result.reason)
-        ctx.store.outbox.mark_dead(alert.id, result.reason, now, webhook.event_rows(ctx.config.webhooks, dead, now))
-        ctx.bus.emit(dead)
+        rt.store.outbox.mark_dead(alert.id, result.reason, now, webhook.event_rows(rt.config.webhooks, dead, now))
+        rt.bus.emit(dead)
     return DeliveryReport(dead=len(alerts))
+
+
+def deliver_notices(rt: Runtime) -> int:
+    """Send the due feed-health announcements to the ops channel, all in one message; returns how
+    many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
+    slack = rt.notifiers.slack
+    notices = rt.store.notices.due(rt.clock.now())
+    if not notices or slack is None:
+        return 0
+    now = rt.clock.now()
+    ids = [n.id for n in notices]
+    match slack.notice(notices[0].channel, [n.text for n in notices], max(n.attempts for n in notices), now):
+        case Delivered():
+            rt.store.notices.mark(ids, now, None, None)
+            return len(ids)
+        case RetryAt(when=when, reason=reason):
+            rt.store.notices.mark(ids, now, when, reason)
+        case Dead(reason=reason):
+            rt.store.notices.mark(ids, now, None, reason)
+    return 0

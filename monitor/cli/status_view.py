@@ -13,10 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
+from monitor.daemon.health import probe
 from monitor.healthcheck import local_url
 from monitor.intake.schedule import health_after
 from monitor.model import FeedState
-from monitor.ops.health import probe
 from monitor.settings import FetchSettings
 from monitor.store import describe, open_store
 from monitor.store.interface import StatusStore
