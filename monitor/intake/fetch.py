@@ -45,7 +45,9 @@ from monitor.settings import FetchSettings
 from monitor.textsafety import clean
 
 USER_AGENT = f"monitor/{__version__} (event-driven news monitor; +https://github.com/monitor-news/monitor)"
-ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 ACCEPT_ENCODING = "gzip, deflate"  # only what _decoder handles; libcurl's own decoding stays off
 DISCARD_LIMIT = 65536  # bytes of an unwanted body (an error page) read to keep the connection
 

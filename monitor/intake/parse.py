@@ -1,6 +1,6 @@
-"""Fetched bytes + headers -> ParsedFeed: plain RSS/Atom through the fast path (``xmlfeed``),
-everything else through feedparser, which recovers what it can from broken feeds (bozo feeds with
-entries are used; their problem is kept as a warning).
+"""Fetched bytes + headers -> ParsedFeed: JSON Feed through ``jsonfeed``, plain RSS/Atom through
+the fast path (``xmlfeed``), everything else through feedparser, which recovers what it can from
+broken feeds (bozo feeds with entries are used; their problem is kept as a warning).
 
 feedparser gets a file object (``io.BytesIO``), never a string or bytes it could take for a path
 or URL, and the response headers with lower-case keys so encodings and relative links resolve.
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 from xml.sax import SAXParseException
 
-from monitor.intake import xmlfeed
+from monitor.intake import jsonfeed, xmlfeed
 from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
 from monitor.textsafety import clean
 
 if TYPE_CHECKING:
     import feedparser
 
-_ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.IGNORECASE)
+_ALTERNATE = re.compile(rb"<link[^>]+type=[\"']application/(?:rss\+xml|atom\+xml|feed\+json)[\"'][^>]*>", re.IGNORECASE)
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.IGNORECASE)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)[\"']?", re.IGNORECASE)
 _DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
@@ -42,6 +42,9 @@ def parse(fetched: Fetched) -> ParsedFeed | FetchFailed:
     """The feed's entries: through the fast path when the XML is plain, else through feedparser."""
     if not fetched.body.strip():
         return FetchFailed(fetched.url, "not_a_feed", "the server sent an empty body, not a feed")
+    if jsonfeed.looks_like(fetched.body, fetched.headers.get("content-type", "")):
+        parsed = jsonfeed.parse(fetched.body, fetched.final_url)
+        return parsed if isinstance(parsed, ParsedFeed) else _failed(fetched, "not_a_feed", parsed)
     headers = _trust_utf8_document(dict(fetched.headers), fetched.body)
     fast = xmlfeed.parse(fetched.body, headers, fetched.final_url)
     if fast is not None:
