@@ -19,6 +19,7 @@ from monitor import __version__, config, logs, pipeline
 from monitor.errors import ConfigError, DatabaseUnreachable, DeliveryError, MonitorError, RuleError, RuleErrors
 from monitor.ops import outbox as ops_outbox
 from monitor.settings import parse_duration
+from monitor.textsafety import for_terminal
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
@@ -44,13 +45,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (ConfigError, RuleErrors) as e:
             for problem in e.problems:
-                click.echo(f"{problem}", err=True)
+                click.echo(for_terminal(f"{problem}"), err=True)
             sys.exit(2)
         except (RuleError, DeliveryError, DatabaseUnreachable) as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(for_terminal(f"error: {e}"), err=True)
             sys.exit(2)
         except MonitorError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(for_terminal(f"error: {e}"), err=True)
             sys.exit(1)
 
     return wrapper
@@ -122,7 +123,7 @@ def poll(config_path: Path, dry_run: bool) -> None:
     if delivery.busy:
         click.echo("  delivery left to the monitor process that is already delivering", err=True)
     for report in failing:
-        click.echo(f"  feed {report.feed!r}: {report.error}", err=True)
+        click.echo(for_terminal(f"  feed {report.feed!r}: {report.error}"), err=True)
 
 
 @cli.command()
@@ -205,7 +206,9 @@ def digest(config_path: Path, preview: Path | None, send: bool) -> None:
     finally:
         rt.close()
     if report.state != "sent":
-        click.echo(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}", err=True)
+        click.echo(
+            for_terminal(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}"), err=True
+        )
         sys.exit(1)
     click.echo(f"sent digest {report.period} ({report.stories} stories) to {', '.join(report.destinations)}", err=True)
 
@@ -224,7 +227,7 @@ def status(config_path: Path, as_json: bool) -> None:
     cfg = config.load(config_path)
     report = collect(cfg)
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(for_terminal(json.dumps(report, indent=2, ensure_ascii=False)))
     else:
         render_table(report, zone=cfg.monitor.timezone)
 
@@ -478,7 +481,9 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     for row in rows:
         moved = f" (moved permanently to {row['moved_to']}: update config.toml)" if row["moved_to"] else ""
         error = f"  {row['error']}" if row["error"] else ""
-        click.echo(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
+        click.echo(
+            for_terminal(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
+        )
     click.echo(f"{len(rows)} feeds", err=True)
 
 
@@ -501,9 +506,9 @@ def feeds_import(opml_file: io.BufferedReader, config_path: Path) -> None:
         raise ConfigError(getattr(opml_file, "name", "OPML"), None, str(e)) from e
     result = append_feeds(cfg.path, found, cfg.feeds)
     for name, url in result.added:
-        click.echo(f"added   {name}  {url}")
+        click.echo(for_terminal(f"added   {name}  {url}"))
     for name, url in result.skipped:
-        click.echo(f"skipped {name}  {url} (already configured)")
+        click.echo(for_terminal(f"skipped {name}  {url} (already configured)"))
     click.echo(f"{len(result.added)} feeds added to {cfg.path}, {len(result.skipped)} already there", err=True)
 
 
