@@ -5,31 +5,17 @@ text field and URL of an item cleaned once."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import monitor_command, write_config
+from conftest import run_monitor, world_model_rules, write_config
 
 from monitor.intake import normalise
 from monitor.intake.parse import parse
 from monitor.model import Entry, Fetched, FetchFailed, ParsedFeed
 from monitor.testing import FeedServer
 from monitor.textsafety import clean
-
-RULE = """
-[[rule]]
-id = "world-model"
-name = "World model"
-query = '"world model"'
-priority = "high"
-"""
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(monitor_command(*args), capture_output=True, text=True, timeout=60, env=dict(os.environ))
 
 
 def test_a_nul_in_a_title_no_longer_breaks_the_poll_on_postgresql(
@@ -42,12 +28,10 @@ def test_a_nul_in_a_title_no_longer_breaks_the_poll_on_postgresql(
         "<item><title>Bolt world\x00 model</title><link>https://n.example/b</link>"
         "<description>raw \x00 NUL</description></item></channel></rss>"
     )
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "pack.toml").write_text(RULE, encoding="utf-8")
+    rules = world_model_rules(tmp_path)
     config = write_config(tmp_path, {"Nul": feed_server.add("/nul.xml", feed)}, rules=rules)
     config.write_text(config.read_text().replace('"data/monitor.db"', json.dumps(pg_url)), encoding="utf-8")
-    poll = run("poll", "--config", str(config))
+    poll = run_monitor("poll", "--config", str(config))
     assert poll.returncode == 0, poll.stderr
     assert "Traceback" not in poll.stderr
     assert "Acme world model" in poll.stdout and "Bolt world model" in poll.stdout  # the console notifier

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import NOW, run_monitor, write_config
+from conftest import NOW, run_monitor, world_model_rules, write_config
 from digest_data import Story, match, record
 from rich.console import Console
 
@@ -27,14 +27,6 @@ from monitor.model import Alert, Item
 from monitor.ops import backtest, outbox, status
 from monitor.store.base import PollOutcome
 from monitor.store.sqlite import SQLiteStore
-
-RULE = """
-[[rule]]
-id = "world-model"
-name = "World model"
-query = '"world model"'
-priority = "high"
-"""
 
 # What must never appear raw in any output (ESC, BEL, NUL, C1 CSI, bidi, zero-width, surrogates).
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]")
@@ -99,10 +91,9 @@ def test_outbox_list_and_status_tables_show_controls_as_escapes() -> None:
 
 
 def test_backtest_lines_show_controls_as_escapes(tmp_path: Path) -> None:
-    (tmp_path / "pack.toml").write_text(RULE, encoding="utf-8")
     seen = datetime(2026, 3, 1, tzinfo=UTC)
     items = [Item(HOSTILE, "g", "https://n.example/1", HOSTILE, "", "", seen, seen, "fp")]
-    report = backtest.run(load_rules(tmp_path), items, seen - timedelta(days=1), UTC)
+    report = backtest.run(load_rules(world_model_rules(tmp_path)), items, seen - timedelta(days=1), UTC)
     assert_clean("backtest", "\n".join(backtest.render(report)))
 
 

@@ -10,24 +10,15 @@ traceback; every good item alerts once; the cycle stays within its time bound.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import monitor_command, slack_section, write_config
+from conftest import run_monitor, slack_section, world_model_rules, write_config
 from test_hostile_output import assert_clean
 
 from monitor.testing import FeedServer, SlackServer, SmtpServer
-
-RULE = """
-[[rule]]
-id = "world-model"
-name = "World model"
-query = '"world model"'
-priority = "high"
-"""
 
 # (title as the feed writes it, a word of it that must reach Slack): each alerts once
 XML_ITEMS = [
@@ -78,9 +69,7 @@ def hostile(
             content_type="text/html\x1b[31m",
         ),
     }
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "pack.toml").write_text(RULE, encoding="utf-8")
+    rules = world_model_rules(tmp_path)
     digest = (
         '[digest]\nto = ["team@example.org"]\nfrom = "monitor@example.org"\n\n'
         f'[smtp]\nhost = "{smtp_server.host}"\nport = {smtp_server.port}\nsecurity = "none"\n'
@@ -92,8 +81,7 @@ def hostile(
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test"}
-    return subprocess.run(monitor_command(*args), capture_output=True, text=True, timeout=60, env=env)
+    return run_monitor(*args, env={"SLACK_BOT_TOKEN": "xoxb-test"})
 
 
 def test_hostile_text_reaches_no_output_raw_and_every_good_item_alerts_once(
