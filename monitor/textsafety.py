@@ -43,16 +43,18 @@ _INVISIBLE = (
     "\U000e0001\U000e0020-\U000e007f"
 )
 _LONE_JOINER = f"(?<![{_EMOJI}])\u200d|\u200d(?![{_EMOJI}])"
-_DROP = re.compile(f"[{_INVISIBLE}]|{_LONE_JOINER}")
+_DROP = re.compile(f"[{_INVISIBLE}]")
+_JOINER = re.compile(_LONE_JOINER)
 _BREAK = re.compile(f"\r\n?|[{_LINE_BREAKS}]")
 _UNSAFE = re.compile(f"[{_INVISIBLE}\r{_LINE_BREAKS}]|{_LONE_JOINER}")
 
 
 def clean(text: str) -> str:
     """Text from outside without control, surrogate or invisible format characters (see above)."""
-    if text.isascii() and text.isprintable():
+    if text.isprintable():  # none of them is printable: most text is done in ~1 ns a character
         return text
-    return _DROP.sub("", _BREAK.sub("\n", text))
+    text = _DROP.sub("", _BREAK.sub("\n", text))
+    return _JOINER.sub("", text) if "\u200d" in text else text
 
 
 def _escape(found: re.Match[str]) -> str:
@@ -66,7 +68,7 @@ def _escape(found: re.Match[str]) -> str:
 def for_terminal(text: str) -> str:
     """Text for a terminal or a log line: what ``clean`` would remove (and CR), as visible
     ``\\u001b``-style escapes; tab and newline stay."""
-    if text.isascii() and text.isprintable():
+    if text.isprintable():
         return text
     return _UNSAFE.sub(_escape, text)
 

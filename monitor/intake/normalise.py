@@ -62,11 +62,19 @@ def html_to_text(markup: str) -> str:
         return ""
     markup = markup[:MAX_MARKUP_CHARS]
     if "<" not in markup and "&" not in markup:
-        return _SPACE.sub(" ", clean(markup)).strip()
+        return one_line(markup)
     extractor = _TextExtractor()
     extractor.feed(markup)
     extractor.close()
-    return _SPACE.sub(" ", clean(" ".join(extractor.parts))).strip()
+    return one_line(" ".join(extractor.parts))
+
+
+def one_line(text: str) -> str:
+    """Text from outside, cleaned, whitespace collapsed. Collapsing first leaves most text
+    printable, which ``clean`` passes at once; what it drops may leave spaces to collapse again."""
+    flat = _SPACE.sub(" ", text).strip()
+    cleaned = clean(flat)
+    return cleaned if len(cleaned) == len(flat) else _SPACE.sub(" ", cleaned).strip()
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -112,7 +120,7 @@ def _cap(text: str, limit: int) -> str:
 
 def item(entry: Entry, feed: str, first_seen: datetime) -> Item:
     title = _cap(
-        html_to_text(entry.title) if entry.title_is_html else _SPACE.sub(" ", clean(entry.title)).strip(),
+        html_to_text(entry.title) if entry.title_is_html else one_line(entry.title),
         MAX_TITLE_CHARS,
     )
     summary = _cap(html_to_text(entry.summary_html), MAX_TEXT_CHARS)
