@@ -22,8 +22,9 @@ sequences) and cannot hide letters. Anywhere else it is dropped; so is ZWNJ (U+2
 at the price of Persian and Indic words losing a joining hint (they stay readable and matchable).
 Tag-character flags (England, Scotland, Wales) become a plain black flag.
 
-``for_terminal`` is for everything written to a terminal or a log: the same characters (and CR,
-tab and newline excepted) are shown as ``\\u001b``-style escapes instead of being written raw.
+``for_terminal`` is for everything written to a terminal or a log: the same characters, and CR
+(which would let a line overwrite itself), are shown as ``\\u001b``-style escapes instead of being
+written raw; tab and newline stay.
 The escapes are JSON's own, so a JSON log line stays valid JSON and decodes to the original text.
 """
 
