@@ -1,7 +1,9 @@
 """Logging: one line per event, key=value by default or JSON, secrets redacted.
 
 Every record becomes exactly one line (a traceback rides along as an escaped ``exc`` field), with
-a UTC timestamp and stable keys first: ``ts level msg``, then the event's own fields. Secrets are
+a UTC timestamp and stable keys first: ``ts level msg``, then the event's own fields. Control,
+bidi and zero-width characters (from feeds, servers) are written as ``\u001b``-style escapes, so a
+log line never drives the terminal and a JSON line stays valid JSON. Secrets are
 hidden twice: by shape (Slack tokens and webhook URLs) and by value (every secret the config
 names, registered with ``hide`` when the config is loaded).
 
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.events import Event, EventBus
+from monitor.textsafety import for_terminal
 
 _SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|hooks\.slack\.com/services/[A-Za-z0-9/]+)")
 _NEEDS_QUOTES = re.compile(r"[\s=\"]")
@@ -59,12 +62,12 @@ def _fields(formatter: logging.Formatter, record: logging.LogRecord) -> dict[str
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(" ".join(f"{key}={_quote(value)}" for key, value in _fields(self, record).items()))
+        return for_terminal(redact(" ".join(f"{key}={_quote(value)}" for key, value in _fields(self, record).items())))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact(json.dumps(_fields(self, record), default=str, ensure_ascii=False))
+        return for_terminal(redact(json.dumps(_fields(self, record), default=str, ensure_ascii=False)))
 
 
 def setup(log_format: str = "text", level: int = logging.INFO) -> None:

@@ -142,6 +142,15 @@ def make_item(title: str = "", summary: str = "", content: str = "", feed: str =
     )
 
 
+def world_model_rules(directory: Path) -> Path:
+    """A rules folder in ``directory`` with one high-priority rule: the phrase "world model"."""
+    rules = directory / "rules"
+    rules.mkdir()
+    rule = """[[rule]]\nid = "world-model"\nname = "World model"\nquery = '"world model"'\npriority = "high"\n"""
+    (rules / "pack.toml").write_text(rule, encoding="utf-8")
+    return rules
+
+
 @pytest.fixture
 def rules_dir(tmp_path: Path) -> Path:
     """An empty rules directory holding a copy of the real company list."""

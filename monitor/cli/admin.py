@@ -14,6 +14,7 @@ from monitor import config
 from monitor.cli import outbox_view as ops_outbox
 from monitor.cli.app import cli, config_option, handle_errors, load
 from monitor.errors import ConfigError
+from monitor.textsafety import for_terminal
 
 
 @cli.group()
@@ -145,7 +146,9 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     for row in rows:
         moved = f" (moved permanently to {row['moved_to']}: update config.toml)" if row["moved_to"] else ""
         error = f"  {row['error']}" if row["error"] else ""
-        click.echo(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
+        click.echo(
+            for_terminal(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
+        )
     click.echo(f"{len(rows)} feeds", err=True)
 
 
@@ -168,9 +171,9 @@ def feeds_import(opml_file: io.BufferedReader, config_path: Path) -> None:
         raise ConfigError(getattr(opml_file, "name", "OPML"), None, str(e)) from e
     result = append_feeds(cfg.path, found, cfg.feeds)
     for name, url in result.added:
-        click.echo(f"added   {name}  {url}")
+        click.echo(for_terminal(f"added   {name}  {url}"))
     for name, url in result.skipped:
-        click.echo(f"skipped {name}  {url} (already configured)")
+        click.echo(for_terminal(f"skipped {name}  {url} (already configured)"))
     click.echo(f"{len(result.added)} feeds added to {cfg.path}, {len(result.skipped)} already there", err=True)
 
 

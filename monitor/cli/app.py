@@ -26,6 +26,7 @@ from monitor.errors import (
     SecretError,
 )
 from monitor.settings import parse_duration
+from monitor.textsafety import for_terminal
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
@@ -54,13 +55,13 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (ConfigError, RuleErrors) as e:
             for problem in e.problems:
-                click.echo(f"{problem}", err=True)
+                click.echo(for_terminal(f"{problem}"), err=True)
             sys.exit(2)
         except (RuleError, DeliveryError, DatabaseUnreachable, SecretError) as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(for_terminal(f"error: {e}"), err=True)
             sys.exit(2)
         except MonitorError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(for_terminal(f"error: {e}"), err=True)
             sys.exit(1)
         except ModuleNotFoundError as e:
             package = (e.name or "").partition(".")[0]

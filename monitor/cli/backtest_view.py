@@ -14,6 +14,7 @@ from datetime import date, datetime, tzinfo
 
 from monitor.matching import RuleSet
 from monitor.model import Item
+from monitor.textsafety import for_terminal
 
 TITLE_WIDTH = 90
 
@@ -80,7 +81,7 @@ def render(report: Backtest, titles_per_day: int = 5) -> list[str]:
         for day, hits in rule.days.items():
             for number, hit in enumerate(hits[:titles_per_day]):
                 prefix = f"  {day.isoformat()}  {len(hits):>3}" if number == 0 else " " * 19
-                lines.append(f"{prefix}  {_cut(hit.title)} ({hit.feed})")
+                lines.append(for_terminal(f"{prefix}  {_cut(hit.title)} ({hit.feed})"))
             if len(hits) > titles_per_day:
                 lines.append(" " * 19 + f"  … and {len(hits) - titles_per_day} more")
     lines.append(

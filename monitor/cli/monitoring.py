@@ -12,6 +12,7 @@ from monitor import config, logs, shell
 from monitor.cli.app import cli, config_option, handle_errors, load
 from monitor.errors import ConfigError
 from monitor.secrets import secret
+from monitor.textsafety import for_terminal
 
 
 @cli.command()
@@ -63,7 +64,7 @@ def poll(config_path: Path, dry_run: bool) -> None:
     if delivery.busy:
         click.echo("  delivery left to the monitor process that is already delivering", err=True)
     for report in failing:
-        click.echo(f"  feed {report.feed!r}: {report.error}", err=True)
+        click.echo(for_terminal(f"  feed {report.feed!r}: {report.error}"), err=True)
 
 
 @cli.command()
@@ -117,7 +118,9 @@ def digest(config_path: Path, preview: Path | None, send: bool) -> None:
     finally:
         rt.close()
     if report.state != "sent":
-        click.echo(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}", err=True)
+        click.echo(
+            for_terminal(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}"), err=True
+        )
         sys.exit(1)
     click.echo(f"sent digest {report.period} ({report.stories} stories) to {', '.join(report.destinations)}", err=True)
 
@@ -136,7 +139,7 @@ def status(config_path: Path, as_json: bool) -> None:
     cfg = config.load(config_path)
     report = collect(cfg)
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(for_terminal(json.dumps(report, indent=2, ensure_ascii=False)))
     else:
         render_table(report, zone=cfg.monitor.timezone)
 

@@ -38,8 +38,9 @@ def _when(text: str) -> str:
 
 def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) -> None:
     from rich.console import Console  # imported here: rich costs every command's start ~20 ms
-    from rich.markup import escape
     from rich.table import Table
+
+    from monitor.textsafety import for_rich as escape  # rich markup and terminal controls
 
     table = Table(title=f"Outbox ({len(rows)} rows)")
     for column in ("id", "state", "to", "priority", "attempts", "next attempt", "title", "last error / note"):
@@ -47,7 +48,7 @@ def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) 
     colours = {"pending": "yellow", "dead": "red", "delivered": "green"}
     for row in rows:
         to = f"{row['destination']} {row['channel'] or ''}".strip()
-        table.add_row(  # feed titles may hold [brackets]: escape them from rich markup
+        table.add_row(  # feed titles may hold [brackets] or controls: escape them
             str(row["id"]),
             f"[{colours[row['state']]}]{row['state']}[/]",
             escape(to),

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from monitor.config import Config
@@ -20,6 +19,8 @@ from monitor.model import FeedState
 from monitor.settings import FetchSettings
 from monitor.store import describe, open_store
 from monitor.store.interface import StatusStore
+from monitor.textsafety import for_rich as escape  # rich markup and terminal controls
+from monitor.textsafety import for_terminal
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
@@ -136,7 +137,8 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
     console.print("Outbox: " + ", ".join(f"{count} {state}" for state, count in outbox.items()))
     for row in report["dead_letters"]:
         console.print(
-            f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}", markup=False
+            for_terminal(f"  dead #{row['id']} -> {row['destination']} {row['channel'] or ''}: {row['last_error']}"),
+            markup=False,
         )
     if report["dead_letters"]:
         console.print("  fix the cause, then: monitor outbox retry --id N (or --all)")

@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import TextIO
 
 from monitor.model import Alert, Delivered, DeliveryResult
+from monitor.textsafety import for_terminal
 
 
 def alert_text(alert: Alert) -> str:
-    """A plain-text rendering of an alert: title, outlet, link and the why."""
+    """A plain-text rendering of an alert for a terminal: title, outlet, link and the why (control
+    characters in feed text shown as escapes)."""
     p = alert.payload
     if alert.kind == "follow_up":
-        return f"  ↳ also reported by {p.get('feed')}: {p.get('title')}\n    {p.get('url') or ''}"
+        return for_terminal(f"  ↳ also reported by {p.get('feed')}: {p.get('title')}\n    {p.get('url') or ''}")
     lines = [f"[{alert.priority.upper()}] {p.get('title')}", f"  {p.get('feed')} · {p.get('published', '')}"]
     if p.get("url"):
         lines.append(f"  {p['url']}")
@@ -28,7 +30,7 @@ def alert_text(alert: Alert) -> str:
         lines.append(f"  round: {p['round']}")
     if p.get("companies"):
         lines.append("  companies: " + ", ".join(p["companies"]))
-    return "\n".join(lines)
+    return for_terminal("\n".join(lines))
 
 
 class ConsoleNotifier:

@@ -37,6 +37,7 @@ from monitor.delivery.render import (
     truncate,
 )
 from monitor.model import PRIORITIES, FeedState, Match, Priority, StoryRecord
+from monitor.textsafety import clean
 
 PRIORITY_LABEL = {"high": "High priority", "normal": "Normal priority", "low": "Low priority"}
 SLACK_STORIES = 15  # the Slack summary lists this many stories, the email has them all
@@ -166,8 +167,9 @@ def plural(count: int, one: str, many: str) -> str:
 
 
 def one_line(text: str, limit: int = 300) -> str:
-    """Feed text on one line: whitespace (newlines, tabs, control characters) collapsed, capped."""
-    flat = re.sub(r"[\s\x00-\x1f\x7f]+", " ", text).strip()
+    """Feed text on one line: control, bidi and zero-width characters dropped, whitespace
+    collapsed, capped."""
+    flat = re.sub(r"\s+", " ", clean(text)).strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

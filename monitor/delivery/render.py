@@ -2,7 +2,7 @@
 
 All feed-provided text is escaped for Slack (only ``&``, ``<`` and ``>``, as Slack documents), so a
 feed can never produce ``<!channel>``, a user mention or a disguised ``<url|label>`` link; control,
-bidi-override and unpaired surrogate characters are dropped; every mrkdwn text object is
+bidi, zero-width and unpaired surrogate characters are dropped (``textsafety.clean``); every mrkdwn text object is
 ``verbatim`` so Slack does not turn a plain ``@here`` or ``#channel`` into a mention or link; only
 http(s) URLs are linked; texts are cut to Slack's limits after escaping, never inside an entity or
 a link.
@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from monitor.model import PRIORITIES, Alert, Amount, Item, Match
+from monitor.textsafety import clean
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -34,15 +35,6 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
     metadata: dict[str, Any] | None = None
     thread_ts: str | None = None
-
-
-# C0/C1 controls (but tab and newline), bidi overrides and isolates, unpaired surrogates.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def clean(text: str) -> str:
-    """Feed text without characters that can hide or reorder what a reader sees."""
-    return _UNSAFE.sub("", text)
 
 
 def escape(text: str) -> str:

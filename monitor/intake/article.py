@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from monitor.intake import normalise
 from monitor.intake.parse import parse
 from monitor.model import Entry, Fetched, FetchFailed, Item
+from monitor.textsafety import clean
 
 # An article's <h1> is its headline; <title> often carries the site's name too.
 _HEADINGS = tuple(
@@ -38,7 +39,7 @@ def items_from_bytes(data: bytes, name: str, now: datetime) -> tuple[Item, ...]:
     # feedparser sniffs encodings (UTF-16/32 with or without a BOM) better than a prefix check could
     parsed = parse(Fetched(name, name, 200, {"content-type": "application/xml"}, data, timedelta(0)))
     if not isinstance(parsed, FetchFailed) and parsed.entries:
-        return normalise.items(parsed, parsed.title or name, now)
+        return normalise.items(parsed, clean(parsed.title) or name, now)
     text = _decode(data)
     if heading := next(filter(None, (pattern.search(text) for pattern in _HEADINGS)), None):
         title, body = normalise.html_to_text(heading.group(2)), normalise.html_to_text(text[heading.end() :])

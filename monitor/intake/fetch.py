@@ -42,9 +42,12 @@ from monitor import __version__
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
 from monitor.retry_after import parse_retry_after
 from monitor.settings import FetchSettings
+from monitor.textsafety import clean
 
 USER_AGENT = f"monitor/{__version__} (event-driven news monitor; +https://github.com/monitor-news/monitor)"
-ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
 ACCEPT_ENCODING = "gzip, deflate"  # only what _decoder handles; libcurl's own decoding stays off
 DISCARD_LIMIT = 65536  # bytes of an unwanted body (an error page) read to keep the connection
 
@@ -306,7 +309,8 @@ class _Transfer:
             self.responses.append((int(code[0]) if code and code[0].isdigit() else 0, {}))
         elif self.responses and ":" in text:
             name, _, value = text.partition(":")
-            self.responses[-1][1][name.strip().lower()] = value.strip()
+            # text from outside, and validators are sent back: no control may become a header line
+            self.responses[-1][1][name.strip().lower()] = clean(value).replace("\n", " ").strip()
 
     def write(self, chunk: bytes) -> int | None:
         """Take a piece of the body; returning 0 stops the transfer."""
@@ -351,7 +355,7 @@ class _Transfer:
         headers.pop("content-length", None)  # described the wire bytes, not the decoded body
         return Fetched(
             url=self.url,
-            final_url=handle.getinfo(pycurl.EFFECTIVE_URL),
+            final_url=clean(handle.getinfo(pycurl.EFFECTIVE_URL)),
             status=status,
             headers=headers,
             body=bytes(self.body),
@@ -381,7 +385,7 @@ def curl_failure(url: str, code: int, message: str, limits: FetchSettings) -> Fe
     if "HTTP/0.9" in message:  # libcurl files a reply without a status line under "unsupported protocol"
         code = 8
     kind, words = _CURL_ERRORS.get(code, ("http", "{curl}"))
-    return FetchFailed(url, kind, words.format(host=host, curl=message, redirects=limits.max_redirects))
+    return FetchFailed(url, kind, words.format(host=host, curl=clean(message), redirects=limits.max_redirects))
 
 
 _CURL_ERRORS = {

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from monitor.intake.normalise import MAX_TEXT_CHARS
+from monitor.textsafety import clean
 
 MAX_PAGE_BYTES = 1_000_000  # readability takes about 1 s per MB of markup; articles fit well inside
 MIN_ARTICLE_CHARS = 200  # less is a cookie wall, a paywall stub or a page of links, not an article
@@ -47,7 +48,7 @@ def article_text(page: bytes, content_type: str) -> ArticleText | NoArticle:
         html = Document(page[:MAX_PAGE_BYTES]).summary(html_partial=True)
     except ValueError as e:  # readability's Unparseable: lxml found no document in the bytes
         return NoArticle(f"the page could not be read as HTML ({e})")
-    text = " ".join(BeautifulSoup(html, "lxml").get_text(" ", strip=True).split())
+    text = " ".join(clean(BeautifulSoup(html, "lxml").get_text(" ", strip=True)).split())
     if len(text) < MIN_ARTICLE_CHARS:
         return NoArticle("no article text on the page")
     return ArticleText(text[:MAX_TEXT_CHARS])

@@ -1,5 +1,7 @@
 """Feed entries -> Items: HTML to plain text, canonical URLs, UTC dates, a content fingerprint.
 
+Every text field and URL is cleaned here (``textsafety.clean``: controls, lone surrogates,
+invisible format characters), once, so nothing downstream (rules, store, Slack, email) sees them.
 Pure functions: the time of first sight is passed in.
 """
 
@@ -13,6 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from monitor.model import Entry, Item, ParsedFeed
+from monitor.textsafety import clean
 
 MAX_TEXT_CHARS = 20_000  # per field: enough for any article, bounded for hostile entries
 MAX_TITLE_CHARS = 500
@@ -53,17 +56,25 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str) -> str:
-    """Visible text of an HTML fragment, words separated, whitespace collapsed. Only the first
-    ``MAX_MARKUP_CHARS`` are read, so an enormous entry costs no more than a large one."""
+    """Visible text of an HTML fragment, cleaned, words separated, whitespace collapsed. Only the
+    first ``MAX_MARKUP_CHARS`` are read, so an enormous entry costs no more than a large one."""
     if not markup:
         return ""
     markup = markup[:MAX_MARKUP_CHARS]
     if "<" not in markup and "&" not in markup:
-        return _SPACE.sub(" ", markup).strip()
+        return one_line(markup)
     extractor = _TextExtractor()
     extractor.feed(markup)
     extractor.close()
-    return _SPACE.sub(" ", " ".join(extractor.parts)).strip()
+    return one_line(" ".join(extractor.parts))
+
+
+def one_line(text: str) -> str:
+    """Text from outside, cleaned, whitespace collapsed. Collapsing first leaves most text
+    printable, which ``clean`` passes at once; what it drops may leave spaces to collapse again."""
+    flat = _SPACE.sub(" ", text).strip()
+    cleaned = clean(flat)
+    return cleaned if len(cleaned) == len(flat) else _SPACE.sub(" ", cleaned).strip()
 
 
 def canonical_url(url: str | None) -> str | None:
@@ -71,7 +82,7 @@ def canonical_url(url: str | None) -> str | None:
     an empty path written as '/', a trailing slash removed from other paths."""
     if not url:
         return None
-    url = url.strip()
+    url = clean(url).strip()
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -109,17 +120,18 @@ def _cap(text: str, limit: int) -> str:
 
 def item(entry: Entry, feed: str, first_seen: datetime) -> Item:
     title = _cap(
-        html_to_text(entry.title) if entry.title_is_html else _SPACE.sub(" ", entry.title).strip(),
+        html_to_text(entry.title) if entry.title_is_html else one_line(entry.title),
         MAX_TITLE_CHARS,
     )
     summary = _cap(html_to_text(entry.summary_html), MAX_TEXT_CHARS)
     content = _cap(html_to_text(entry.content_html), MAX_TEXT_CHARS) or summary
+    guid = clean(entry.guid).strip()[:1000] if entry.guid else None
     published = entry.published
     if published is None or published > first_seen + FUTURE_SLACK:
         published = first_seen
     return Item(
         feed=feed,
-        guid=entry.guid.strip()[:1000] if entry.guid and entry.guid.strip() else None,
+        guid=guid or None,
         url=canonical_url(entry.link),
         title=title or "(untitled)",
         summary=summary,

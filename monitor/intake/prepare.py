@@ -27,6 +27,7 @@ from typing import IO, Any
 from monitor.intake import normalise
 from monitor.intake.parse import parse
 from monitor.model import Fetched, FetchFailed, Item
+from monitor.textsafety import clean
 
 log = logging.getLogger("monitor.intake")
 
@@ -53,7 +54,7 @@ def prepare(fetched: Fetched, feed: str, now: datetime) -> Prepared | FetchFaile
     except Exception as e:
         log.exception("bug while reading feed=%s url=%s", feed, fetched.url)
         return FetchFailed(
-            fetched.url, "parse", f"internal error while reading the feed (a bug): {type(e).__name__}: {e}"
+            fetched.url, "parse", clean(f"internal error while reading the feed (a bug): {type(e).__name__}: {e}")
         )
 
 

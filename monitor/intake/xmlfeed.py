@@ -78,7 +78,9 @@ def _text(element: ET.Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _date(value: str) -> datetime | None:
+def parse_date(value: str) -> datetime | None:
+    """A feed's date (RFC 822, ISO 8601 / RFC 3339, or one of the odd formats feedparser knows)
+    in UTC, whole seconds; None when there is none or it cannot be read."""
     if not value:
         return None
     try:
@@ -125,7 +127,7 @@ def _rss(channel: ET.Element, base_url: str) -> ParsedFeed:
                 title_is_html=bool(_LOOKS_LIKE_HTML.search(title)),
                 summary_html=_text(item.find("description")) or content,  # as feedparser does
                 content_html=content,
-                published=_date(_text(item.find("pubDate")) or _text(item.find(DC_DATE))),
+                published=parse_date(_text(item.find("pubDate")) or _text(item.find(DC_DATE))),
             )
         )
     return ParsedFeed(title=_text(channel.find("title")), entries=tuple(entries), ttl=_ttl(_text(channel.find("ttl"))))
@@ -170,7 +172,7 @@ def _atom(feed: ET.Element, base_url: str) -> ParsedFeed:
                 title_is_html=title_is_html,
                 summary_html=summary or content,  # as feedparser does
                 content_html=content,
-                published=_date(published),
+                published=parse_date(published),
             )
         )
     title, is_html = _atom_html(feed.find(ATOM + "title"))
