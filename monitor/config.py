@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import settings
+from monitor import settings, wording
 from monitor.errors import ConfigError, LocatedError, SecretError
 from monitor.healthcheck import CONFIG_ENV, DEFAULT_CONFIG_PATH
 from monitor.secrets import secret
@@ -354,9 +354,7 @@ def shown_default(key: Key) -> str:
     if isinstance(value, bool):
         return "`true`" if value else "`false`"
     if isinstance(value, timedelta):
-        seconds = int(value.total_seconds())
-        unit, size = next((u, n) for u, n in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)) if seconds % n == 0)
-        return f'`"{seconds // size}{unit}"`'
+        return f'`"{wording.duration(value)}"`'
     if isinstance(value, dtime):
         return f'`"{value:%H:%M}"`'
     if isinstance(value, dict):

@@ -185,7 +185,7 @@ class Alert:
     priority: Priority
     rule_id: str
     attempts: int
-    payload: Mapping[str, object]  # what the renderer needs: title, url, feed, published, ...
+    payload: Mapping[str, Any]  # JSON: what the renderer needs (title, url, feed, published, ...)
 
 
 @dataclass(frozen=True, slots=True)

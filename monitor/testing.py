@@ -13,7 +13,6 @@ import gzip
 import json
 import socket
 import ssl
-import sys
 import threading
 import time
 import zlib
@@ -21,55 +20,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from monitor.daemon.serving import BackgroundServer
+
 if TYPE_CHECKING:
     from aiosmtpd.smtp import AuthResult
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # the default listen backlog of 5 drops concurrent connects on a busy machine
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # the client went away mid-answer (a killed monitor): nothing to report
-        super().handle_error(request, client_address)
-
-
-class LocalServer:
-    """Base: start/stop a ThreadingHTTPServer in a thread; ``url`` is its base URL."""
-
-    handler: type[BaseHTTPRequestHandler]
-
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        handler = type("Handler", (self.handler,), {"owner": self})
-        self.server = _Server((host, port), handler)
-        # a short poll: stop() returns within 50 ms instead of serve_forever's default 0.5 s
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> LocalServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    def __enter__(self) -> LocalServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _QuietHandler(BaseHTTPRequestHandler):
@@ -195,7 +154,7 @@ class _FeedHandler(_QuietHandler):
         return resource.last_modified is not None and since == resource.last_modified
 
 
-class FeedServer(LocalServer):
+class FeedServer(BackgroundServer):
     """Serves feed files by path, with ETag/Last-Modified/304, delays, errors and redirects.
     ``requests`` records each request (with the client's address); ``connections``, each
     connection's (client address, opened, closed) monotonic times, closed None while open."""
@@ -317,7 +276,7 @@ class _SlackHandler(_QuietHandler):
         self.send(200, b"ok", {"Content-Type": "text/plain"})
 
 
-class SlackServer(LocalServer):
+class SlackServer(BackgroundServer):
     """Speaks the Slack Web API methods the monitor uses (chat.postMessage, auth.test) and incoming
     webhooks; answers like Slack (``ok``/``error`` JSON, 429 with Retry-After); records everything.
 
@@ -382,7 +341,7 @@ class _WebhookHandler(_QuietHandler):
         self.send(status, b"ok" if status < 300 else b"unavailable", headers)
 
 
-class WebhookReceiver(LocalServer):
+class WebhookReceiver(BackgroundServer):
     """Receives outgoing webhook POSTs and records them (raw body, headers, the status it answered).
 
     ``fail_next(500, 500)`` answers the next requests with those statuses (an outage), then 200;

@@ -203,6 +203,27 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     rt.close()
 
 
+def test_digest_send_after_a_failure_sends_that_digest_with_its_stories_and_no_empty_one(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    """A cron-only user: the scheduled send failed; `monitor digest --send` sends it, stories and all."""
+    path = make_config(tmp_path, smtp=smtp_section(smtp_server))
+    seeded(path, SEND)
+    smtp_server.fail_next("451 4.3.0 mailbox busy")
+    [failed] = tick_at(path, SEND)
+    assert failed.state == "pending" and failed.stories == len(STORIES) + 1
+    assert collect(config.load(path), SEND)["digests"][0]["stories"] == len(STORIES) + 1  # status tells it
+    rt = open_rt(path, SEND + timedelta(minutes=1))  # long before its retry is due
+    try:
+        [report] = digesting.send_now(rt)
+    finally:
+        rt.close()
+    assert (report.period, report.state, report.stories) == ("2026-11-22", "sent", len(STORIES) + 1)
+    [message] = smtp_server.messages
+    assert STORIES[0].outlets[0][2] in body(message, "plain")
+    assert [d["period"] for d in collect(config.load(path), SEND)["digests"]] == ["2026-11-22"]  # no extra one
+
+
 def test_without_smtp_the_digest_is_written_next_to_the_database(tmp_path: Path) -> None:
     path = make_config(tmp_path)
     seeded(path, SEND)

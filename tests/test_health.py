@@ -142,7 +142,7 @@ def test_healthz_shows_a_digest_not_sent_yet_and_stays_healthy(daemon: scheduler
     store, now = daemon.live.current.store, daemon.live.current.clock.now()
     store.digests.open("2026-11-22", now, now - timedelta(days=1), scheduled=True, now=now)
     store.digests.claim("2026-11-22", now, now + timedelta(minutes=10))
-    store.digests.retry("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later")
+    store.digests.retry("2026-11-22", now + timedelta(minutes=5), "SMTP 451: try again later", 0)
     response = get(daemon, "/healthz")
     assert response.status_code == 200  # retried by itself; a restart would not help
     assert "digest not sent yet: 2026-11-22: SMTP 451: try again later" in response.text.splitlines()

@@ -235,7 +235,7 @@ def test_replay_heartbeat_and_digest_retries(store: Store) -> None:
     assert store.items.open_stories(NOW) == [(replayed.story_id, info)]
     store.digests.open("2026-11-22-manual", NOW, NOW - timedelta(days=1), scheduled=False, now=NOW)
     store.digests.claim("2026-11-22-manual", NOW, NOW + timedelta(minutes=10))
-    store.digests.retry("2026-11-22-manual", NOW + timedelta(minutes=5), "smtp: connection refused")
+    store.digests.retry("2026-11-22-manual", NOW + timedelta(minutes=5), "smtp: connection refused", 3)
     assert store.digests.due(NOW) == []
     [due] = store.digests.due(NOW + timedelta(minutes=5))
     assert (due.state, due.last_error, due.scheduled) == ("pending", "smtp: connection refused", False)

@@ -13,6 +13,7 @@ from monitor.cli.app import cli, config_option, handle_errors, load
 from monitor.errors import ConfigError
 from monitor.secrets import secret
 from monitor.textsafety import for_terminal
+from monitor.wording import plural
 
 
 @cli.command()
@@ -95,7 +96,11 @@ def check(config_path: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the HTML of the digest as it would be sent now to PATH; send nothing.",
 )
-@click.option("--send", is_flag=True, help="Send the digest now: everything since the previous one.")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Send the digest now: one that failed and waits for a retry, else everything since the previous one.",
+)
 @handle_errors
 def digest(config_path: Path, preview: Path | None, send: bool) -> None:
     """Preview or send the daily digest (`monitor run` sends it on schedule).
@@ -114,15 +119,17 @@ def digest(config_path: Path, preview: Path | None, send: bool) -> None:
             d = digesting.write_preview(rt, preview)
             click.echo(f"wrote {preview}: {d.subject} ({d.summary})", err=True)
             return
-        report = digesting.send_now(rt)
+        reports = digesting.send_now(rt)
     finally:
         rt.close()
-    if report.state != "sent":
-        click.echo(
-            for_terminal(f"digest {report.period} not sent, will be retried by `monitor run`: {report.error}"), err=True
-        )
+    for report in reports:
+        if report.state == "sent":
+            stories, where = plural(report.stories, "story", "stories"), ", ".join(report.destinations)
+            click.echo(f"sent digest {report.period} ({stories}) to {where}", err=True)
+        else:
+            click.echo(for_terminal(f"digest {report.period} not sent, will be retried: {report.error}"), err=True)
+    if any(report.state != "sent" for report in reports):
         sys.exit(1)
-    click.echo(f"sent digest {report.period} ({report.stories} stories) to {', '.join(report.destinations)}", err=True)
 
 
 @cli.command()

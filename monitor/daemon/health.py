@@ -30,8 +30,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from monitor import events, healthcheck
 from monitor.config import Config
 from monitor.daemon.metrics import Metrics
+from monitor.daemon.serving import BackgroundServer
 from monitor.errors import MonitorError, StoreError
-from monitor.testing import LocalServer
 
 if TYPE_CHECKING:
     from monitor.shell import Live
@@ -177,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class HealthServer(LocalServer):
+class HealthServer(BackgroundServer):
     """/healthz and /metrics, served from a daemon thread until ``stop``."""
 
     handler = _Handler

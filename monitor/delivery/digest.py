@@ -38,6 +38,7 @@ from monitor.delivery.render import (
 )
 from monitor.model import PRIORITIES, FeedState, Match, Priority, StoryRecord
 from monitor.textsafety import clean
+from monitor.wording import plural
 
 PRIORITY_LABEL = {"high": "High priority", "normal": "Normal priority", "low": "Low priority"}
 SLACK_STORIES = 15  # the Slack summary lists this many stories, the email has them all
@@ -160,10 +161,6 @@ class Digest:
     @property
     def feeds_failing(self) -> int:
         return len(self.failing)
-
-
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from monitor import config, shell
 from monitor.delivery.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from monitor.testing import FeedServer, SlackServer, SmtpServer, WebhookReceiver
+from monitor.wording import plural
 
 HERE = Path(__file__).resolve().parent
 FEEDS = {"Pacific Tech Wire": "wire.xml", "Compute Daily": "second.xml"}
@@ -75,9 +76,9 @@ def run(out: TextIO) -> None:
     """Run the demo, writing what Slack, the webhook and the mailbox received to ``out``."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="monitor-demo-")))
-        feeds: FeedServer = stack.enter_context(FeedServer())  # type: ignore[assignment]
-        slack: SlackServer = stack.enter_context(SlackServer())  # type: ignore[assignment]
-        hooks: WebhookReceiver = stack.enter_context(WebhookReceiver())  # type: ignore[assignment]
+        feeds = stack.enter_context(FeedServer())
+        slack = stack.enter_context(SlackServer())
+        hooks = stack.enter_context(WebhookReceiver())
         smtp = stack.enter_context(SmtpServer())
         stack.enter_context(_environment(DEMO_SECRETS))
         urls = {name: feeds.add("/" + file, (HERE / file).read_bytes()) for name, file in FEEDS.items()}
@@ -124,8 +125,8 @@ def run(out: TextIO) -> None:
 def _digest(rt: shell.Runtime, out: TextIO) -> None:
     from monitor.shell import digesting
 
-    report = digesting.send_now(rt)
-    print(f"digest {report.period}: {report.state}, {report.stories} stories", file=out)
+    for report in digesting.send_now(rt):
+        print(f"digest {report.period}: {report.state}, {plural(report.stories, 'story', 'stories')}", file=out)
 
 
 # --- what the far sides received, readably -------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import cast
 
 from monitor.matching.text import fold, inflections
 from monitor.model import TextField
@@ -295,8 +296,8 @@ def _rescope(node: Node, field: TextField) -> Node:
         case Near(left, right):
             return replace(
                 node,
-                left=tuple(_rescope(t, field) for t in left),  # type: ignore[misc]
-                right=tuple(_rescope(t, field) for t in right),
+                left=tuple(cast(Term, _rescope(t, field)) for t in left),  # a term stays a term
+                right=tuple(cast(Term, _rescope(t, field)) for t in right),
             )
         case Not(operand):
             return Not(_rescope(operand, field))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -24,10 +24,12 @@ from monitor.config import Config
 from monitor.delivery import digest, mail, policy, webhook
 from monitor.errors import ConfigError, DeliveryError
 from monitor.model import Delivered, DeliveryResult, DigestRow, RetryAt
+from monitor.settings import DigestSettings
 from monitor.shell.runtime import Runtime
 
 log = logging.getLogger("monitor.digest")
 
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)  # "due by": whenever its retry would be
 LEASE = timedelta(minutes=10)  # longer than any attempt: SMTP timeouts are per operation
 TITLE = "World-model monitor"
 
@@ -64,17 +66,28 @@ def tick(rt: Runtime) -> list[DigestReport]:
     return [report for row in rt.store.digests.due(now) if (report := attempt(rt, row.period)) is not None]
 
 
-def send_now(rt: Runtime) -> DigestReport:
-    """`monitor digest --send`: everything since the previous digest, sent now even when empty.
-    The next scheduled digest starts where this one ends."""
+def send_now(rt: Runtime) -> list[DigestReport]:
+    """`monitor digest --send`. A digest that failed and waits for its retry is sent now, with its
+    stories (and no second, empty one); otherwise everything since the previous digest, sent now
+    even when empty. The next scheduled digest starts where this one ends."""
+    _settings(rt)
+    now = rt.clock.now()
+    unsent = rt.store.digests.due(END_OF_TIME)
+    if not unsent:
+        local = now.astimezone(rt.config.monitor.timezone)
+        period = f"{local:%Y-%m-%d}-manual-{local:%H%M%S}"
+        unsent = [rt.store.digests.open(period, now, now - timedelta(days=1), scheduled=False, now=now)]
+    return [
+        attempt(rt, row.period, due_by=END_OF_TIME)
+        or DigestReport(row.period, "sending", error="another process is sending this digest right now")
+        for row in unsent
+    ]
+
+
+def _settings(rt: Runtime) -> DigestSettings:
     if rt.config.digest is None:
         raise ConfigError(rt.config.path, None, "[digest]: add a [digest] section (to, from) to send a digest")
-    now = rt.clock.now()
-    local = now.astimezone(rt.config.monitor.timezone)
-    period = f"{local:%Y-%m-%d}-manual-{local:%H%M%S}"
-    rt.store.digests.open(period, now, now - timedelta(days=1), scheduled=False, now=now)
-    report = attempt(rt, period)
-    return report or DigestReport(period, "sending", error="another process is sending this digest right now")
+    return rt.config.digest
 
 
 def preview(rt: Runtime) -> digest.Digest:
@@ -95,30 +108,32 @@ def write_preview(rt: Runtime, path: Path) -> digest.Digest:
     return d
 
 
-def attempt(rt: Runtime, period: str) -> DigestReport | None:
-    """Claim the period and send it to each destination not yet done. None if not claimed."""
+def attempt(rt: Runtime, period: str, due_by: datetime | None = None) -> DigestReport | None:
+    """Claim the period (due by ``due_by``, default now) and send it to each destination not yet
+    done. None if not claimed."""
+    settings = _settings(rt)
     now = rt.clock.now()
-    row = rt.store.digests.claim(period, now, now + LEASE)
+    row = rt.store.digests.claim(period, now, now + LEASE, due_by)
     if row is None:
         return None
     d = _build(rt, row.period, date.fromisoformat(row.period[:10]), row.start, row.end)
-    if d.empty and row.scheduled and not rt.config.digest.send_empty:
+    if d.empty and row.scheduled and not settings.send_empty:
         rt.store.digests.finish(row.period, "empty", 0, now)
         log.info("digest period=%s status=empty", row.period)
         return DigestReport(row.period, "empty")
-    destinations = _destinations(rt)
+    destinations = _destinations(rt.config, settings)
     failures: list[RetryAt] = []
     for destination in destinations:
         if destination in row.done:
             continue
-        result = _deliver(rt, destination, d, row, now)
+        result = _deliver(rt, settings, destination, d, row, now)
         if isinstance(result, Delivered):
             rt.store.digests.delivered(row.period, destination)
         else:
             failures.append(result if isinstance(result, RetryAt) else RetryAt(now + policy.MAX_DELAY, result.reason))
     if failures:
         error = "; ".join(f.reason for f in failures)
-        rt.store.digests.retry(row.period, min(f.when for f in failures), error)
+        rt.store.digests.retry(row.period, min(f.when for f in failures), error, d.story_count)
         log.warning("digest period=%s status=error attempts=%d error=%s", row.period, row.attempts, error)
         return DigestReport(row.period, "pending", d.story_count, destinations, error)
     sent = events.DigestSent(row.period, d.story_count, ",".join(destinations))
@@ -142,13 +157,14 @@ def _build(rt: Runtime, period: str, day: date, start: datetime, end: datetime) 
     )
 
 
-def _destinations(rt: Runtime) -> tuple[str, ...]:
-    first = "email" if rt.config.smtp is not None else "file"
-    return (first, "slack") if rt.config.digest.slack else (first,)
+def _destinations(config: Config, settings: DigestSettings) -> tuple[str, ...]:
+    first = "email" if config.smtp is not None else "file"
+    return (first, "slack") if settings.slack else (first,)
 
 
-def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, now: datetime) -> DeliveryResult:
-    s = rt.config.digest
+def _deliver(
+    rt: Runtime, s: DigestSettings, destination: str, d: digest.Digest, row: DigestRow, now: datetime
+) -> DeliveryResult:
     attempts = row.attempts - 1  # the claim counted this attempt
     if destination == "slack":
         notifier = rt.notifiers.slack
@@ -156,28 +172,23 @@ def _deliver(rt: Runtime, destination: str, d: digest.Digest, row: DigestRow, no
             return RetryAt(now + policy.MAX_DELAY, "[digest] slack = true needs a working [slack] section")
         channel = rt.config.slack.channel if rt.config.slack else None
         return notifier.post(digest.slack_summary(d, channel), attempts, now)
-    message = mail.compose(
-        subject=d.subject,
-        sender=s.sender,
-        to=s.to,
-        text=digest.render_text(d),
-        html=digest.render_html(d),
-        now=now,
-    )
-    if destination == "email":
-        smtp = rt.config.smtp
+    html = digest.render_html(d)
+    message = mail.compose(subject=d.subject, sender=s.sender, to=s.to, text=digest.render_text(d), html=html, now=now)
+    smtp = rt.config.smtp
+    if destination == "email" and smtp is not None:
         cafile = rt.config.resolve(smtp.cafile) if smtp.cafile else None
         return mail.send(message, smtp, cafile, attempts, now)
-    return _write_files(digest_folder(rt.config), d.period, message, attempts, now)
+    return _write_files(digest_folder(rt.config), d.period, message, html, attempts, now)
 
 
-def _write_files(folder: Path, period: str, message: EmailMessage, attempts: int, now: datetime) -> DeliveryResult:
+def _write_files(
+    folder: Path, period: str, message: EmailMessage, html: str, attempts: int, now: datetime
+) -> DeliveryResult:
     """No [smtp]: the message as ``.eml`` (opens in any mail client) and its HTML part as ``.html``."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         eml = folder / f"digest-{period}.eml"
         eml.write_bytes(bytes(message))
-        html = message.get_body(("html",)).get_content()
         (folder / f"digest-{period}.html").write_text(html, encoding="utf-8")
     except OSError as e:
         return RetryAt(policy.backoff(attempts, now), f"cannot write the digest to {folder}: {e}")

@@ -94,7 +94,7 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
     with Preparer(len(feeds), backlog=min(rt.config.fetch.concurrency, MAX_BACKLOG)) as preparer:
         for index, result in fetch_many(requests, rt.config.fetch):
             body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
-            if body_hash is None or body_hash == known[index].body_hash:
+            if not isinstance(result, Fetched) or body_hash is None or body_hash == known[index].body_hash:
                 settle(index, result, None)  # not modified, unchanged (same hash) or failed
                 continue
             waiting[index] = (replace(result, body=b""), body_hash)  # the preparer has the body
@@ -302,8 +302,9 @@ def _identify(
     batch_keys: set[str] = set()
     for original, item in zip(items, unwrapped, strict=True):
         keys = stories.identity_keys(item, feed.identity, trust_guid)
-        if item.url != original.url and keys[0].startswith("url:"):
-            keys += (stories.url_key(original),)  # the wrapped link too: known next time without a request
+        wrapped = stories.url_key(original)
+        if item.url != original.url and keys[0].startswith("url:") and wrapped:
+            keys += (wrapped,)  # the wrapped link too: known next time without a request
         if batch_keys.isdisjoint(keys):
             candidates.append((item, keys))
             batch_keys.update(keys)
@@ -321,7 +322,7 @@ def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
         opaque -= {key.removeprefix("url:") for key in rt.store.items.known_keys(["url:" + url for url in opaque])}
     ends = links.follow_many(opaque, rt.config.fetch) if opaque else {}
     return [
-        replace(item, url=canonical_url(ends.get(url)) or url) if links.is_wrapped(item.url) else item
+        replace(item, url=canonical_url(ends.get(url or "")) or url) if links.is_wrapped(item.url) else item
         for item, url in zip(items, urls, strict=True)
     ]
 

@@ -40,6 +40,7 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
             chosen.append(new_item(rt, item, keys, matches, views, now))
             if send:
                 recorded.append(rt.store.items.replay([chosen[-1]], now)[0])
-                views = stories.with_member(views, recorded[-1].story_id, chosen[-1].story_info)
+                if (story_id := recorded[-1].story_id) is not None:
+                    views = stories.with_member(views, story_id, chosen[-1].story_info)
     queued = sum(announce(rt, new, rec) for new, rec in zip(chosen, recorded, strict=False))
     return ReplayReport(tuple(preview(new) for new in chosen), queued)

@@ -39,13 +39,13 @@ class Digests:
         assert row is not None
         return row
 
-    def claim(self, period: str, now: datetime, until: datetime) -> DigestRow | None:
-        """Claim a pending (or abandoned sending) row that is due: state sending until ``until``.
-        None when it is sent, empty, not due or claimed by someone else."""
+    def claim(self, period: str, now: datetime, until: datetime, due_by: datetime | None = None) -> DigestRow | None:
+        """Claim a pending (or abandoned sending) row that is due by ``due_by`` (default ``now``):
+        state sending until ``until``. None when it is sent, empty, not due or claimed by someone else."""
         claimed = self.db.execute(
             "UPDATE digests SET state = 'sending', attempts = attempts + 1, next_attempt_at = ? "
             "WHERE period = ? AND state IN ('pending', 'sending') AND next_attempt_at <= ?",
-            (iso(until), period, iso(now)),
+            (iso(until), period, iso(due_by or now)),
         ).rowcount
         return self._row(period) if claimed else None
 
@@ -65,11 +65,11 @@ class Digests:
             )
             insert_events(self.db, [(event, now) for event in events])
 
-    def retry(self, period: str, when: datetime, error: str) -> None:
-        """Back to pending with the error; tried again from ``when``."""
+    def retry(self, period: str, when: datetime, error: str, stories: int) -> None:
+        """Back to pending with the error and the stories it holds; tried again from ``when``."""
         self.db.execute(
-            "UPDATE digests SET state = 'pending', next_attempt_at = ?, last_error = ? WHERE period = ?",
-            (iso(when), error, period),
+            "UPDATE digests SET state = 'pending', next_attempt_at = ?, last_error = ?, stories = ? WHERE period = ?",
+            (iso(when), error, stories, period),
         )
 
     def due(self, now: datetime) -> list[DigestRow]:
