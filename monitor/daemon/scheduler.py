@@ -11,8 +11,8 @@ every minute sends a digest missed while the monitor was down (within ``grace``)
 failed ones; which period is due is decided by ``delivery.digest.due_period`` and the store,
 never by the trigger.
 
-``run_forever`` also serves /healthz and /metrics (``ops.health``), and reloads config and rules
-(``ops.reload``) on SIGHUP and when a watched file changes (the "watch" job); ``reschedule`` then
+``run_forever`` also serves /healthz and /metrics (``daemon.health``), and reloads config and rules
+(``daemon.reload``) on SIGHUP and when a watched file changes (the "watch" job); ``reschedule`` then
 brings the feed and digest jobs in line with the new config.
 """
 
