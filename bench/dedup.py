@@ -4,7 +4,7 @@
 
 Fills a real SQLite file in a temporary folder with --stored items spread over 90 days (a tenth
 of them matched and in stories, so about 330 story items fall inside the 72 h window), then
-passes --new fresh matched items one at a time through ``shell._take_items``, the code a poll
+passes --new fresh matched items one at a time through ``shell.polling._take_items``, the code a poll
 runs: unwrap links, identity keys and the known-key look-up, the rule engine, the story decision
 against the open stories under the store's exclusive hold, and the transaction that stores the
 item, its keys, matches, story features and outbox row. One item per call is the worst case: a
@@ -32,6 +32,7 @@ from monitor import config, shell, stories
 from monitor.clock import FixedClock
 from monitor.intake.normalise import fingerprint
 from monitor.model import Amount, Explanation, Item, Match, NewItem, OpenStory
+from monitor.shell import polling
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -128,7 +129,7 @@ def main() -> None:
         ours, opened = [], 0
         for item in fresh:
             t0 = time.perf_counter()
-            report = shell._take_items(rt, feed, None, [item], NOW, dry_run=False)
+            report = polling._take_items(rt, feed, None, [item], NOW, dry_run=False)
             ours.append(time.perf_counter() - t0)
             opened += report.alerts
         naive = []

@@ -2,7 +2,7 @@
 
     python bench/digest.py [--days 90] [--stories 300] [--noise 1000] [--runs 7] [--seed 7]
 
-Fills a temporary SQLite store through ``record_items`` (the way the pipeline writes): each day
+Fills a temporary SQLite store through ``items.record`` (the way a poll writes): each day
 ``--stories`` matched stories with 1-4 outlets each (every item with a match and an explanation:
 terms, an amount, companies) and ``--noise`` unmatched items. Then, for the middle day, times
 what `monitor run` does at digest time: the store query (``stories_first_seen``: the indexed
