@@ -17,8 +17,9 @@ from monitor.delivery import Notifiers
 from monitor.delivery.slack import SlackNotifier
 from monitor.model import Explanation, Item, JoinStory, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import SlackSettings
-from monitor.shell.delivering import DeliveryReport, deliver_due, delivery_lock
-from monitor.store.sqlitedb import open_sqlite
+from monitor.shell.delivering import DeliveryReport, deliver_due
+from monitor.store.locks import file_lock
+from monitor.store.sqlitedb import delivery_lock_path, open_sqlite
 from monitor.store.storage import Storage
 from monitor.testing import SlackFault, SlackServer
 
@@ -222,7 +223,7 @@ def test_interrupted_summary_is_resent_once_as_it_was(make, slack_server: SlackS
 def test_a_second_process_does_not_deliver_while_one_is(make, slack_server: SlackServer) -> None:
     ctx = make()
     ctx.queue("https://n.example/1")
-    with delivery_lock(ctx.config.database_path) as taken:
+    with file_lock(delivery_lock_path(ctx.config.database_path, "slack")) as taken:  # another process
         assert taken
         assert deliver_due(ctx) == DeliveryReport(busy=True)
     assert slack_server.messages == []

@@ -80,14 +80,11 @@ def daemon(tmp_path: Path, feed_server: FeedServer) -> Iterator[scheduler.Daemon
     rt = shell.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
     built = scheduler.assemble(rt)
     built.health.db_timeout = 0.2
-    thread = threading.Thread(target=built.scheduler.start, daemon=True)
+    thread = threading.Thread(target=built.run, daemon=True)
     thread.start()
     yield built
-    if built.scheduler.running:
-        built.scheduler.shutdown()
+    built.signals.stop()
     thread.join(10)
-    assert built.server is not None
-    built.server.stop()
     rt.close()
 
 

@@ -1,11 +1,13 @@
-"""`monitor run` as a daemon: per-feed jobs, delivery, and a clean stop on SIGTERM."""
+"""`monitor run` as a daemon: feeds claimed by one poll loop (no timer per feed), a delivery job per
+destination, and a clean stop on SIGTERM at any moment."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,17 +19,16 @@ from monitor.errors import StoreError
 from monitor.testing import FeedServer, SlackServer
 
 
-def test_one_interval_job_per_feed_plus_delivery(tmp_path: Path) -> None:
-    path = write_config(tmp_path, {"A": "https://a.example/f", "B": "https://b.example/f"})
-    rt = shell.open_runtime(config.load(path))
+def test_no_timer_per_feed_but_a_delivery_job_per_destination(tmp_path: Path) -> None:
+    extra = '[[webhooks]]\nname = "crm"\nurl = "https://crm.example/hook"\nevents = ["alert"]\nsecret_env = "CRM"\n'
+    path = write_config(tmp_path, {"A": "https://a.example/f", "B": "https://b.example/f"}, extra)
+    rt = shell.open_runtime(config.load(path), deliver=False)
     try:
         jobs = {job.id: job for job in scheduler.build(shell.Live(rt)).get_jobs()}
     finally:
         rt.close()
-    assert set(jobs) == {"feed:A", "feed:B", "deliver", "prune"}
-    feed_job = jobs["feed:A"]
-    assert feed_job.max_instances == 1 and feed_job.coalesce
-    assert feed_job.trigger.interval == timedelta(minutes=15) and feed_job.trigger.jitter
+    assert set(jobs) == {"deliver:console", "deliver:webhook:crm", "notices", "prune"}
+    assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
 
 
 def test_run_polls_delivers_and_stops_cleanly_on_sigterm(
@@ -66,11 +67,12 @@ def test_a_job_failing_on_the_database_logs_one_line_without_a_traceback(
     def full() -> None:
         raise StoreError("the database m.db cannot grow (database or disk is full): free space on /data", "full")
 
-    soon = datetime.now(UTC)
-    daemon.add_job(full, id="full", next_run_time=soon)
-    daemon.add_job(daemon.shutdown, kwargs={"wait": False}, next_run_time=soon + timedelta(seconds=0.5))
+    ran = threading.Event()
+    daemon.add_job(lambda: ran.set() or full(), id="full", next_run_time=datetime.now(UTC))
     try:
         daemon.start()
+        assert ran.wait(10)
+        daemon.shutdown(wait=True)
     finally:
         rt.close()
     [failed] = [r for r in caplog.records if r.name == "monitor.scheduler" and r.getMessage().startswith("job failed")]

@@ -9,6 +9,7 @@ from monitor.model import (
     EventRow,
     Explanation,
     FeedNotice,
+    FeedState,
     Item,
     JoinStory,
     Match,
@@ -126,14 +127,43 @@ def test_a_summary_counts_as_one_recent_send_and_dead_letters_requeue(store: Sto
     assert store.outbox.rows(["pending"])[0]["title"] == "Title 4"
 
 
+def names(states: list[FeedState]) -> list[str]:
+    return [state.name for state in states]
+
+
 def test_a_feed_is_claimed_by_one_poller_until_polled_or_the_lease_ends(store: Store) -> None:
     lease = NOW + timedelta(seconds=60)
-    assert store.feeds.claim("F", NOW, lease)
-    assert not store.feeds.claim("F", NOW, lease)  # another poller
-    assert store.feeds.claim("F", lease, lease + timedelta(seconds=60))  # the first one died
+    assert names(store.feeds.claim_due(NOW, lease, 10)) == ["F"]
+    assert store.feeds.claim_due(NOW, lease, 10) == []  # another poller
+    assert names(store.feeds.claim_due(lease, lease + timedelta(seconds=60), 10)) == ["F"]  # the first one died
     store.feeds.record_poll("F", PollOutcome("ok", next_check_at=NOW + timedelta(minutes=5)), NOW)
-    assert not store.feeds.claim("F", NOW + timedelta(minutes=4), lease)  # polled: not due yet
-    assert store.feeds.claim("F", NOW + timedelta(minutes=5), lease)
+    assert store.feeds.next_due(NOW) == NOW + timedelta(minutes=5)
+    assert store.feeds.claim_due(NOW + timedelta(minutes=4), lease, 10) == []  # polled: not due yet
+    assert names(store.feeds.claim_due(NOW + timedelta(minutes=5), lease, 10)) == ["F"]
+    store.feeds.release(["F"])  # given back unpolled (a shutdown): due again at once
+    assert names(store.feeds.claim_due(NOW + timedelta(minutes=5), lease, 10)) == ["F"]
+
+
+def test_due_feeds_are_claimed_in_batches_the_longest_due_first(store: Store) -> None:
+    feeds = [FeedConfig(f"N{n}", f"https://x.example/{n}", timedelta(minutes=5)) for n in range(5)]
+    assert store.feeds.sync([FeedConfig("F", "https://x.example/feed", timedelta(minutes=5)), *feeds])
+    for n, feed in enumerate(feeds):  # polled a while ago, N4 longest ago
+        store.feeds.record_poll(feed.name, PollOutcome("ok", next_check_at=NOW - timedelta(minutes=n)), NOW)
+    lease = NOW + timedelta(minutes=1)
+    assert set(names(store.feeds.claim_due(NOW, lease, 3))) == {"F", "N4", "N3"}  # never polled first
+    assert set(names(store.feeds.claim_due(NOW, lease, 3))) == {"N2", "N1", "N0"}
+    assert store.feeds.claim_due(NOW, lease, 3) == []
+    assert store.feeds.failing() == 0
+
+
+def test_a_sync_with_the_same_feeds_writes_nothing_and_a_removed_feed_is_never_claimed(store: Store) -> None:
+    kept = FeedConfig("F", "https://x.example/feed", timedelta(minutes=5))
+    assert not store.feeds.sync([kept])  # the fixture synced this list already
+    assert store.feeds.sync([kept, FeedConfig("G", "https://x.example/g", timedelta(minutes=5))])
+    assert store.feeds.sync([FeedConfig("G", "https://x.example/g", timedelta(minutes=5))])  # F removed
+    assert names(store.feeds.claim_due(NOW, NOW + timedelta(minutes=1), 10)) == ["G"]
+    assert store.feeds.state("F") is not None  # its state is kept, should it come back
+    assert store.feeds.next_due(NOW) == NOW  # G was claimed but never polled: it stays due
 
 
 def test_a_digest_period_is_claimed_once_until_its_claim_expires(store: Store) -> None:
@@ -187,6 +217,8 @@ def test_an_event_is_stored_with_the_change_it_reports_or_neither_is(store: Stor
     store.digests.finish("2026-11-22", "sent", 1, NOW, (sent,))
     assert store.digests.recent()[0].state == "sent"
     assert [a.item_key for a in store.outbox.due(NOW)] == ["event:alert_dead:1", "event:digest_sent:1"]
+    assert store.outbox.due_destinations(NOW) == ["webhook:ops"]
+    assert [a.destination for a in store.outbox.due(NOW, destination="slack")] == []
 
 
 def test_many_rows_in_one_call_are_written_all_or_none(store: Storage) -> None:
@@ -242,10 +274,11 @@ def test_replay_heartbeat_and_digest_retries(store: Store) -> None:
 
 
 def test_polls_recorded_in_a_batch_with_their_health_notices(store: Store) -> None:
-    store.feeds.sync([FeedConfig("G", "https://x.example/g", timedelta(minutes=5))])
+    both = [FeedConfig(name, f"https://x.example/{name}", timedelta(minutes=5)) for name in ("F", "G")]
+    store.feeds.sync(both)
     notice = FeedNotice("G", "failing", "#ops", "G is failing: HTTP 500")
     later = NOW + timedelta(minutes=5)
-    assert store.feeds.claim("F", NOW, later) and store.feeds.claim("G", NOW, later)
+    assert sorted(names(store.feeds.claim_due(NOW, later, 10))) == ["F", "G"]
     store.feeds.record_polls(
         [
             ("F", PollOutcome("ok", etag='"e"', next_check_at=later), NOW),
@@ -254,7 +287,7 @@ def test_polls_recorded_in_a_batch_with_their_health_notices(store: Store) -> No
     )
     f, g = store.feeds.state("F"), store.feeds.state("G")
     assert (f.etag, g.consecutive_failures, g.last_error) == ('"e"', 1, "http: HTTP 500")
-    assert store.feeds.claim("F", later, later + timedelta(minutes=5))  # the poll ended the lease
+    assert sorted(names(store.feeds.claim_due(later, later + timedelta(minutes=5), 10))) == ["F", "G"]  # leases ended
     [due] = store.notices.due(NOW)
     assert (due.feed, due.health, due.text) == ("G", "failing", "G is failing: HTTP 500")
     store.notices.mark([due.id], NOW, NOW + timedelta(minutes=1), "ratelimited")

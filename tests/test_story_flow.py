@@ -25,7 +25,6 @@ from conftest import DATA, monitor_command, rss, slack_section, write_config
 
 from monitor import config, shell
 from monitor.clock import FixedClock
-from monitor.daemon import scheduler
 from monitor.store.items import Items
 from monitor.testing import FeedServer, SlackServer
 
@@ -216,9 +215,9 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
     explainer = serve(feed_server, "/explainer.xml", rss(entry("shengshu_explainer", EXPLAINER_URL, "exp-1")))
     m = make_monitor({"Wire": wire, "Explainer": explainer})
     m.rt.store.items = RacingItems(m.rt.store.items.db)
-    live = shell.Live(m.rt)
-    jobs = [threading.Thread(target=scheduler.poll_if_due, args=(live, name)) for name in ("Wire", "Explainer")]
-    for job in jobs:  # the scheduler's feed jobs, each in its own worker thread
+    feeds = {feed.name: feed for feed in m.rt.config.feeds}
+    jobs = [threading.Thread(target=shell.poll_feed, args=(m.rt, feeds[name])) for name in ("Wire", "Explainer")]
+    for job in jobs:  # two pollers at once (threads here; replicas are processes)
         job.start()
     for job in jobs:
         job.join()

@@ -26,11 +26,12 @@ def run(config_path: Path) -> None:
     """
     from monitor.daemon import scheduler
 
+    signals = scheduler.install_signals()  # first: a SIGTERM during start-up stops it cleanly too
     cfg = load(config_path)
     rt = shell.open_runtime(cfg)
     logs.log_events(rt.bus)
     try:
-        scheduler.run_forever(rt)
+        scheduler.run_forever(rt, signals)
     finally:
         rt.close()
 

@@ -62,10 +62,15 @@ def conditional_headers(state: FeedState | None) -> dict[str, str]:
 
 
 Request = tuple[str, FeedState | None]  # (url, what the store remembers about the feed)
+More = Callable[[int], Sequence[Request]]  # up to N more requests, or none for now
+MORE_PAUSE = 0.5  # seconds before asking ``more`` again after it had nothing
 
 
 def fetch_many(
-    requests: Sequence[Request], limits: FetchSettings, halt: threading.Event | None = None
+    requests: Sequence[Request],
+    limits: FetchSettings,
+    halt: threading.Event | None = None,
+    more: More | None = None,
 ) -> Iterator[tuple[int, FetchResult]]:
     """Fetch every request concurrently, yielding (index, result) as each one completes.
 
@@ -75,6 +80,11 @@ def fetch_many(
     once however far the caller falls behind. Closing the iterator early stops the transfers.
     Once ``halt`` is set (a shutdown), no transfer starts: those running finish and are yielded,
     the others never are.
+
+    ``more`` keeps the cycle fed (the daemon's claims of due feeds): whenever fewer than
+    ``concurrency`` requests are running or waiting, the fetch thread asks it for that many more,
+    numbered after the ones before. The cycle ends once nothing runs or waits and ``more`` has
+    nothing either.
     """
     results: queue.Queue[tuple[int, FetchResult] | BaseException | None] = queue.Queue()
     slots = threading.Semaphore(limits.concurrency)
@@ -82,7 +92,7 @@ def fetch_many(
 
     def thread() -> None:
         try:
-            _Cycle(requests, limits).run(results.put, slots, stop, halt or threading.Event())
+            _Cycle(requests, limits, more).run(results.put, slots, stop, halt or threading.Event())
             results.put(None)
         except BaseException as e:  # handed to the caller's thread, which re-raises it
             results.put(e)
@@ -103,25 +113,51 @@ def fetch_many(
 class _Cycle:
     """One cycle's transfers on one libcurl multi handle, in the fetch thread."""
 
-    def __init__(self, requests: Sequence[Request], limits: FetchSettings) -> None:
-        self.requests = requests
+    def __init__(self, requests: Sequence[Request], limits: FetchSettings, more: More | None = None) -> None:
+        self.requests: list[Request] = []
         self.limits = limits
+        self.more = more
+        self.next_ask = 0.0
         self.multi = pycurl.CurlMulti()
         self.multi.setopt(pycurl.M_MAX_TOTAL_CONNECTIONS, limits.concurrency)
         self.multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, limits.per_host)
         self.multi.setopt(pycurl.M_MAXCONNECTS, limits.concurrency)
         self.proxies = urllib.request.getproxies_environment()
-        self.invalid: list[tuple[int, FetchFailed]] = []
+        self.invalid: deque[tuple[int, FetchFailed]] = deque()
         self.waiting: dict[str, deque[int]] = {}  # per host, in request order
-        for index, (url, _) in enumerate(requests):
-            host = _host(url)
-            if host is None:
-                self.invalid.append((index, FetchFailed(url, "http", "the URL is not a valid http(s) URL")))
-            else:
-                self.waiting.setdefault(host, deque()).append(index)
-        self.ready = deque(self.waiting)  # hosts with feeds waiting and fewer than per_host running
+        self.ready: deque[str] = deque()  # hosts with feeds waiting and fewer than per_host running
         self.active: Counter[str] = Counter()
         self.running: dict[pycurl.Curl, _Transfer] = {}
+        for request in requests:
+            self._add(request)
+
+    def _add(self, request: Request) -> None:
+        index, url = len(self.requests), request[0]
+        self.requests.append(request)
+        host = _host(url)
+        if host is None:
+            self.invalid.append((index, FetchFailed(url, "http", "the URL is not a valid http(s) URL")))
+            return
+        queue = self.waiting.setdefault(host, deque())
+        if not queue and self.active[host] < self.limits.per_host:
+            self.ready.append(host)
+        queue.append(index)
+
+    def _ask(self) -> None:
+        """Top the cycle up from ``more`` while it has room; no more once it had nothing and the
+        cycle ran dry, or once halted."""
+        if self.more is None or time.monotonic() < self.next_ask:
+            return
+        room = self.limits.concurrency - len(self.running) - sum(map(len, self.waiting.values()))
+        if room <= 0:
+            return
+        added = self.more(room)
+        for request in added:
+            self._add(request)
+        if not added:
+            self.next_ask = time.monotonic() + MORE_PAUSE
+            if not (self.ready or self.running or self.invalid):
+                self.more = None  # dry: the cycle ends
 
     def run(
         self,
@@ -131,17 +167,18 @@ class _Cycle:
         halt: threading.Event,
     ) -> None:
         try:
-            for invalid in self.invalid:  # a result like any other: it takes a slot
-                while not slots.acquire(timeout=0.05):
-                    if stop.is_set():
-                        return
-                put(invalid)
-            while not stop.is_set() and (self.ready or self.running):
+            while not stop.is_set():
                 if halt.is_set():
                     self.ready.clear()  # nothing new starts; the running transfers finish
+                    self.more = None
+                self._ask()
+                if not (self.ready or self.running or self.invalid or self.more):
+                    return
+                while self.invalid and slots.acquire(blocking=False):  # a result like any other: a slot
+                    put(self.invalid.popleft())
                 for refused in self._start(slots):
                     put(refused)
-                if not self.running:  # every slot holds a result the caller has not taken yet
+                if not self.running:  # every slot holds a result the caller has not taken, or idle
                     if slots.acquire(timeout=0.05):
                         slots.release()
                     continue

@@ -16,12 +16,13 @@ The CLI, the daemon and the tests use the names below.
 
 from monitor.shell import digesting
 from monitor.shell.delivering import FOLLOW_UP_WAIT, DeliveryReport, deliver_due, deliver_notices
-from monitor.shell.polling import PollReport, poll_cycle, poll_feed, prune
+from monitor.shell.polling import Claim, PollReport, poll_cycle, poll_feed, prune
 from monitor.shell.replaying import ReplayReport, replay
 from monitor.shell.runtime import Live, Runtime, open_runtime
 
 __all__ = [
     "FOLLOW_UP_WAIT",
+    "Claim",
     "DeliveryReport",
     "Live",
     "PollReport",

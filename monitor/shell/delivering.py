@@ -20,12 +20,12 @@ That message may then show twice; every other row is either delivered and marked
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import events
 from monitor.config import Config
@@ -33,7 +33,9 @@ from monitor.delivery import webhook
 from monitor.delivery.policy import BURST_WINDOW, Hold, Pacing, Send, plan
 from monitor.model import Alert, Dead, Delivered, DeliveryResult, RetryAt
 from monitor.shell.runtime import Runtime
-from monitor.store.locks import file_lock
+
+if TYPE_CHECKING:
+    from monitor.delivery.slack import SlackNotifier
 
 log = logging.getLogger("monitor.delivery")
 
@@ -76,30 +78,35 @@ def pacing_for(config: Config) -> dict[str, Pacing]:
     }
 
 
-def delivery_lock(database: Path) -> AbstractContextManager[bool]:
-    """An exclusive, non-blocking lock on ``<database>.deliver-lock`` (SQLite's delivery turn);
-    yields whether it was taken. The kernel drops it when the holder dies, even by kill -9."""
-    return file_lock(database.with_name(database.name + ".deliver-lock"))
-
-
-def deliver_due(rt: Runtime, limit: int = 100) -> DeliveryReport:
-    """Deliver what is due now, paced; returns what happened. Safe to call from any process."""
-    with rt.store.delivery_turn() as locked:
+def deliver_due(
+    rt: Runtime, limit: int = 100, destination: str | None = None, halt: threading.Event | None = None
+) -> DeliveryReport:
+    """Deliver what is due now to ``destination`` (or to every destination with rows due, one after
+    another), paced; returns what happened. Safe to call from any process: each destination has
+    its own turn, so a slow webhook never holds Slack up. Once ``halt`` is set (a shutdown), the
+    message being sent finishes and nothing more is sent."""
+    if destination is None:
+        total = DeliveryReport()
+        for name in rt.store.outbox.due_destinations(rt.clock.now()):
+            total += deliver_due(rt, limit, name, halt)
+        return total
+    halt = halt or threading.Event()
+    with rt.store.delivery_turn(destination) as locked:
         if not locked:
-            log.info("delivery skipped: another monitor process is delivering")
+            log.info("delivery skipped: another monitor process is delivering to %s", destination)
             return DeliveryReport(busy=True)
         total = DeliveryReport()
         for _ in range(MAX_ROUNDS):
-            report = _round(rt, limit)
+            report = _round(rt, limit, destination, halt)
             total += report
-            if not report.delivered:
+            if not report.delivered or halt.is_set():
                 break
         return total
 
 
-def _round(rt: Runtime, limit: int) -> DeliveryReport:
+def _round(rt: Runtime, limit: int, destination: str, halt: threading.Event) -> DeliveryReport:
     now = rt.clock.now()
-    due = rt.store.outbox.due(now, limit)
+    due = rt.store.outbox.due(now, limit, destination)
     if not due:
         return DeliveryReport()
     in_flight = rt.store.outbox.in_flight()
@@ -119,6 +126,8 @@ def _round(rt: Runtime, limit: int) -> DeliveryReport:
     blocked: dict[tuple[str, str | None], RetryAt] = {}
     started_at: dict[tuple[str, str | None], datetime] = {}
     for send in sorted((s for s in steps if isinstance(s, Send)), key=lambda s: s.at):
+        if halt.is_set():
+            break
         lane = (send.alerts[0].destination, send.channel)
         if lane in blocked:  # Slack just refused this channel: its other alerts wait as long
             rt.store.outbox.defer([a.id for a in send.alerts], blocked[lane].when, blocked[lane].reason)
@@ -184,8 +193,15 @@ def deliver_notices(rt: Runtime) -> int:
     """Send the due feed-health announcements to the ops channel, all in one message; returns how
     many were sent. They wait in the store, so a Slack outage or a crash only delays them."""
     slack = rt.notifiers.slack
+    if slack is None:
+        return 0
+    with rt.store.delivery_turn("slack") as mine:  # Slack's one sender: no notice twice, the pace kept
+        return _send_notices(rt, slack) if mine else 0
+
+
+def _send_notices(rt: Runtime, slack: SlackNotifier) -> int:
     notices = rt.store.notices.due(rt.clock.now())
-    if not notices or slack is None:
+    if not notices:
         return 0
     now = rt.clock.now()
     ids = [n.id for n in notices]

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor import events, stories
 from monitor.delivery import webhook
 from monitor.delivery.console import alert_text
+from monitor.errors import StoreError
 from monitor.intake import fulltext, links
 from monitor.intake import schedule as health
 from monitor.intake.fetch import fetch_many
 from monitor.intake.normalise import canonical_url
-from monitor.intake.prepare import MAX_BACKLOG, Prepared, Preparer
+from monitor.intake.prepare import MAX_BACKLOG, WORKER_THRESHOLD, Prepared, Preparer
 from monitor.model import (
     FeedNotice,
     FeedState,
@@ -41,6 +43,7 @@ from monitor.shell.runtime import Runtime
 log = logging.getLogger("monitor.polling")
 
 OUTCOME_BATCH = 200  # poll outcomes written per transaction
+OUTCOME_SECONDS = 1.0  # ... and at least this often, so leases end and next checks are set soon
 
 
 @dataclass(frozen=True)
@@ -53,22 +56,40 @@ class PollReport:
     error: str | None = None
 
 
-def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: bool = False) -> list[PollReport]:
-    """Poll every feed once (or the given ones). Fetching runs concurrently and, in a large cycle,
+Claim = Callable[[int], Sequence[tuple[FeedConfig, FeedState]]]  # up to N due feeds, with their states
+
+
+def poll_cycle(
+    rt: Runtime,
+    feeds: Sequence[FeedConfig] | None = None,
+    dry_run: bool = False,
+    claim: Claim | None = None,
+    halt: threading.Event | None = None,
+) -> list[PollReport]:
+    """Poll every feed once (or the given ones; with ``claim``, the due feeds it hands out for as
+    long as it has any: the daemon's loop). Fetching runs concurrently and, in a large cycle,
     parsing runs in a worker process; each feed's items are then matched, given their story and
     stored one feed at a time in this thread, in the order the feeds finish, so story decisions
-    never race. Poll outcomes (validators, health, next check) are written in batches; a crash
-    before a batch is written only means those feeds are fetched again. Finally the feed health
-    announcements are sent."""
-    if feeds is None:
+    never race. Poll outcomes (validators, health, next check) are written in batches, at least
+    every ``OUTCOME_SECONDS``; a crash before a batch is written only means those feeds are fetched
+    again. Once ``halt`` is set, no new fetch starts; the feeds claimed and not fetched are given
+    back. Finally the feed health announcements are sent."""
+    if feeds is None and claim is None:
         feeds = list(rt.config.feeds)
-        states = {s.name: s for s in rt.store.feeds.states()}
-        known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
-    else:  # the daemon's one feed per job: its own row, not the whole table
-        known = [rt.store.feeds.state(feed.name) or FeedState(feed.name, feed.url) for feed in feeds]
+    polled = list(feeds or ())
+    states = {s.name: s for s in rt.store.feeds.states()} if polled else {}
+    known = [states.get(feed.name) or FeedState(feed.name, feed.url) for feed in polled]
     reports: dict[int, PollReport] = {}
     waiting: dict[int, tuple[Fetched, str]] = {}  # (response without its body, body hash) per feed
     outcomes: list[tuple[int, PollOutcome, datetime]] = []
+    last_record = time.monotonic()
+
+    def more(room: int) -> list[tuple[str, FeedState | None]]:  # in the fetch thread
+        assert claim is not None
+        taken = claim(room)
+        polled.extend(feed for feed, _ in taken)
+        known.extend(state for _, state in taken)
+        return [(state.url or feed.url, state) for feed, state in taken]
 
     def settle(
         index: int, fetched: FetchResult, body_hash: str | None, prepared: Prepared | FetchFailed | None = None
@@ -76,36 +97,47 @@ def poll_cycle(rt: Runtime, feeds: Sequence[FeedConfig] | None = None, dry_run: 
         now = rt.clock.now()
         with rt.settling:
             reports[index], outcome = _settle(
-                rt, feeds[index], known[index], fetched, prepared, body_hash, now, dry_run
+                rt, polled[index], known[index], fetched, prepared, body_hash, now, dry_run
             )
         outcomes.append((index, outcome, now))
-        if len(outcomes) >= OUTCOME_BATCH:
+        if len(outcomes) >= OUTCOME_BATCH or time.monotonic() - last_record >= OUTCOME_SECONDS:
             record()
 
     def record() -> None:
-        if not dry_run:
-            rt.store.feeds.record_polls([(feeds[i].name, outcome, now) for i, outcome, now in outcomes])
-            for i, outcome, _ in outcomes:
-                if (event := _health_event(feeds[i], known[i], outcome)) is not None:
-                    rt.bus.emit(event)
+        nonlocal last_record
+        last_record = time.monotonic()
+        if not dry_run and outcomes:
+            try:
+                rt.store.feeds.record_polls([(polled[i].name, outcome, now) for i, outcome, now in outcomes])
+            except StoreError as e:  # the leases run out and the feeds are polled again
+                log.error("poll outcomes not stored", extra={"fields": {"event": "StoreFailed", "error": str(e)}})
+            else:
+                for i, outcome, _ in outcomes:
+                    if (event := _health_event(polled[i], known[i], outcome)) is not None:
+                        rt.bus.emit(event)
         outcomes.clear()
 
-    requests = [(state.url or feed.url, state) for feed, state in zip(feeds, known, strict=True)]
-    with Preparer(len(feeds), backlog=min(rt.config.fetch.concurrency, MAX_BACKLOG)) as preparer:
-        for index, result in fetch_many(requests, rt.config.fetch):
+    requests = [(state.url or feed.url, state) for feed, state in zip(polled, known, strict=True)]
+    size = len(polled) if claim is None else WORKER_THRESHOLD  # a claiming cycle runs long: parse apart
+    with Preparer(size, backlog=min(rt.config.fetch.concurrency, MAX_BACKLOG)) as preparer:
+        fetched = fetch_many(requests, rt.config.fetch, halt, more if claim is not None else None)
+        for index, result in fetched:
             body_hash = hashlib.sha256(result.body).hexdigest() if isinstance(result, Fetched) else None
             if not isinstance(result, Fetched) or body_hash is None or body_hash == known[index].body_hash:
                 settle(index, result, None)  # not modified, unchanged (same hash) or failed
                 continue
             waiting[index] = (replace(result, body=b""), body_hash)  # the preparer has the body
-            for done, prepared in preparer.submit((index, result, feeds[index].name, rt.clock.now())):
+            for done, prepared in preparer.submit((index, result, polled[index].name, rt.clock.now())):
                 settle(done, *waiting.pop(done), prepared)
         for done, prepared in preparer.drain():
             settle(done, *waiting.pop(done), prepared)
     record()
+    unfetched = [feed.name for i, feed in enumerate(polled) if i not in reports]
+    if unfetched and not dry_run:  # halted: the claimed feeds nobody fetched go back at once
+        rt.store.feeds.release(unfetched)
     if not dry_run:
         deliver_notices(rt)
-    return [reports[i] for i in range(len(feeds))]
+    return [reports[i] for i in sorted(reports)]
 
 
 def poll_feed(rt: Runtime, feed: FeedConfig, dry_run: bool = False) -> PollReport:
@@ -122,32 +154,38 @@ def _settle(
     now: datetime,
     dry_run: bool,
 ) -> tuple[PollReport, PollOutcome]:
-    """One feed's fetch (and parse) result -> its items stored; its report and poll outcome."""
+    """One feed's fetch (and parse) result -> its items stored; its report and poll outcome. When
+    the items cannot be stored (a full disk, a lost server), the poll counts as failed: its
+    validators are not kept, so the feed is fetched and its items taken again once the cause is gone."""
     started = time.monotonic()
     hints: tuple[timedelta | None, ...] = (None if isinstance(result, FetchFailed) else health.max_age(result.headers),)
-    if isinstance(result, Fetched) and prepared is None:
-        result = NotModified(result.url, result.headers)  # the same body as last time
-    elif isinstance(prepared, FetchFailed):
-        result = prepared
-    elif isinstance(prepared, Prepared):
-        hints = (*hints, prepared.ttl)
-        report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), prepared.items, now, dry_run)
-    if isinstance(result, NotModified):
-        report = PollReport(feed.name, "not_modified")
-    if isinstance(result, FetchFailed):
-        report = PollReport(feed.name, "error", error=f"{result.kind}: {result.message}")
-        outcome = _failed(rt, feed, state, result, now)
-    else:
-        outcome = PollOutcome(
-            status="ok" if isinstance(result, Fetched) else "not_modified",
-            etag=result.headers.get("etag"),
-            last_modified=result.headers.get("last-modified"),
-            body_hash=body_hash,
-            new_url=result.final_url if isinstance(result, Fetched) and result.permanent_redirect else None,
-            next_check_at=health.next_check_ok(now, feed.interval, hints, rt.config.fetch),
-            health="ok",
-            notice=_notice(rt, feed, state.health, "ok", None),
-        )
+    report = PollReport(feed.name, "not_modified")
+    match prepared:
+        case FetchFailed():
+            result = prepared
+        case Prepared(items=items, ttl=ttl):
+            hints = (*hints, ttl)
+            try:
+                report = _take_items(rt, feed, _first_poll_cutoff(rt, state, now), items, now, dry_run)
+            except StoreError as e:
+                result = FetchFailed(result.url, "store", f"the items could not be stored: {e}")
+        case None if isinstance(result, Fetched):
+            result = NotModified(result.url, result.headers)  # the same body as last time
+    match result:
+        case FetchFailed(kind=kind, message=message):
+            report = PollReport(feed.name, "error", error=f"{kind}: {message}")
+            outcome = _failed(rt, feed, state, result, now)
+        case Fetched() | NotModified():
+            outcome = PollOutcome(
+                status=report.status,
+                etag=result.headers.get("etag"),
+                last_modified=result.headers.get("last-modified"),
+                body_hash=body_hash,
+                new_url=result.final_url if isinstance(result, Fetched) and result.permanent_redirect else None,
+                next_check_at=health.next_check_ok(now, feed.interval, hints, rt.config.fetch),
+                health="ok",
+                notice=_notice(rt, feed, state.health, "ok", None),
+            )
     if (event := _health_event(feed, state, outcome)) is not None:  # its webhook rows go with the outcome
         outcome = replace(outcome, events=webhook.event_rows(rt.config.webhooks, event, now))
     rt.bus.emit(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
 from typing import Any, Protocol
 
 Params = Sequence[Any] | dict[str, Any]
@@ -65,6 +64,8 @@ class Database(Protocol):
 class Dialect(Protocol):
     """What truly differs between the engines: schema versions, locks and leases."""
 
+    row_locks: str  # what a claim's SELECT adds to lock the rows it takes without waiting for others
+
     def migrate(self) -> None:
         """Create the schema or bring it up to date; refuse a database from a newer monitor."""
 
@@ -74,11 +75,9 @@ class Dialect(Protocol):
     def exclusive(self) -> AbstractContextManager[None]:
         """A transaction that no other thread or process writes into meanwhile (the story decision)."""
 
-    def claim_feed(self, name: str, due_by: datetime, now: datetime, until: datetime) -> bool:
-        """Lease the feed until ``until`` if it is due by ``due_by`` and unleased at ``now``."""
-
-    def delivery_turn(self) -> AbstractContextManager[bool]:
-        """Try, without waiting, to become the one process that delivers; yields whether it did."""
+    def delivery_turn(self, destination: str) -> AbstractContextManager[bool]:
+        """Try, without waiting, to become the one process that delivers to ``destination``;
+        yields whether it did. Each destination has its own turn: a slow webhook never holds Slack up."""
 
     def confirm_turn(self) -> None:
         """Raise StoreError if the delivery turn this process holds was lost (a dropped connection)."""

@@ -1,9 +1,16 @@
 """The feeds aggregate: each configured feed's fetch state (validators, health, next check), the
 lease a poller holds on it, and the outcome of each poll with what it announces (a feed-health
-notice, webhook events), written in one transaction."""
+notice, webhook events), written in one transaction.
+
+Feeds are rows, not timers: a poller claims the due ones in batches (``claim_due``: the oldest
+``next_check_at`` first, each leased for one poll, row locks skipped on PostgreSQL so replicas
+never wait for each other) and the poll's outcome sets the next ``next_check_at``. Whatever
+decides when a feed is polled again (its interval, hints, back-off, Retry-After) is in that one
+column."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,10 +21,13 @@ from monitor.settings import FeedConfig
 from monitor.store.database import Database, Dialect
 from monitor.store.notices import insert_notices
 from monitor.store.outbox import insert_events
-from monitor.store.schema import from_iso, iso
+from monitor.store.schema import chunks, from_iso, iso
 
-# A feed a poller may take: due (by the first param), and not leased or its lease ran out (by now).
-FEED_CLAIMABLE = "(next_check_at IS NULL OR next_check_at <= ?) AND (leased_until IS NULL OR leased_until <= ?)"
+# A feed a poller may take: configured, due, and not leased (or its holder's lease ran out).
+CLAIMABLE = (
+    "active = 1 AND (next_check_at IS NULL OR next_check_at <= :now) AND (leased_until IS NULL OR leased_until <= :now)"
+)
+SYNCED_KEY = "feeds"  # the meta row holding the fingerprint of the feed list last synced
 
 Poll = tuple[str, PollOutcome, datetime]  # feed name, outcome, when
 
@@ -27,19 +37,66 @@ class Feeds:
         self.db = db
         self.dialect = dialect
 
-    def sync(self, feeds: Sequence[FeedConfig]) -> None:
-        """Make the stored feed list match the config: new feeds are added; a feed whose configured
-        URL changed starts over at the new URL. A URL learnt from a permanent redirect is kept while
-        the configured URL stays the same."""
-        self.db.executemany(
-            "INSERT INTO feeds(name, url, config_url) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "url = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.url ELSE excluded.url END, "
-            "etag = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.etag END, "
-            "last_modified = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.last_modified END, "
-            "body_hash = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.body_hash END, "
-            "config_url = excluded.config_url",
-            [(feed.name, feed.url, feed.url) for feed in feeds],
-        )
+    def sync(self, feeds: Sequence[FeedConfig]) -> bool:
+        """Make the stored feed list match the config: new feeds are added (due at once); a feed
+        whose configured URL changed starts over at the new URL (a URL learnt from a permanent
+        redirect is kept while the configured URL stays the same); a feed no longer configured
+        becomes inactive, its state kept. One batched statement, in one transaction, and none at all
+        when the list is the one last synced (a restart): returns whether it wrote anything."""
+        fingerprint = hashlib.sha256("\n".join(f"{f.name}\t{f.url}" for f in feeds).encode()).hexdigest()
+        if self._meta(SYNCED_KEY) == fingerprint:
+            return False
+        with self.db.atomic():
+            self.db.executemany(
+                "INSERT INTO feeds(name, url, config_url, active, synced) VALUES (?, ?, ?, 1, ?) "
+                "ON CONFLICT(name) DO UPDATE SET active = 1, synced = excluded.synced, "
+                "url = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.url ELSE excluded.url END, "
+                "etag = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.etag END, "
+                "last_modified = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.last_modified END, "
+                "body_hash = CASE WHEN feeds.config_url IS excluded.config_url THEN feeds.body_hash END, "
+                "config_url = excluded.config_url",
+                [(feed.name, feed.url, feed.url, fingerprint) for feed in feeds],
+            )
+            self.db.execute(
+                "UPDATE feeds SET active = 0, leased_until = NULL WHERE synced IS NOT ? AND active = 1", (fingerprint,)
+            )
+            self.db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (SYNCED_KEY, fingerprint),
+            )
+        return True
+
+    def claim_due(self, now: datetime, until: datetime, limit: int) -> list[FeedState]:
+        """Take up to ``limit`` due feeds, the longest due first, each leased until ``until`` (or
+        until its poll is recorded or ``release`` gives it back): of several processes, exactly one
+        polls a feed; a lease whose holder died runs out by itself."""
+        with self.db.atomic():
+            rows = self.db.query(
+                "UPDATE feeds SET leased_until = :until WHERE name IN (SELECT name FROM feeds WHERE "
+                f"{CLAIMABLE} ORDER BY next_check_at NULLS FIRST LIMIT :limit{self.dialect.row_locks}) RETURNING *",
+                {"until": iso(until), "now": iso(now), "limit": limit},
+            )
+        return [_feed_state(row) for row in rows]
+
+    def release(self, names: Sequence[str]) -> None:
+        """Give claimed feeds back unpolled (a shutdown): due again at once, for anyone."""
+        for chunk, marks in chunks(names):
+            self.db.execute(f"UPDATE feeds SET leased_until = NULL WHERE name IN ({marks})", chunk)
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next feed falls due (``now`` for one never polled); None with no feed at all."""
+        if self.db.query("SELECT name FROM feeds WHERE active = 1 AND next_check_at IS NULL LIMIT 1"):
+            return now
+        row = self.db.execute("SELECT min(next_check_at) FROM feeds WHERE active = 1").fetchone()
+        return from_iso(row[0]) if row else None
+
+    def failing(self) -> int:
+        """How many configured feeds failed their last poll."""
+        return self.db.execute("SELECT count(*) FROM feeds WHERE active = 1 AND consecutive_failures > 0").fetchone()[0]
+
+    def _meta(self, key: str) -> str | None:
+        rows = self.db.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
 
     def state(self, name: str) -> FeedState | None:
         rows = self.db.query("SELECT * FROM feeds WHERE name = ?", (name,))
@@ -47,12 +104,6 @@ class Feeds:
 
     def states(self) -> list[FeedState]:
         return [_feed_state(row) for row in self.db.query("SELECT * FROM feeds ORDER BY name")]
-
-    def claim(self, name: str, now: datetime, until: datetime, due_by: datetime | None = None) -> bool:
-        """Take the feed for one poll if it is due (by ``due_by``, default ``now``) and nobody holds
-        it: leased until ``until`` (or until its poll is recorded), so of several processes exactly
-        one polls it; a lease whose holder died expires by itself."""
-        return self.dialect.claim_feed(name, due_by or now, now, until)
 
     def record_poll(self, name: str, outcome: PollOutcome, now: datetime) -> FeedState:
         """Store a poll's outcome; returns the state before it (for failing/recovered news)."""

@@ -43,9 +43,9 @@ class DeliveryStore(Protocol):
     @property
     def outbox(self) -> Outbox: ...
 
-    def delivery_turn(self) -> AbstractContextManager[bool]:
-        """Try (without waiting) to become the one process that delivers; yields whether it did.
-        Released on exit, and by the OS or the server when the holder dies."""
+    def delivery_turn(self, destination: str = "slack") -> AbstractContextManager[bool]:
+        """Try (without waiting) to become the one process that delivers to ``destination``; yields
+        whether it did. Released on exit, and by the OS or the server when the holder dies."""
 
 
 class DigestStore(Protocol):

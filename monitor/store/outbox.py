@@ -45,12 +45,22 @@ class Outbox:
         self.db = db
         self.dialect = dialect
 
-    def due(self, now: datetime, limit: int = 100) -> list[Alert]:
-        """Pending rows whose time has come, follow-ups after the rest."""
+    def due_destinations(self, now: datetime) -> list[str]:
+        """The destinations with rows to send now."""
         rows = self.db.query(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY kind = 'follow_up', id "
-            "LIMIT ?",
-            (iso(now), limit),
+            "SELECT DISTINCT destination FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
+            "ORDER BY destination",
+            (iso(now),),
+        )
+        return [row["destination"] for row in rows]
+
+    def due(self, now: datetime, limit: int = 100, destination: str | None = None) -> list[Alert]:
+        """Pending rows whose time has come (for one destination, or all), follow-ups after the rest."""
+        only = " AND destination = :destination" if destination is not None else ""
+        rows = self.db.query(
+            f"SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= :now{only} "
+            "ORDER BY kind = 'follow_up', id LIMIT :limit",
+            {"now": iso(now), "destination": destination, "limit": limit},
         )
         return [
             Alert(

@@ -7,7 +7,8 @@ only what must differ:
   replicas starting together do not race;
 - ``exclusive`` (the story decision) takes a transaction-level advisory lock: one decision at a
   time across all replicas, released at commit, rollback or when the session dies;
-- ``claim_feed`` takes a due feed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and a lease;
+- a feed claim locks the due rows it takes ``FOR UPDATE SKIP LOCKED``: replicas claiming at the same
+  moment take different feeds and never wait for each other;
 - ``delivery_turn`` is a session-level advisory lock, the counterpart of SQLite's lock file: the
   server drops it when the holder's connection goes, even after kill -9.
 
@@ -19,8 +20,8 @@ that slipped past the lock could not store an item twice.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -28,8 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monitor.errors import DatabaseUnreachable, StoreError
 from monitor.store import pgdb
-from monitor.store.feedstate import FEED_CLAIMABLE
-from monitor.store.schema import SCHEMA, SCHEMA_VERSION, iso
+from monitor.store.schema import SCHEMA, SCHEMA_VERSION, migration_steps
 from monitor.store.storage import Storage, migrated
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server
@@ -89,8 +89,15 @@ def connect(dsn: str, pool_size: int = 10) -> pgdb.PgDatabase:
     return pgdb.PgDatabase(pool, pgdb.id_tables(SCHEMA), where)
 
 
+def _lock_key(name: str) -> int:
+    """A stable advisory lock key (a signed 64-bit integer) for ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class PostgresDialect:
     """``database.Dialect`` for PostgreSQL: advisory locks, row locks, ``monitor_schema``."""
+
+    row_locks = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, db: pgdb.PgDatabase) -> None:
         self.db = db
@@ -108,6 +115,8 @@ class PostgresDialect:
                     f"knows {SCHEMA_VERSION}); upgrade monitor",
                     "schema",
                 )
+            for step in migration_steps(version):
+                db.execute(step)
             db.executescript(pgdb.schema(SCHEMA))
             if version < SCHEMA_VERSION:
                 db.execute("DELETE FROM monitor_schema")
@@ -128,20 +137,11 @@ class PostgresDialect:
             self.db.execute("SELECT pg_advisory_xact_lock(?)", (DECIDE_LOCK,))
             yield
 
-    def claim_feed(self, name: str, due_by: datetime, now: datetime, until: datetime) -> bool:
-        with self.db.atomic():
-            rows = self.db.execute(
-                f"SELECT name FROM feeds WHERE name = ? AND {FEED_CLAIMABLE} FOR UPDATE SKIP LOCKED",
-                (name, iso(due_by), iso(now)),
-            ).fetchall()
-            if rows:
-                self.db.execute("UPDATE feeds SET leased_until = ? WHERE name = ?", (iso(until), name))
-        return bool(rows)
-
     @contextlib.contextmanager
-    def delivery_turn(self) -> Iterator[bool]:
+    def delivery_turn(self, destination: str) -> Iterator[bool]:
+        key = DELIVER_LOCK if destination == "slack" else _lock_key("deliver:" + destination)
         with self.db.connection() as conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (DELIVER_LOCK,)).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             taken = bool(row and row[0])
             self._turn = conn if taken else None
             try:
@@ -149,7 +149,7 @@ class PostgresDialect:
             finally:
                 self._turn = None
                 if taken and not conn.closed:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (DELIVER_LOCK,))
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def confirm_turn(self) -> None:
         """If the turn's connection dropped, the server released the lock and another replica may

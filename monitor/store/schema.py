@@ -2,8 +2,9 @@
 value conventions every aggregate shares: times are ISO-8601 UTC text, so they compare as text.
 
 Every statement is ``IF NOT EXISTS``: running the script again is how a database is brought up to
-date. A change that the script cannot express this way needs ``SCHEMA_VERSION`` bumped and a
-migration step in both dialects (``sqlitedb.SQLiteDialect.migrate``, ``postgres.PostgresDialect.migrate``).
+date. What the script cannot express that way (a new column of an existing table) is a step in
+``MIGRATIONS``: the statements that take a database from the version before to that version, run
+by both dialects (``migration_steps``) before the script, in one transaction with it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# version -> the statements that bring a database of the version before up to it
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # feeds are rows the pollers claim by next_check_at; a feed removed from the config stays, inactive
+    2: (
+        "ALTER TABLE feeds ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE feeds ADD COLUMN synced TEXT",
+    ),
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -29,7 +39,14 @@ CREATE TABLE IF NOT EXISTS feeds (
     failing_since TEXT,
     health TEXT NOT NULL DEFAULT 'ok',
     config_url TEXT,
-    leased_until TEXT  -- claimed by a poller until then (see claim_feed)
+    leased_until TEXT,  -- claimed by a poller until then (see Feeds.claim_due)
+    active INTEGER NOT NULL DEFAULT 1,  -- 0: no longer in the config (its state is kept)
+    synced TEXT  -- the config sync that last saw it (see Feeds.sync)
+);
+CREATE INDEX IF NOT EXISTS feeds_due ON feeds(next_check_at);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS feed_notices (
     id INTEGER PRIMARY KEY,
@@ -163,3 +180,11 @@ def chunks(values: Sequence[Any], size: int = 500) -> Iterable[tuple[Sequence[An
     for start in range(0, len(values), size):
         chunk = values[start : start + size]
         yield chunk, ",".join("?" * len(chunk))
+
+
+def migration_steps(version: int) -> list[str]:
+    """The statements that bring a database at ``version`` up to ``SCHEMA_VERSION`` (none for a new
+    one: the script creates it whole)."""
+    if version == 0:
+        return []
+    return [sql for step in range(version + 1, SCHEMA_VERSION + 1) for sql in MIGRATIONS.get(step, ())]

@@ -9,10 +9,10 @@ thread's statement never lands in it.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ import sqlite_utils
 from monitor.errors import StoreError
 from monitor.store.database import Params, Result
 from monitor.store.faults import store_error
-from monitor.store.feedstate import FEED_CLAIMABLE
 from monitor.store.locks import file_lock
-from monitor.store.schema import SCHEMA, SCHEMA_VERSION, iso
+from monitor.store.schema import SCHEMA, SCHEMA_VERSION, migration_steps
 from monitor.store.storage import Storage, migrated
 
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
@@ -34,6 +33,15 @@ def open_sqlite(path: Path) -> Storage:
     """Open the SQLite file at ``path``, creating it (and its folder) or migrating it if needed."""
     db = SQLiteDatabase(path)
     return migrated(db, SQLiteDialect(db))
+
+
+def delivery_lock_path(database: Path, destination: str) -> Path:
+    """The lock file of a destination's delivery turn, beside the database (Slack's keeps the name it
+    always had, so a running older process and a new one still exclude each other)."""
+    if destination == "slack":
+        return database.with_name(database.name + ".deliver-lock")
+    safe = re.sub(r"[^A-Za-z0-9_-]", "-", destination)
+    return database.with_name(f"{database.name}.deliver-{safe}.lock")
 
 
 class SQLiteDatabase:
@@ -130,6 +138,8 @@ class SQLiteDatabase:
 class SQLiteDialect:
     """``database.Dialect`` for SQLite: process locks, SQLite's write lock and a lock file."""
 
+    row_locks = ""  # one writer at a time: a claim's UPDATE holds the database's write lock
+
     def __init__(self, db: SQLiteDatabase) -> None:
         self.db = db
 
@@ -145,7 +155,13 @@ class SQLiteDialect:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
-        db.executescript(SCHEMA)  # idempotent: every statement is IF NOT EXISTS
+        steps = migration_steps(version)
+        if steps:  # DDL is transactional in SQLite: a crash leaves the old version, whole
+            with db.atomic():
+                for step in steps:
+                    db.execute(step)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.executescript(SCHEMA)  # idempotent: every statement is IF NOT EXISTS (it commits first)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
@@ -181,22 +197,14 @@ class SQLiteDialect:
                 db.rollback()
                 raise
 
-    def claim_feed(self, name: str, due_by: datetime, now: datetime, until: datetime) -> bool:
-        return (
-            self.db.execute(
-                f"UPDATE feeds SET leased_until = ? WHERE name = ? AND {FEED_CLAIMABLE}",
-                (iso(until), name, iso(due_by), iso(now)),
-            ).rowcount
-            == 1
-        )
-
     @contextlib.contextmanager
-    def delivery_turn(self) -> Iterator[bool]:
-        """``<database>.deliver-lock``, held with flock (see ``store.locks.file_lock``)."""
-        path = self.db.path
+    def delivery_turn(self, destination: str) -> Iterator[bool]:
+        """``<database>.deliver-lock`` (Slack) or ``<database>.deliver-<destination>.lock``, held with
+        flock (see ``store.locks.file_lock``)."""
+        path = delivery_lock_path(self.db.path, destination)
         with contextlib.ExitStack() as held:
             try:
-                taken = held.enter_context(file_lock(path.with_name(path.name + ".deliver-lock")))
+                taken = held.enter_context(file_lock(path))
             except OSError as e:
                 raise store_error(e, path) from e
             yield taken

@@ -52,5 +52,6 @@ class Storage:
     def exclusive(self) -> AbstractContextManager[None]:
         return self.dialect.exclusive()
 
-    def delivery_turn(self) -> AbstractContextManager[bool]:
-        return self.dialect.delivery_turn()
+    def delivery_turn(self, destination: str = "slack") -> AbstractContextManager[bool]:
+        """Try, without waiting, to become the one process that delivers to ``destination``."""
+        return self.dialect.delivery_turn(destination)
