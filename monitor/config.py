@@ -183,6 +183,11 @@ def database_password(config: Config) -> str | None:
         return None
 
 
+_ARRAY_HEADER = re.compile(r"\[\[\s*([\w.-]+)\s*\]\]")
+_TABLE_HEADER = re.compile(r"\[\s*([\w.-]+)\s*\]")
+_KEY = re.compile(r"([\w-]+|\"[^\"]+\")\s*=")
+
+
 def _line_index(text: str) -> dict[str, int]:
     """Map 'section.key' (and 'feeds[N].key', 'section') to its line number in the raw TOML."""
     index: dict[str, int] = {}
@@ -190,15 +195,15 @@ def _line_index(text: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        if header := re.match(r"^\[\[\s*([\w.-]+)\s*\]\]", stripped):
+        if header := _ARRAY_HEADER.match(stripped):
             name = header.group(1)
             counts[name] = counts.get(name, 0) + 1
             table = f"{name}[{counts[name] - 1}]"
             index.setdefault(table, number)
-        elif header := re.match(r"^\[\s*([\w.-]+)\s*\]", stripped):
+        elif header := _TABLE_HEADER.match(stripped):
             table = header.group(1)
             index.setdefault(table, number)
-        elif key := re.match(r"^([\w-]+|\"[^\"]+\")\s*=", stripped):
+        elif key := _KEY.match(stripped):
             index.setdefault(f"{table}.{key.group(1).strip(chr(34))}" if table else key.group(1), number)
     return index
 
@@ -304,6 +309,7 @@ def _rows(raw: Any, name: str, problems: _Problems, defaults: Mapping[str, Any] 
         problems.add(name, f"{name}: write each {name[:-1]} as a [[{name}]] table")
         return ()
     rows: list[Any] = []
+    seen: set[str] = set()
     for number, table in enumerate(raw):
         where, label = f"{name}[{number}]", f"[[{name}]] #{number + 1}"
         if not isinstance(table, dict):
@@ -312,8 +318,9 @@ def _rows(raw: Any, name: str, problems: _Problems, defaults: Mapping[str, Any] 
         values = _section(table, name, where, label, problems)
         if values is None:
             continue
-        if any(row.name == values["name"] for row in rows):
+        if values["name"] in seen:
             problems.add(f"{where}.name", f"{label} name: {values['name']!r} is used by another {name[:-1]}")
+        seen.add(values["name"])
         rows.append(SECTIONS[name](**{**(defaults or {}), **values}))
     return tuple(rows)
 
