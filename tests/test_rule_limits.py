@@ -1,5 +1,6 @@
-"""Rule packs built to hang or crash the monitor (issue 15, item 3): each is refused with a
-located error, and `monitor check`, `poll` and `rules test` exit 2 without a traceback."""
+"""Rule packs built to hang or crash the monitor (issue 15, item 3 and the rule part of item 7):
+each is refused with a located error, and `monitor check`, `poll` and `rules test` exit 2
+without a traceback."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from monitor.matching.rulepack import MAX_TOTAL_TERMS
 
 LIMIT_TERMS = f"expected at most {MAX_TERMS} terms in one query (an @name counts its terms at every use)"
 LIMIT_DEPTH = f"expected at most {MAX_DEPTH} levels of '(', NOT and @name inside one another"
+NOT_FINITE = "min_amount_usd: expected 0 or more, a finite number of US dollars, found"
 
 
-def rule(query: str) -> str:
-    return f"[[rule]]\nid = \"r\"\nquery = '{query}'\n"
+def rule(query: str, extra: str = "") -> str:
+    return f"[[rule]]\nid = \"r\"\nquery = '{query}'\n{extra}"
 
 
 def doubling_chain(levels: int = 33) -> str:
@@ -41,6 +43,29 @@ HOSTILE = {
     "5,000 NOTs": (rule("NOT " * 5000 + "robot"), f"3: column 257: rule 'r': query: {LIMIT_DEPTH}"),
     "3,000 chained defines": (define_chain(), f"67: column 7: define: e65: {LIMIT_DEPTH}, found 65 here (@e64 nests"),
     "10,000 ANDed terms": (rule(" AND ".join(["robot"] * 10_000)), f"3: column 10001: rule 'r': query: {LIMIT_TERMS}"),
+    "a NEAR distance of 5,000 digits": (
+        rule("robot NEAR/" + "9" * 5000 + " drone"),
+        "3: column 7: rule 'r': query: expected a NEAR distance from 1 to 100, found a number of 5000 digits",
+    ),
+    "min_amount_usd = nan": (rule("robot", "min_amount_usd = nan\n"), f"4: rule 'r': {NOT_FINITE} nan"),
+    "min_amount_usd = inf": (rule("robot", "min_amount_usd = inf\n"), f"4: rule 'r': {NOT_FINITE} inf"),
+    "min_amount_usd = -1": (rule("robot", "min_amount_usd = -1\n"), f"4: rule 'r': {NOT_FINITE} -1"),
+    "min_amount_usd too large for a float": (
+        rule("robot", f"min_amount_usd = {'9' * 400}\n"),
+        f"4: rule 'r': {NOT_FINITE} inf",
+    ),
+}
+
+# TOML that made tomllib itself raise something other than its TOMLDecodeError.
+HOSTILE_TOML = {
+    "an integer of 5,000 digits": (
+        rule("robot", f"x = {'9' * 5000}\n"),
+        "4: invalid TOML: a number has more than 4300 digits",
+    ),
+    "arrays nested 5,000 deep": (
+        rule("robot", "x = " + "[" * 5000 + "]" * 5000 + "\n"),
+        " invalid TOML: arrays or tables are nested too deeply",  # tomllib does not say where
+    ),
 }
 
 
@@ -57,6 +82,13 @@ def test_a_hostile_pack_is_refused_with_one_located_problem(name, write_pack, ru
     path = write_pack(text)
     (problem,) = problems(rules_dir)
     assert problem.startswith(f"{path}:{expected}"), problem
+
+
+@pytest.mark.parametrize("name", HOSTILE_TOML)
+def test_toml_past_the_limits_of_python_is_a_problem_not_a_crash(name, write_pack, rules_dir):
+    text, expected = HOSTILE_TOML[name]
+    path = write_pack(text)
+    assert problems(rules_dir) == [f"{path}:{expected}"]
 
 
 def test_a_query_at_the_limits_loads_and_one_past_them_does_not(write_pack, rules_dir):

@@ -161,9 +161,11 @@ def _tokens(query: str) -> Iterator[_Token]:
         elif near:
             if not near.group(1):
                 raise QuerySyntaxError(pos, "expected a distance after NEAR, e.g. NEAR/5")
-            distance = int(near.group(1))
-            if not 1 <= distance <= MAX_NEAR:
-                raise QuerySyntaxError(pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {distance}")
+            digits = near.group(1).lstrip("0") or "0"
+            if len(digits) > len(str(MAX_NEAR)) or not 1 <= int(digits) <= MAX_NEAR:  # int() of 5,000 digits fails
+                found = digits if len(digits) <= 10 else f"a number of {len(digits)} digits"
+                raise QuerySyntaxError(pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {found}")
+            distance = int(digits)
             yield _Token("near", text, pos, distance)
         else:
             yield _Token("word", text, pos)

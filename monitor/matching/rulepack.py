@@ -8,6 +8,7 @@ positions, so a small index of the raw text maps each ``[[rule]]`` table and eac
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -60,6 +61,7 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _OPENS_MULTILINE = re.compile(r"=\s*('''|\"\"\")\s*$")
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_LONG_NUMBER = re.compile(r"[0-9_]{4301}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,12 @@ class _File:
             at = _TOML_AT.search(str(e))
             message = _TOML_AT.sub("", str(e))
             self.problem(int(at.group(1)) if at else None, f"invalid TOML: {message}", int(at.group(2)) if at else None)
+        except ValueError:  # from int(): Python refuses to read more than 4,300 digits
+            digits = _LONG_NUMBER.search(self.raw)
+            line = self.raw.count("\n", 0, digits.start()) + 1 if digits else None
+            self.problem(line, "invalid TOML: a number has more than 4300 digits")
+        except RecursionError:
+            self.problem(None, "invalid TOML: arrays or tables are nested too deeply")
         self.lines = self.raw.splitlines()
 
     def problem(self, line: int | None, message: str, column: int | None = None) -> None:
@@ -291,8 +299,12 @@ def _rule(
             table.line_of("priority"),
             f"{what}: priority: expected one of {expected}, found {get['priority']!r}",
         )
-    if get["min_amount_usd"] < 0:
-        file.problem(table.line_of("min_amount_usd"), f"{what}: min_amount_usd: expected 0 or more")
+    min_amount_usd = _usd(get["min_amount_usd"])
+    if not 0 <= min_amount_usd < math.inf:  # nan fails too
+        file.problem(
+            table.line_of("min_amount_usd"),
+            f"{what}: min_amount_usd: expected 0 or more, a finite number of US dollars, found {min_amount_usd:g}",
+        )
     if get["channel"] is not None and not get["channel"].strip():
         file.problem(table.line_of("channel"), f"{what}: channel: expected a channel name, e.g. #alerts")
     resolved = {}
@@ -323,7 +335,7 @@ def _rule(
         query=table.values["query"],
         priority=get["priority"],
         channel=get["channel"],
-        min_amount_usd=float(get["min_amount_usd"]),
+        min_amount_usd=min_amount_usd,
         companies_any=resolved["companies_any"],
         companies_all=resolved["companies_all"],
         company_tags_any=get["company_tags_any"],
@@ -334,6 +346,14 @@ def _rule(
         tree=parsed.tree,
         terms=parsed.terms,
     )
+
+
+def _usd(value: float) -> float:
+    """``value`` as a float; an int too large for one is infinite (and refused as such)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> RuleSet:
