@@ -1,15 +1,18 @@
 """Rule packs built to hang or crash the monitor (issue 15, item 3 and the rule part of item 7):
-each is refused with a located error, and `monitor check`, `poll` and `rules test` exit 2
-without a traceback."""
+each is refused with a located error, `monitor check`, `poll` and `rules test` exit 2 without a
+traceback, and a running daemon keeps its rules, stays responsive and stops on SIGTERM."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import monitor_command, monitor_env, write_config
 
+from monitor import config, shell
+from monitor.daemon.reload import Reloader
 from monitor.errors import RuleErrors
 from monitor.matching import load_rules
 from monitor.matching.query import MAX_DEPTH, MAX_TERMS, parse
@@ -55,7 +58,6 @@ HOSTILE = {
         f"4: rule 'r': {NOT_FINITE} inf",
     ),
 }
-
 # TOML that made tomllib itself raise something other than its TOMLDecodeError.
 HOSTILE_TOML = {
     "an integer of 5,000 digits": (
@@ -155,3 +157,43 @@ def test_commands_exit_2_with_the_located_problem(command, tmp_path, rules_dir):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"{rules_dir / 'pack.toml'}:{HOSTILE['a 33-level doubling define chain'][1]}")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("name", [*HOSTILE, *HOSTILE_TOML])
+def test_a_reload_of_a_hostile_pack_keeps_the_rules_and_says_where(name, tmp_path, rules_dir, caplog):
+    good = rules_dir / "pack.toml"
+    good.write_text('[[rule]]\nid = "good"\nquery = "robot"\n', encoding="utf-8")
+    rt = shell.open_runtime(config.load(write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, rules=rules_dir)))
+    live = shell.Live(rt)
+    try:
+        reloader, rules = Reloader(live), live.current.rules
+        hostile = rules_dir / "hostile.toml"
+        hostile.write_text({**HOSTILE, **HOSTILE_TOML}[name][0].replace('id = "r"', 'id = "bad"'), encoding="utf-8")
+        with caplog.at_level(logging.ERROR, "monitor.reload"):
+            assert reloader.reload_if_changed() is False
+        assert live.current.rules is rules
+        messages = [r.getMessage() for r in caplog.records]
+        assert messages[0].startswith(f"reload rejected: {hostile}:"), messages
+        assert messages[-1] == "kept the previous config and rules"
+    finally:
+        rt.close()
+
+
+def test_the_daemon_rejects_a_hostile_pack_reloads_the_fixed_one_and_stops_on_sigterm(
+    tmp_path, rules_dir, start_monitor
+):
+    (rules_dir / "pack.toml").write_text('[[rule]]\nid = "good"\nquery = "robot"\n', encoding="utf-8")
+    monitor = start_monitor(write_config(tmp_path, {"A": "http://127.0.0.1:9/a.xml"}, rules=rules_dir))
+    monitor.wait_log("started feeds=1")
+
+    hostile = rules_dir / "hostile.toml"
+    hostile.write_text(doubling_chain(), encoding="utf-8")  # the watch job picks it up
+    monitor.wait_log("status=kept")
+    assert f"reload rejected: {hostile}:{HOSTILE['a 33-level doubling define chain'][1]}" in monitor.stderr
+    assert "kept the previous config and rules" in monitor.stderr
+
+    hostile.write_text('[[rule]]\nid = "fixed"\nquery = "drone"\n', encoding="utf-8")
+    monitor.wait_log("rules=2")
+    assert monitor.stop(timeout=5) == 0
+    assert "Traceback" not in monitor.stderr
