@@ -73,7 +73,7 @@ def test_operator(one_rule, item, query, title, summary, content, feed, expected
 
 
 def test_tree_shapes():
-    tree = parse('a OR b c NOT d "x yard" NEAR/4 z')
+    tree = parse('a OR b c NOT d "x yard" NEAR/4 z').tree
     assert isinstance(tree, Or)
     left, right = tree.operands
     assert isinstance(left, Term) and left.text == "a"
@@ -85,14 +85,14 @@ def test_tree_shapes():
 
 
 def test_near_sides_may_be_groups_of_alternatives():
-    near = parse("(veo OR genie) NEAR/3 (google OR deepmind)")
+    near = parse("(veo OR genie) NEAR/3 (google OR deepmind)").tree
     assert isinstance(near, Near)
     assert [t.text for t in near.left] == ["veo", "genie"]
     assert [t.text for t in near.right] == ["google", "deepmind"]
 
 
 def test_term_keeps_its_position_and_fields():
-    term = parse("  title:funding")
+    term = parse("  title:funding").tree
     assert isinstance(term, Term)
     assert term.offset == 8 and term.fields == ("title",)
 

@@ -130,7 +130,7 @@ def test_every_problem_is_reported_at_once(write_pack, rules_dir):
         f"{first}:9: rule: unknown key 'chanel' (did you mean 'channel'?); expected one of id, name, "
         "query, priority, channel, min_amount_usd, companies_any, companies_all, company_tags_any, "
         "digest_only, enabled",
-        f"{first}:10: rule 'dup': min_amount_usd: expected 0 or more",
+        f"{first}:10: rule 'dup': min_amount_usd: expected 0 or more, a finite number of US dollars, found -5",
         f"{first}:11: rule 'dup': digest_only: expected true or false, found 'yes'",
         f"{first}:12: rule 'dup': companies_any: unknown company 'Acme Robotics'; add it to entities.toml or "
         "fix the spelling",

@@ -11,8 +11,8 @@ from conftest import ROOT
 from doctext import sections
 
 from monitor.matching import format_match, load_rules
-from monitor.matching.query import FIELDS
-from monitor.matching.rulepack import COMPANY_FIELDS, RULE_FIELDS
+from monitor.matching.query import FIELDS, MAX_DEPTH, MAX_NEAR, MAX_TERMS
+from monitor.matching.rulepack import COMPANY_FIELDS, MAX_TOTAL_TERMS, RULE_FIELDS
 
 RULES = ROOT / "rules"
 REFERENCE = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
@@ -37,6 +37,12 @@ def test_every_field_has_a_row_in_its_section(section, key):
 @pytest.mark.parametrize("syntax", SYNTAX)
 def test_every_query_syntax_has_a_row(syntax):
     assert any(syntax in cell for cell in first_column("Query language")), f"no row shows {syntax}"
+
+
+@pytest.mark.parametrize("limit", [MAX_TERMS, MAX_DEPTH, MAX_TOTAL_TERMS, MAX_NEAR])
+def test_every_limit_has_a_row_with_its_value_and_message(limit):
+    rows = [line.split(" | ") for line in SECTIONS["Limits"].splitlines() if line.startswith("| ")]
+    assert any(f"{limit:,}" in at_most and re.search(rf"\b{limit}\b", message) for _, at_most, message in rows)
 
 
 @pytest.mark.parametrize("block", [b for kind, b in BLOCKS if kind == "toml" and "[[rule]]" in b])

@@ -3,7 +3,9 @@
 Triggered by SIGHUP and by a change of any watched file (the config file and every ``*.toml``
 under the rules folder, compared by modification time and size). The new config and rules go
 through the same validation as `monitor check`; if anything fails, every problem is logged as
-``file:line: what is wrong`` and the daemon keeps the set it had. On success the feeds, rules and
+``file:line: what is wrong`` and the daemon keeps the set it had. Checking the rules is bounded
+(``query.MAX_TERMS``, ``MAX_DEPTH``, ``rulepack.MAX_TOTAL_TERMS``: well under a second), so no
+pack can hold the watch job, or SIGTERM waiting for it. On success the feeds, rules and
 (when their sections changed) the notifiers are swapped in; the next poll uses them.
 
 The keys declared ``restart=True`` in ``settings`` are bound when the daemon starts (the database,

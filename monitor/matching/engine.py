@@ -38,6 +38,10 @@ How a rule matches an item
    match with no term at all (``NOT x``), are evaluated. Amounts, round and companies are worked
    out once per item, only when a rule needs them. Matches come back high priority first, then in
    file order.
+10. **Limits.** A ``[define]`` fragment is compiled once and shared, but evaluated at every use,
+   so a query is limited as if its fragments were written out: ``query.MAX_TERMS`` terms and
+   ``query.MAX_DEPTH`` levels per query, ``rulepack.MAX_TOTAL_TERMS`` terms in all rules. That
+   bounds both the compiled size and the work per item (measured in ``bench/rule_limits.py``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,17 @@ Grammar (keywords are upper case; lower-case ``and``/``or``/``not`` are ordinary
     scoped   := (FIELD ":")? primary           -- FIELD is title, summary, content or feed
     primary  := "(" or_expr ")" | WORD | WORD* | "PHRASE" | "PHRASE*" | @NAME
 
-``@NAME`` stands for a query fragment defined once in a rule pack's ``[define]`` table.
+``@NAME`` stands for a query fragment defined once in a rule pack's ``[define]`` table. The
+fragment is parsed once and shared by reference, so the tree is a DAG: ``(@x OR @x)`` holds one
+node twice. Evaluation walks it as a tree, so a fragment costs its size at every use; the
+limits below count it that way, which bounds both compiling and evaluating any query.
+
+Limits (each a :class:`QuerySyntaxError` at the place that passes it): at most ``MAX_DEPTH``
+levels of ``(``, ``NOT`` and ``@NAME`` inside one another, a fragment's own levels counted where
+it is used (so a chain of fragments, each using the one before, is limited too); at most
+``MAX_TERMS`` terms in one query, a fragment's terms counted at every use. The parser recurses a
+few frames per parenthesis (a chain of NOTs is a loop), so the depth limit also keeps it far
+from Python's recursion limit.
 
 What the tree means is written once, at the top of ``engine.py``. Every syntax error carries
 the 0-based offset in the query where something else was expected.
@@ -30,6 +40,8 @@ FIELDS: tuple[TextField, ...] = ("title", "summary", "content", "feed")
 DEFAULT_FIELDS: tuple[TextField, ...] = ("title", "summary", "content")
 MAX_NEAR = 100
 MIN_PREFIX = 3
+MAX_DEPTH = 64  # levels of (, NOT and @name inside one another, with @names written out
+MAX_TERMS = 1000  # terms in one query, with @names written out
 
 
 class QuerySyntaxError(ValueError):
@@ -78,6 +90,16 @@ class Or:
 
 
 Node = Term | Near | Not | And | Or
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed query or ``[define]`` fragment, with its size as the limits count it."""
+
+    tree: Node
+    terms: int  # terms, each @name's counted at every use
+    depth: int  # deepest level of (, NOT and @name, each @name's own levels included
+    uses: frozenset[str] = frozenset()  # the @names it uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +161,11 @@ def _tokens(query: str) -> Iterator[_Token]:
         elif near:
             if not near.group(1):
                 raise QuerySyntaxError(pos, "expected a distance after NEAR, e.g. NEAR/5")
-            distance = int(near.group(1))
-            if not 1 <= distance <= MAX_NEAR:
-                raise QuerySyntaxError(pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {distance}")
+            digits = near.group(1).lstrip("0") or "0"
+            if len(digits) > len(str(MAX_NEAR)) or not 1 <= int(digits) <= MAX_NEAR:  # int() of 5,000 digits fails
+                found = digits if len(digits) <= 10 else f"a number of {len(digits)} digits"
+                raise QuerySyntaxError(pos, f"expected a NEAR distance from 1 to {MAX_NEAR}, found {found}")
+            distance = int(digits)
             yield _Token("near", text, pos, distance)
         else:
             yield _Token("word", text, pos)
@@ -173,11 +197,15 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
 
 
 class _Parser:
-    def __init__(self, query: str, definitions: Mapping[str, Node]) -> None:
+    def __init__(self, query: str, definitions: Mapping[str, Parsed]) -> None:
         self.query = query
         self.definitions = definitions
         self.tokens = list(_tokens(query))
         self.index = 0
+        self.depth = 0  # levels open at the current token
+        self.deepest = 0
+        self.terms = 0
+        self.uses: set[str] = set()
 
     @property
     def current(self) -> _Token:
@@ -193,14 +221,38 @@ class _Parser:
         found = "end of query" if token.kind == "end" else repr(token.text)
         return QuerySyntaxError(token.offset, f"expected {expected}, found {found}")
 
-    def parse(self) -> Node:
+    def parse(self) -> Parsed:
         if self.current.kind == "end":
             raise QuerySyntaxError(0, "expected a query, found nothing")
         node = self.or_expr(None)
         if self.current.kind == "rparen":
             raise QuerySyntaxError(self.current.offset, "unexpected ')': there is no '(' for it to close")
         assert self.current.kind == "end"  # and_expr stops only at OR, ')' or the end; near() at NEAR
-        return node
+        return Parsed(node, self.terms, self.deepest, frozenset(self.uses))
+
+    def enter(self, token: _Token, inner: Parsed | None = None) -> None:
+        """Open a level at ``token`` (a '(', a NOT or an @name, whose own levels count too)."""
+        self.depth += 1
+        deepest = self.depth + (inner.depth if inner else 0)
+        if deepest > MAX_DEPTH:
+            written_out = f" ({token.text} nests {inner.depth} deep itself)" if inner else ""
+            raise QuerySyntaxError(
+                token.offset,
+                f"expected at most {MAX_DEPTH} levels of '(', NOT and @name inside one another, "
+                f"found {deepest} here{written_out}; flatten the query",
+            )
+        self.deepest = max(self.deepest, deepest)
+
+    def count(self, token: _Token, terms: int) -> None:
+        """Add the terms at ``token`` (a term, or an @name standing for its fragment's)."""
+        self.terms += terms
+        if self.terms > MAX_TERMS:
+            each = f" ({token.text} has {terms})" if token.kind == "ref" else ""
+            raise QuerySyntaxError(
+                token.offset,
+                f"expected at most {MAX_TERMS} terms in one query (an @name counts its terms at every use), "
+                f"found {self.terms} by here{each}; split the query",
+            )
 
     def or_expr(self, field: TextField | None) -> Node:
         operands = [self.and_expr(field)]
@@ -244,10 +296,13 @@ class _Parser:
         return Near(sides[0], sides[1], operator.value, self.query[left_token.offset : last.offset + len(last.text)])
 
     def unary(self, field: TextField | None) -> Node:
-        if self.current.kind == "not":
-            self.advance()
-            return Not(self.unary(field))
-        return self.scoped(field)
+        nots = 0
+        while self.current.kind == "not":  # a loop, not a recursion: NOT NOT ... x is a chain
+            self.enter(self.advance())
+            nots += 1
+        node = self.scoped(field)
+        self.depth -= nots
+        return Not(node) if nots % 2 else node  # NOT NOT x is x: a chain adds no nodes
 
     def scoped(self, field: TextField | None) -> Node:
         if self.current.kind == "field":
@@ -259,22 +314,30 @@ class _Parser:
                 raise self.fail(f"a term, phrase, @name or '(' after {token.text}:")
         token = self.current
         if token.kind == "lparen":
-            self.advance()
+            self.enter(self.advance())
             node = self.or_expr(field)
             if self.current.kind != "rparen":
                 raise self.fail(f"')' to close the '(' at column {token.offset + 1}")
             self.advance()
+            self.depth -= 1
             return node
         if token.kind in ("word", "phrase"):
             self.advance()
             fields = (field,) if field else DEFAULT_FIELDS
-            return _term(token, fields)
+            term = _term(token, fields)
+            self.count(token, 1)
+            return term
         if token.kind == "ref":
             self.advance()
             name = token.text[1:]
             if name not in self.definitions:
                 raise QuerySyntaxError(token.offset, f"unknown name '{token.text}': define it in a [define] table")
-            node = self.definitions[name]
+            fragment = self.definitions[name]
+            self.uses.add(name)
+            self.enter(token, fragment)
+            self.depth -= 1
+            self.count(token, fragment.terms)
+            node = fragment.tree
             if field is None:
                 return node
             try:
@@ -315,10 +378,10 @@ def _alternatives(node: Node) -> tuple[Term, ...]:
     return ()
 
 
-def parse(query: str, definitions: Mapping[str, Node] | None = None) -> Node:
-    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``.
+def parse(query: str, definitions: Mapping[str, Parsed] | None = None) -> Parsed:
+    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``, shared.
 
-    Raises :class:`QuerySyntaxError`.
+    Raises :class:`QuerySyntaxError`, for the limits too.
     """
     return _Parser(query, definitions or {}).parse()
 

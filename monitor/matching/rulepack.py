@@ -8,6 +8,7 @@ positions, so a small index of the raw text maps each ``[[rule]]`` table and eac
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -19,11 +20,12 @@ from monitor.errors import RuleError, RuleErrors
 from monitor.matching.amounts import DEFAULT_RATES_USD
 from monitor.matching.engine import RuleSet
 from monitor.matching.entities import Companies, Company
-from monitor.matching.query import Node, Or, QuerySyntaxError, parse
+from monitor.matching.query import Node, Or, Parsed, QuerySyntaxError, parse
 from monitor.matching.text import fold
 from monitor.model import PRIORITIES, Priority
 
 ENTITIES_FILE = "entities.toml"
+MAX_TOTAL_TERMS = 50_000  # terms in all rules of all packs, @names written out (query.MAX_TERMS: one query)
 
 # Every key a [[rule]] table may hold: (accepted types, default, one line of help). The rule
 # reference in rules/README.md documents each of these; a test keeps the two in step.
@@ -53,12 +55,13 @@ SHARED_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "context": ((list,), (), "words that make any ambiguous name a company when near it"),
 }
 _TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
-_BROKEN = Or(())  # stands in for a [define] fragment that did not parse; the load fails anyway
+_BROKEN = Parsed(Or(()), 0, 0)  # stands in for a [define] fragment that did not parse; the load fails anyway
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _OPENS_MULTILINE = re.compile(r"=\s*('''|\"\"\")\s*$")
 _TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+_LONG_NUMBER = re.compile(r"[0-9_]{4301}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Rule:
     file: str
     line: int | None
     tree: Node = field(repr=False, compare=False)
+    terms: int = field(default=0, repr=False, compare=False)  # @names written out, as the limits count
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,12 @@ class _File:
             at = _TOML_AT.search(str(e))
             message = _TOML_AT.sub("", str(e))
             self.problem(int(at.group(1)) if at else None, f"invalid TOML: {message}", int(at.group(2)) if at else None)
+        except ValueError:  # from int(): Python refuses to read more than 4,300 digits
+            digits = _LONG_NUMBER.search(self.raw)
+            line = self.raw.count("\n", 0, digits.start()) + 1 if digits else None
+            self.problem(line, "invalid TOML: a number has more than 4300 digits")
+        except RecursionError:
+            self.problem(None, "invalid TOML: arrays or tables are nested too deeply")
         self.lines = self.raw.splitlines()
 
     def problem(self, line: int | None, message: str, column: int | None = None) -> None:
@@ -173,7 +183,7 @@ class _File:
             tables.append(table)
         return tables
 
-    def query(self, text: str, line: int | None, what: str, definitions: Mapping[str, Node]) -> Node | None:
+    def query(self, text: str, line: int | None, what: str, definitions: Mapping[str, Parsed]) -> Parsed | None:
         """Parse ``text`` (the string at ``line``), reporting a syntax error at its line and column."""
         try:
             return parse(text, definitions)
@@ -244,7 +254,7 @@ def _load_companies(file: _File) -> Companies:
     return Companies(tuple(companies), shared_context)
 
 
-def _definitions(file: _File, known: dict[str, Node]) -> None:
+def _definitions(file: _File, known: dict[str, Parsed]) -> None:
     """Add the file's ``[define]`` fragments to ``known``; each may use the ones before it."""
     table = file.table("define")
     for name, text in table.values.items():
@@ -256,12 +266,16 @@ def _definitions(file: _File, known: dict[str, Node]) -> None:
         elif not isinstance(text, str):
             file.problem(table.line_of(name), f"{what}: expected a query string, found {text!r}")
         else:
-            # A broken fragment is reported once; its placeholder keeps the rules using it quiet.
-            known[name] = file.query(text, table.line_of(name), what, known) or _BROKEN
+            # A broken fragment is reported once; its placeholder keeps the rules and the fragments
+            # using it quiet (a chain of fragments past a limit would otherwise fail again and again).
+            parsed = file.query(text, table.line_of(name), what, known)
+            if parsed is None or any(known[used] is _BROKEN for used in parsed.uses):
+                parsed = _BROKEN
+            known[name] = parsed
 
 
 def _rule(
-    file: _File, table: _Table, companies: Companies, definitions: Mapping[str, Node], seen: dict[str, str]
+    file: _File, table: _Table, companies: Companies, definitions: Mapping[str, Parsed], seen: dict[str, str]
 ) -> Rule | None:
     rule_id = file.value(table, "id", RULE_FIELDS["id"], "rule")
     if rule_id is None:
@@ -277,7 +291,7 @@ def _rule(
     text = file.value(table, "query", RULE_FIELDS["query"], what)
     if text is None:
         file.problem(table.line, f"{what}: query: missing; every rule needs a query")
-    tree = None if text is None else file.query(text, table.line_of("query"), f"{what}: query", definitions)
+    parsed = None if text is None else file.query(text, table.line_of("query"), f"{what}: query", definitions)
     get = {key: file.value(table, key, spec, what) for key, spec in RULE_FIELDS.items() if key != "query"}
     if get["priority"] not in PRIORITIES:
         expected = ", ".join(PRIORITIES)
@@ -285,8 +299,12 @@ def _rule(
             table.line_of("priority"),
             f"{what}: priority: expected one of {expected}, found {get['priority']!r}",
         )
-    if get["min_amount_usd"] < 0:
-        file.problem(table.line_of("min_amount_usd"), f"{what}: min_amount_usd: expected 0 or more")
+    min_amount_usd = _usd(get["min_amount_usd"])
+    if not 0 <= min_amount_usd < math.inf:  # nan fails too
+        file.problem(
+            table.line_of("min_amount_usd"),
+            f"{what}: min_amount_usd: expected 0 or more, a finite number of US dollars, found {min_amount_usd:g}",
+        )
     if get["channel"] is not None and not get["channel"].strip():
         file.problem(table.line_of("channel"), f"{what}: channel: expected a channel name, e.g. #alerts")
     resolved = {}
@@ -309,7 +327,7 @@ def _rule(
                 table.line_of("company_tags_any"),
                 f"{what}: company_tags_any: no company in {ENTITIES_FILE} has the tag '{tag}'",
             )
-    if len(file.problems) > count or tree is None or rule_id is None:
+    if len(file.problems) > count or parsed is None or rule_id is None:
         return None
     return Rule(
         id=rule_id,
@@ -317,7 +335,7 @@ def _rule(
         query=table.values["query"],
         priority=get["priority"],
         channel=get["channel"],
-        min_amount_usd=float(get["min_amount_usd"]),
+        min_amount_usd=min_amount_usd,
         companies_any=resolved["companies_any"],
         companies_all=resolved["companies_all"],
         company_tags_any=get["company_tags_any"],
@@ -325,8 +343,17 @@ def _rule(
         enabled=get["enabled"],
         file=str(file.path),
         line=table.line,
-        tree=tree,
+        tree=parsed.tree,
+        terms=parsed.terms,
     )
+
+
+def _usd(value: float) -> float:
+    """``value`` as a float; an int too large for one is infinite (and refused as such)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> RuleSet:
@@ -348,16 +375,24 @@ def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> Ru
         problems.append(RuleError(path, None, "no rule packs found: expected a directory of *.toml files or one"))
     companies = _load_companies(_File(entities, problems)) if entities.exists() else Companies()
     files = [_File(pack, problems) for pack in packs]
-    definitions: dict[str, Node] = {}
+    definitions: dict[str, Parsed] = {}
     for file in files:
         file.check_top_level(("rule", "define"), "[[rule]] tables and one [define] table")
         _definitions(file, definitions)
     seen: dict[str, str] = {}
-    rules = []
+    rules: list[Rule] = []
+    terms = 0
     for file in files:
         for table in file.tables("rule", RULE_FIELDS):
             if rule := _rule(file, table, companies, definitions, seen):
                 rules.append(rule)
+                terms += rule.terms
+                if terms - rule.terms <= MAX_TOTAL_TERMS < terms:  # reported once, at the rule that passes it
+                    file.problem(
+                        table.line_of("query"),
+                        f"rule '{rule.id}': query: expected at most {MAX_TOTAL_TERMS} terms in all rules of all "
+                        f"packs together (an @name counts its terms at every use), found {terms} by this rule",
+                    )
     if problems:
         raise RuleErrors(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     merged = {**DEFAULT_RATES_USD, **{code.upper(): float(rate) for code, rate in (rates or {}).items()}}
