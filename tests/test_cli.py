@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import DATA, article, rss, slack_section, write_config
+from conftest import DATA, article, free_port, rss, slack_section, write_config
 from conftest import run_monitor as run
 
 from monitor.testing import FeedServer, SlackServer
@@ -114,3 +114,20 @@ def test_first_poll_does_not_flood_with_old_items(tmp_path: Path, feed_server: F
     feed_server.add("/w.xml", rss(old, fresh))
     second = run("poll", "--config", str(config))
     assert "https://wire.example/new" in second.stdout and "https://wire.example/old" not in second.stdout
+
+
+def test_poll_exits_3_when_every_feed_failed(tmp_path: Path, feed_server: FeedServer) -> None:
+    good = feed_server.add("/w.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    feed_server.add("/broken.xml", "", status=500)
+    broken = feed_server.url + "/broken.xml"
+    some = run("poll", "--config", str(write_config(tmp_path, {"Wire": good, "Broken": broken})))
+    assert some.returncode == 0, some.stderr
+    assert "polled 2 feeds: 1 new item, 1 matched, 1 alert queued;" in some.stderr
+    assert "; 1 feed failing" in some.stderr
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    closed = f"http://127.0.0.1:{free_port()}/a.xml"
+    every = run("poll", "--config", str(write_config(offline, {"Broken": broken, "Closed": closed})))
+    assert every.returncode == 3, every.stderr
+    assert "; 2 feeds failing" in every.stderr and "feed 'Closed': connect: cannot connect" in every.stderr
+    assert "Traceback" not in every.stderr

@@ -1,7 +1,8 @@
 """The `monitor` command group and what its commands share: the --config option, loading the
 config (logging set up, secrets hidden), and mapping errors to exit codes: 0 ok, 1 a runtime
-failure, 2 a config, rule or setup problem. The commands live in ``monitoring``, ``tuning`` and
-``admin``; none holds logic beyond calling the shell and rendering its answer.
+failure, 2 a config, rule or setup problem; `monitor poll` adds 3 (``ALL_FEEDS_FAILED``). The
+commands live in ``monitoring``, ``tuning`` and ``admin``; none holds logic beyond calling the
+shell and rendering its answer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from monitor.textsafety import for_terminal
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
+ALL_FEEDS_FAILED = 3  # `monitor poll`: it ran, and every feed it polled failed (offline, a proxy, DNS)
 # The packages of pyproject.toml's extras, imported only where needed: what needs them, how to add them.
 _POSTGRES = ("a postgresql:// database", "pip install -e '.[postgres]' (the image: --build-arg EXTRAS=postgres)")
 OPTIONAL = {"psycopg": _POSTGRES, "psycopg_pool": _POSTGRES, "aiosmtpd": ("`monitor demo`", "pip install -e '.[demo]'")}
