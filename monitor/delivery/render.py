@@ -233,7 +233,7 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
     return {
         "title": item.title,
-        "url": item.url,
+        "url": item.shown_link,  # as published, minus tracking parameters: never the canonical form
         "feed": item.feed,
         "published": item.published.isoformat(),
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],

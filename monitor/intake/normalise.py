@@ -1,4 +1,5 @@
-"""Feed entries -> Items: HTML to plain text, canonical URLs, UTC dates, a content fingerprint.
+"""Feed entries -> Items: HTML to plain text, canonical URLs (identity) and display links (what
+people follow), UTC dates, a content fingerprint.
 
 Every text field and URL is cleaned here (``textsafety.clean``: controls, lone surrogates,
 invisible format characters), once, so nothing downstream (rules, store, Slack, email) sees them.
@@ -12,7 +13,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from monitor.model import Entry, Item, ParsedFeed
 from monitor.textsafety import clean
@@ -103,6 +104,28 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
+def display_link(url: str | None) -> str | None:
+    """The link as published, for people to follow: cleaned, http(s) only, tracking parameters
+    (``utm_*``, ``fbclid``, ...) dropped, and nothing else rewritten: no case, slash, port or
+    encoding changes, the fragment kept. ``canonical_url`` is the identity form, never shown."""
+    if not url:
+        return None
+    url = clean(url).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    main, hash_, fragment = url.partition("#")
+    base, question, query = main.partition("?")
+    pairs = query.split("&")
+    kept = [pair for pair in pairs if not _TRACKING.match(unquote_plus(pair.partition("=")[0]))]
+    if not question or len(kept) == len(pairs):
+        return url
+    return base + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
+
+
 def fold(text: str) -> str:
     """Unicode-normalised, case-folded text for comparisons."""
     return unicodedata.normalize("NFKC", text).casefold()
@@ -133,6 +156,7 @@ def item(entry: Entry, feed: str, first_seen: datetime) -> Item:
         feed=feed,
         guid=guid or None,
         url=canonical_url(entry.link),
+        link=display_link(entry.link),
         title=title or "(untitled)",
         summary=summary,
         content=content,

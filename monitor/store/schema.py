@@ -2,8 +2,10 @@
 value conventions every aggregate shares: times are ISO-8601 UTC text, so they compare as text.
 
 Every statement is ``IF NOT EXISTS``: running the script again is how a database is brought up to
-date. A change that the script cannot express this way needs ``SCHEMA_VERSION`` bumped and a
-migration step in both dialects (``sqlitedb.SQLiteDialect.migrate``, ``postgres.PostgresDialect.migrate``).
+date with new tables and indexes. A change that the script cannot express this way (a new column
+of an existing table) bumps ``SCHEMA_VERSION`` and adds its statements to ``MIGRATIONS``, which
+both dialects run (``upgrades``) on a database an older monitor made, in the transaction that
+records the new version; a new database gets ``SCHEMA`` as it stands.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The statements that bring a database from the version before each key to that version.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: the link shown to people, as published (the url column is the canonical identity form);
+    # rows from before keep NULL and show their url
+    2: ("ALTER TABLE items ADD COLUMN link TEXT", "ALTER TABLE stories ADD COLUMN link TEXT"),
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -52,7 +61,8 @@ CREATE TABLE IF NOT EXISTS stories (
     title TEXT NOT NULL,
     url TEXT,
     priority TEXT NOT NULL,
-    info TEXT NOT NULL DEFAULT '{}'
+    info TEXT NOT NULL DEFAULT '{}',
+    link TEXT  -- as published, minus tracking parameters; NULL: show url
 );
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY,
@@ -65,7 +75,8 @@ CREATE TABLE IF NOT EXISTS items (
     published TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    story_id INTEGER REFERENCES stories(id)
+    story_id INTEGER REFERENCES stories(id),
+    link TEXT  -- as published, minus tracking parameters; NULL: show url
 );
 CREATE INDEX IF NOT EXISTS items_first_seen ON items(first_seen);
 CREATE INDEX IF NOT EXISTS items_story ON items(story_id);
@@ -148,6 +159,14 @@ CREATE TABLE IF NOT EXISTS heartbeat (
     at TEXT NOT NULL
 );
 """
+
+
+def upgrades(version: int) -> list[str]:
+    """The ``MIGRATIONS`` statements from ``version`` to ``SCHEMA_VERSION``, in SQLite's words
+    (0: a new database, which needs none)."""
+    if not version:
+        return []
+    return [statement for step in range(version + 1, SCHEMA_VERSION + 1) for statement in MIGRATIONS.get(step, ())]
 
 
 def iso(moment: datetime | None) -> str | None:
