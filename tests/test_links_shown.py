@@ -82,6 +82,8 @@ def test_slack_webhooks_and_the_digest_link_the_article_as_published(
         finally:
             rt.close()
         hooks = {r["json"]["data"]["url"] for r in receiver.accepted()}
+        data = {r["json"]["event"]: r["json"]["data"] for r in receiver.accepted()}
+    assert data["follow_up"]["story_title"] == data["alert"]["story_title"] == data["alert"]["title"]
 
     journal = "https://Journal.example/News/ShengShu/?page=2"
     slack = [m["metadata"]["event_payload"]["url"] for m in slack_server.messages]

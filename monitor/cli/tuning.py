@@ -107,7 +107,7 @@ def replay(config_path: Path, since: timedelta, send: bool) -> None:
         rt.close()
     if not send:
         for alert in report.alerts:
-            click.echo(alert_text(alert))
+            click.echo(alert_text(alert, cfg.monitor.timezone))
         click.echo(f"{len(report.alerts)} of {total} never-alerted items would alert; --send to send them", err=True)
         return
     click.echo(

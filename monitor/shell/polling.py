@@ -218,7 +218,7 @@ def _take_items(
         new_items = [new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
-                print(alert_text(preview(new)))
+                print(alert_text(preview(new), rt.config.monitor.timezone))
         return _report(feed, new_items, alerts=0)
 
     # Deciding a story reads the open stories and writes the item into one. Both happen under the

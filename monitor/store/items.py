@@ -263,6 +263,11 @@ class Items:
                 (iso(text_before),),
             ).rowcount
 
+    def story_title(self, story_id: int) -> str | None:
+        """The title of a story (its first item's), for the follow-ups that join it."""
+        row = self.db.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return row[0] if row else None
+
     def stories_first_seen(self, start: datetime, end: datetime) -> list[StoryRecord]:
         """Stories opened in [start, end), each with all its outlets and matches (the digest). Their
         ``url`` is the link to show: as published (the canonical form for rows from before links
