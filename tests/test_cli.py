@@ -81,7 +81,7 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"A": "https://a.example/feed"})
     result = run("check", env={"MONITOR_CONFIG": str(config)}, cwd=tmp_path.parent)
     assert result.returncode == 0, result.stderr
-    assert "1 feeds" in result.stdout
+    assert "(1 feed, " in result.stdout
 
 
 def test_rules_test_explains_an_article() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from monitor import config, logs, shell
-from monitor.cli.app import ALL_FEEDS_FAILED, cli, config_option, handle_errors, load
+from monitor.cli.app import ALL_FEEDS_FAILED, cli, config_option, handle_errors, load, stdout_console
 from monitor.errors import ConfigError
 from monitor.secrets import secret
 from monitor.textsafety import for_terminal
@@ -86,7 +86,7 @@ def check(config_path: Path) -> None:
     for name in config.secret_names(cfg):  # raises SecretError for a *_FILE that cannot be read
         if secret(name) is None:
             unset.append(name)
-    click.echo(f"{cfg.path}: ok ({len(cfg.feeds)} feeds, {len(rules.rules)} rules)")
+    click.echo(f"{cfg.path}: ok ({plural(len(cfg.feeds), 'feed')}, {plural(len(rules.rules), 'rule')})")
     for name in unset:
         click.echo(f"note: {name} is not set in this environment (nor {name}_FILE); set it where the monitor runs")
 
@@ -150,7 +150,7 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(for_terminal(json.dumps(report, indent=2, ensure_ascii=False)))
     else:
-        render_table(report, zone=cfg.monitor.timezone)
+        render_table(report, zone=cfg.monitor.timezone, console=stdout_console())
 
 
 @cli.command()

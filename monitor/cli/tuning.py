@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import click
 
 from monitor import config, logs, shell
 from monitor.cli.app import cli, config_option, duration, handle_errors, load, progress
+from monitor.textsafety import for_terminal
+from monitor.wording import plural
 
 
 @cli.group()
@@ -44,7 +47,7 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
         for match in matches:
             total += 1
             click.echo("   " + format_match(match).replace("\n", "\n   "))
-    click.echo(f"{total} matches in {len(items)} items", err=True)
+    click.echo(f"{plural(total, 'match', 'matches')} in {plural(len(items), 'item')}", err=True)
 
 
 @cli.command()
@@ -56,8 +59,9 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="Rules folder (or one pack) to try instead of the configured one.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, every matched item included.")
 @handle_errors
-def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> None:
+def backtest(config_path: Path, since: timedelta, rules_path: Path | None, as_json: bool) -> None:
     """Run the rules over the stored items and print what would have alerted, per rule and per
     day, with counts: tune a rule's noise before enabling it. Stores and sends nothing.
 
@@ -76,6 +80,9 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
         report = bt.run(ruleset, items, start, cfg.monitor.timezone)
     finally:
         store.close()
+    if as_json:
+        click.echo(for_terminal(json.dumps(bt.as_json(report), indent=2, ensure_ascii=False)))
+        return
     for line in bt.render(report):
         click.echo(line)
 
