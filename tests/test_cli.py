@@ -131,3 +131,30 @@ def test_poll_exits_3_when_every_feed_failed(tmp_path: Path, feed_server: FeedSe
     assert every.returncode == 3, every.stderr
     assert "; 2 feeds failing" in every.stderr and "feed 'Closed': connect: cannot connect" in every.stderr
     assert "Traceback" not in every.stderr
+
+
+def test_rules_test_lists_every_item_of_a_feed_file(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        rss(
+            article("unrelated_fashion.txt", "https://wire.example/fashion", "w-1"),
+            article("shengshu_wire.txt", "https://wire.example/shengshu", "w-2"),
+            article("unrelated_trains.txt", "https://wire.example/trains", "w-3"),
+        ),
+        encoding="utf-8",
+    )
+    result = run("rules", "test", str(feed), "--config", str(Path(__file__).parent.parent / "config.toml"))
+    assert result.returncode == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if line.startswith("== ")]
+    assert len(headings) == 3 and "ShengShu" in headings[1]
+    assert result.stdout.count("   no rule matched") == 2
+    assert result.stderr.endswith(" in 3 items\n")
+
+
+def test_rules_test_finds_the_headline_under_an_outlet_and_a_byline(tmp_path: Path) -> None:
+    saved = tmp_path / "saved.txt"
+    body = (DATA / "articles" / "shengshu_wire.txt").read_text(encoding="utf-8").partition("\n")[2]
+    saved.write_text(f"REUTERS\nBy Jane Doe\nNovember 22, 2026 9:03 AM GMT\nShengShu lands $290M\n{body}")
+    result = run("rules", "test", str(saved), "--config", str(Path(__file__).parent.parent / "config.toml"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("== ShengShu lands $290M\n")

@@ -26,7 +26,7 @@ def rules() -> None:
 @handle_errors
 def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     """Run the rules over an article (text or HTML) or a feed file ("-" reads stdin) and print
-    each match with its explanation.
+    each item with its matches and their explanation, or "no rule matched".
 
     Example: monitor rules test article.txt
     """
@@ -39,8 +39,6 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     total = 0
     for item in items:
         matches = ruleset.evaluate(item)
-        if not matches and len(items) > 1:
-            continue
         click.echo(f"== {item.title}")
         if not matches:
             click.echo("   no rule matched")
