@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
+import re
 import socket
 import sqlite3
 import subprocess
@@ -16,8 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import article, free_port, rss, run_monitor, wait_for, write_config
+from conftest import ROOT, article, free_port, rss, run_monitor, wait_for, write_config
+from doctext import sections
 
+import monitor
 from monitor import config, events, healthcheck, shell
 from monitor.clock import FixedClock
 from monitor.config import SCHEMA
@@ -33,6 +37,7 @@ from monitor.daemon.health import (
 )
 from monitor.daemon.metrics import Metrics
 from monitor.model import FeedState
+from monitor.store import open_store
 from monitor.testing import FeedServer
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -207,6 +212,13 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
         assert line in metrics.text, line
     assert 'monitor_matches_total{rule="' in metrics.text
     assert get(daemon, "/nope").status_code == 404
+    assert daemon.server is not None
+    accept = {"Accept": "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5"}
+    openmetrics = httpx.get(daemon.server.url + "/metrics", headers=accept, timeout=5, trust_env=False)
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert openmetrics.text.endswith("# EOF\n") and "# TYPE monitor_polls counter" in openmetrics.text
+    assert 'monitor_polls_total{feed="Wire",status="ok"} 1.0' in openmetrics.text
+    assert "_created" not in openmetrics.text + metrics.text
 
 
 def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
@@ -312,11 +324,40 @@ def test_each_metrics_has_its_own_registry() -> None:
     bus.emit(events.FeedPolled("A", "error", error="HTTP 500", seconds=0.3))
     bus.emit(events.AlertDead(7, "slack", "invalid_auth"))
     bus.emit(events.DigestSent("2026-11-22", 3, "email"))
-    text = first.exposition().decode()
-    assert 'monitor_fetch_errors_total{feed="A"} 1.0' in text
+    text = first.exposition()[0].decode()
+    assert 'monitor_polls_total{feed="A",status="error"} 1.0' in text
     assert 'monitor_dead_letters_total{destination="slack"} 1.0' in text
     assert 'monitor_digests_sent_total{destination="email"} 1.0' in text
-    assert "monitor_fetch_errors_total{" not in second.exposition().decode()
+    assert "monitor_polls_total{" not in second.exposition()[0].decode()
+
+
+def metric_names(exposition: str) -> set[str]:
+    return set(re.findall(r"^# TYPE (\S+) ", exposition, re.MULTILINE))
+
+
+def test_metrics_have_no_created_series_and_carry_the_build_and_process(tmp_path: Path) -> None:
+    metrics = Metrics(open_store(tmp_path / "m.db"))
+    bus = events.EventBus()
+    metrics.subscribe(bus)
+    bus.emit(events.FeedPolled("A", "ok", seconds=0.3))
+    bus.emit(events.AlertDelivered(1, "console", "console-1", 0.01))
+    text, content_type = metrics.exposition()
+    assert content_type.startswith("text/plain")
+    assert "_created" not in text.decode()
+    info = f'monitor_build_info{{python="{platform.python_version()}",version="{monitor.__version__}"}} 1.0'
+    assert info in text.decode()
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"} <= metric_names(text.decode())
+    assert "monitor_last_successful_poll_timestamp_seconds 0.0" in text.decode()  # no poll in the store
+
+
+def test_the_operations_guide_lists_every_metric(tmp_path: Path) -> None:
+    """docs/operations.md's Metrics table names exactly the metrics a scrape shows."""
+    table = sections((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))["Metrics"]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    exposed = metric_names(Metrics(open_store(tmp_path / "m.db")).exposition()[0].decode())
+    assert exposed <= documented, exposed - documented
+    without_proc = set() if Path("/proc/self/stat").exists() else {n for n in documented if n.startswith("process_")}
+    assert documented - exposed == without_proc  # process_* needs Linux's /proc, as in the image
 
 
 def test_run_says_which_setting_to_change_when_the_port_is_taken(tmp_path: Path) -> None:

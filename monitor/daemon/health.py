@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
 from apscheduler.schedulers.base import BaseScheduler
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from monitor import events, healthcheck
 from monitor.config import Config
@@ -239,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
             report = self.owner.health.check()
             self._answer(200 if report.ok else 503, report.text().encode(), "text/plain; charset=utf-8")
         elif path == "/metrics":
-            self._answer(200, self.owner.metrics.exposition(), CONTENT_TYPE_LATEST)
+            self._answer(200, *self.owner.metrics.exposition(self.headers.get("Accept")))
         else:
             self._answer(404, b"not found: try /healthz or /metrics\n", "text/plain; charset=utf-8")
 
