@@ -13,7 +13,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from monitor.model import Entry, Item, ParsedFeed
 from monitor.textsafety import clean
@@ -78,9 +78,8 @@ def one_line(text: str) -> str:
     return cleaned if len(cleaned) == len(flat) else _SPACE.sub(" ", cleaned).strip()
 
 
-def canonical_url(url: str | None) -> str | None:
-    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
-    an empty path written as '/', a trailing slash removed from other paths."""
+def _web(url: str | None) -> tuple[str, SplitResult] | None:
+    """A URL from outside, cleaned, with its parts; None unless it is http(s) with a host."""
     if not url:
         return None
     url = clean(url).strip()
@@ -90,8 +89,17 @@ def canonical_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
+    return url, parts
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
+    an empty path written as '/', a trailing slash removed from other paths."""
+    if (web := _web(url)) is None:
+        return None
+    parts = web[1]
     scheme = parts.scheme.lower()
-    host = parts.hostname.lower().rstrip(".")
+    host = (parts.hostname or "").lower().rstrip(".")  # never empty: _web checked it
     try:
         port = parts.port
     except ValueError:
@@ -108,15 +116,9 @@ def display_link(url: str | None) -> str | None:
     """The link as published, for people to follow: cleaned, http(s) only, tracking parameters
     (``utm_*``, ``fbclid``, ...) dropped, and nothing else rewritten: no case, slash, port or
     encoding changes, the fragment kept. ``canonical_url`` is the identity form, never shown."""
-    if not url:
+    if (web := _web(url)) is None:
         return None
-    url = clean(url).strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
+    url = web[0]
     main, hash_, fragment = url.partition("#")
     base, question, query = main.partition("?")
     pairs = query.split("&")
