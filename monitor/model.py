@@ -91,17 +91,27 @@ class ParsedFeed:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """A normalised entry: plain text, canonical URL, UTC dates."""
+    """A normalised entry: plain text, canonical URL, UTC dates.
+
+    ``url`` is the canonical form, an identity key only; ``link`` is what people are shown and
+    follow (Slack, the digest, webhooks): the article's address as published, minus tracking
+    parameters (the publisher's, for an aggregator's link). ``shown_link`` falls back to ``url``.
+    """
 
     feed: str  # the feed's configured name (the outlet)
     guid: str | None
-    url: str | None  # canonical URL
+    url: str | None  # canonical URL: identity, never shown
     title: str
     summary: str  # plain text
     content: str  # plain text (may repeat the summary when the feed has only one)
     published: datetime  # aware UTC; first_seen when the feed has none
     first_seen: datetime
     fingerprint: str  # hash of normalised title + text
+    link: str | None = None  # as published, minus tracking parameters; None: not known (use url)
+
+    @property
+    def shown_link(self) -> str | None:
+        return self.link or self.url
 
     @property
     def key(self) -> str:
@@ -309,7 +319,7 @@ class Coverage:
 
     feed: str
     title: str
-    url: str | None
+    url: str | None  # the link to show (``Item.shown_link``), not the canonical form
     first_seen: datetime
 
 
@@ -319,7 +329,7 @@ class StoryRecord:
 
     story_id: int
     title: str
-    url: str | None
+    url: str | None  # the link to show, as its first item's
     priority: Priority
     first_seen: datetime
     items: tuple[Coverage, ...]

@@ -30,3 +30,39 @@ def test_feed_file_gives_its_entries() -> None:
         "<item><title>One</title></item><item><title>Two</title></item></channel></rss>"
     ).encode("utf-16")
     assert [item.title for item in items_from_bytes(feed, "feed.xml", NOW)] == ["One", "Two"]
+
+
+BODY = "Alibaba Cloud led the 2 billion yuan round in ShengShu, the maker of the Vidu video model."
+PARAGRAPH = "World models are the next frontier. " + BODY * 3
+
+
+@pytest.mark.parametrize(
+    ("top", "title"),
+    [
+        (["ShengShu raises $290 million"], "ShengShu raises $290 million"),
+        (["Reuters", "ShengShu raises $290 million"], "ShengShu raises $290 million"),
+        (["TECHNOLOGY | AI", "REUTERS", "ShengShu raises $290 million"], "ShengShu raises $290 million"),
+        (
+            ["THE WALL STREET JOURNAL", "By Jane Doe and John Roe", "Nov 22, 2026 10:31 AM ET",
+             "Alibaba leads $290 million round in ShengShu"],
+            "Alibaba leads $290 million round in ShengShu",
+        ),
+        (["Updated 3 hours ago", "2026-11-22", "Alibaba bets on world models"], "Alibaba bets on world models"),
+        (["22 November 2026", "Alibaba bets on AI on 22 November"], "Alibaba bets on AI on 22 November"),
+        (["By 2030, world models will run every robot"], "By 2030, world models will run every robot"),
+        (["新华社", "阿里云领投生数科技20亿元融资"], "阿里云领投生数科技20亿元融资"),
+        (["Reuters", PARAGRAPH], "World models are the next frontier."),  # no headline line
+        (["新华社", "世界模型是下一个前沿。" + BODY * 3], "世界模型是下一个前沿。"),
+    ],
+    ids=["plain", "outlet", "section-and-caps", "wsj", "stamps", "date-line", "by-a-year", "chinese", "paragraph",
+         "chinese-paragraph"],
+)  # fmt: skip
+def test_a_text_articles_headline_skips_outlet_byline_and_date_lines(top: list[str], title: str) -> None:
+    (item,) = items_from_bytes("\n\n".join([*top, BODY]).encode(), "article.txt", NOW)
+    assert item.title == title
+    assert item.summary.endswith(BODY)
+
+
+def test_an_article_of_furniture_only_takes_its_first_line() -> None:
+    (item,) = items_from_bytes(b"Reuters\nTech\n", "article.txt", NOW)
+    assert (item.title, item.summary) == ("Reuters", "Tech")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from conftest import DATA, article, rss, slack_section, write_config
+from conftest import DATA, article, free_port, rss, slack_section, write_config
 from conftest import run_monitor as run
 
 from monitor.testing import FeedServer, SlackServer
@@ -81,7 +81,7 @@ def test_config_from_environment_variable(tmp_path: Path) -> None:
     config = write_config(tmp_path, {"A": "https://a.example/feed"})
     result = run("check", env={"MONITOR_CONFIG": str(config)}, cwd=tmp_path.parent)
     assert result.returncode == 0, result.stderr
-    assert "1 feeds" in result.stdout
+    assert "(1 feed, " in result.stdout
 
 
 def test_rules_test_explains_an_article() -> None:
@@ -114,3 +114,47 @@ def test_first_poll_does_not_flood_with_old_items(tmp_path: Path, feed_server: F
     feed_server.add("/w.xml", rss(old, fresh))
     second = run("poll", "--config", str(config))
     assert "https://wire.example/new" in second.stdout and "https://wire.example/old" not in second.stdout
+
+
+def test_poll_exits_3_when_every_feed_failed(tmp_path: Path, feed_server: FeedServer) -> None:
+    good = feed_server.add("/w.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    feed_server.add("/broken.xml", "", status=500)
+    broken = feed_server.url + "/broken.xml"
+    some = run("poll", "--config", str(write_config(tmp_path, {"Wire": good, "Broken": broken})))
+    assert some.returncode == 0, some.stderr
+    assert "polled 2 feeds: 1 new item, 1 matched, 1 alert queued;" in some.stderr
+    assert "; 1 feed failing" in some.stderr
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    closed = f"http://127.0.0.1:{free_port()}/a.xml"
+    every = run("poll", "--config", str(write_config(offline, {"Broken": broken, "Closed": closed})))
+    assert every.returncode == 3, every.stderr
+    assert "; 2 feeds failing" in every.stderr and "feed 'Closed': connect: cannot connect" in every.stderr
+    assert "Traceback" not in every.stderr
+
+
+def test_rules_test_lists_every_item_of_a_feed_file(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        rss(
+            article("unrelated_fashion.txt", "https://wire.example/fashion", "w-1"),
+            article("shengshu_wire.txt", "https://wire.example/shengshu", "w-2"),
+            article("unrelated_trains.txt", "https://wire.example/trains", "w-3"),
+        ),
+        encoding="utf-8",
+    )
+    result = run("rules", "test", str(feed), "--config", str(Path(__file__).parent.parent / "config.toml"))
+    assert result.returncode == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if line.startswith("== ")]
+    assert len(headings) == 3 and "ShengShu" in headings[1]
+    assert result.stdout.count("   no rule matched") == 2
+    assert result.stderr.endswith(" in 3 items\n")
+
+
+def test_rules_test_finds_the_headline_under_an_outlet_and_a_byline(tmp_path: Path) -> None:
+    saved = tmp_path / "saved.txt"
+    body = (DATA / "articles" / "shengshu_wire.txt").read_text(encoding="utf-8").partition("\n")[2]
+    saved.write_text(f"REUTERS\nBy Jane Doe\nNovember 22, 2026 9:03 AM GMT\nShengShu lands $290M\n{body}")
+    result = run("rules", "test", str(saved), "--config", str(Path(__file__).parent.parent / "config.toml"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("== ShengShu lands $290M\n")

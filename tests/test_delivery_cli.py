@@ -213,7 +213,7 @@ def test_dead_letter_shows_in_status_and_can_be_retried(
     retried = subprocess.run(
         monitor_command("outbox", "retry", "--all", "--config", str(config)), capture_output=True, text=True
     )
-    assert retried.returncode == 0 and "requeued 1 dead letters" in retried.stdout
+    assert retried.returncode == 0 and "requeued 1 dead letter " in retried.stdout
     assert "delivered 1" in poll(config).stderr
     assert urls(slack_server) == Counter(["https://wire.example/news", "https://wire.example/deal"])
     assert slack_server.messages[-1]["channel"] == "#deals"

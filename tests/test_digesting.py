@@ -191,7 +191,7 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     render_table(status, console=console)
     assert "Digest 2026-11-22: not sent yet after 1 attempts" in console.export_text()
     rt = open_rt(path, SEND)
-    assert "monitor_digests_unsent 1.0" in Metrics(rt.store).exposition().decode()
+    assert "monitor_digests_unsent 1.0" in Metrics(rt.store).exposition()[0].decode()
     rt.close()
     assert tick_at(path, SEND + timedelta(seconds=1)) == []  # backing off, not hammering
     assert [r.state for r in tick_at(path, SEND + timedelta(hours=2))] == ["sent"]
@@ -199,7 +199,7 @@ def test_failed_send_stays_pending_is_reported_and_retried(tmp_path: Path, smtp_
     assert len(smtp_server.messages) == 1
     assert collect(config.load(path), SEND)["digests"][0]["state"] == "sent"
     rt = open_rt(path, SEND)
-    assert "monitor_digests_unsent 0.0" in Metrics(rt.store).exposition().decode()
+    assert "monitor_digests_unsent 0.0" in Metrics(rt.store).exposition()[0].decode()
     rt.close()
 
 

@@ -3,7 +3,10 @@ against a local feed; the clock is the only thing faked (to age the last success
 
 from __future__ import annotations
 
+import contextlib
 import os
+import platform
+import re
 import socket
 import sqlite3
 import subprocess
@@ -15,14 +18,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import article, free_port, rss, run_monitor, wait_for, write_config
+from conftest import ROOT, article, free_port, rss, run_monitor, wait_for, write_config
+from doctext import sections
 
+import monitor
 from monitor import config, events, healthcheck, shell
 from monitor.clock import FixedClock
 from monitor.config import SCHEMA
 from monitor.daemon import scheduler
-from monitor.daemon.health import SCHEDULER_STALL, diagnose, poll_deadline
+from monitor.daemon.health import (
+    SCHEDULER_STALL,
+    LastPoll,
+    all_failing,
+    diagnose,
+    last_success,
+    latest_polls,
+    poll_deadline,
+)
 from monitor.daemon.metrics import Metrics
+from monitor.model import FeedState
+from monitor.store import open_store
 from monitor.testing import FeedServer
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -62,8 +77,67 @@ def test_diagnose(changes: dict, expected: list[str]) -> None:
         "db_error": None,
         "last_ok_poll": T0 + HOUR / 2,
         "deadline": 2 * HOUR,
+        "feeds": {"A": LastPoll(T0 + HOUR / 2, True), "B": LastPoll(T0 + HOUR / 2, False, "http: HTTP 500")},
     }
     assert diagnose(**(state | changes)) == expected
+
+
+DNS = "dns: cannot resolve a.example: check the feed URL, or the machine's DNS and network"
+FAILED = LastPoll(T0, False, DNS)
+
+
+@pytest.mark.parametrize(
+    ("feeds", "expected"),
+    [
+        ({"A": FAILED, "B": LastPoll(T0, True)}, None),  # one failing feed: `monitor status` shows it
+        ({"A": FAILED, "B": None}, None),  # B not polled yet: nothing known
+        ({}, None),
+        ({"A": FAILED}, f"the only feed is failing: {DNS}"),
+        (
+            {"A": LastPoll(T0, False, "http: HTTP 500 Internal Server Error"), "B": FAILED, "C": FAILED},
+            f"all 3 feeds failing; most common error (2 of 3), e.g. feed 'B': {DNS}",
+        ),
+    ],
+    ids=["one-of-two", "not-polled-yet", "no-feeds", "the-only-feed", "all-three"],
+)
+def test_unhealthy_only_when_every_feed_polled_is_failing(feeds: dict, expected: str | None) -> None:
+    assert all_failing(feeds) == expected
+    healthy_otherwise = {
+        "now": T0, "started": T0, "scheduler_running": True, "since_dispatch": None, "db_error": None,
+        "last_ok_poll": None, "deadline": 2 * HOUR,
+    }  # fmt: skip
+    assert diagnose(**healthy_otherwise, feeds=feeds) == ([expected] if expected else [])
+
+
+def test_a_feeds_latest_poll_is_the_newer_of_the_store_and_the_bus() -> None:
+    stored = [
+        FeedState("A", "https://a.example/", consecutive_failures=2, last_error=DNS, last_polled_at=T0),
+        FeedState("B", "https://b.example/", last_polled_at=T0 + HOUR, last_ok_at=T0 + HOUR),  # another replica
+        FeedState("C", "https://c.example/"),  # in the store, never polled
+        FeedState("Gone", "https://gone.example/", last_polled_at=T0 + 2 * HOUR, last_ok_at=T0 + 2 * HOUR),
+    ]
+    seen = {"A": LastPoll(T0 + HOUR, True), "B": LastPoll(T0, False, DNS)}
+    assert latest_polls(["A", "B", "C", "D"], stored, seen) == {
+        "A": LastPoll(T0 + HOUR, True),
+        "B": LastPoll(T0 + HOUR, True, None),
+        "C": None,
+        "D": None,
+    }
+    assert last_success(["A", "B", "C"], stored, seen_ok=None) == T0 + HOUR  # not the unconfigured feed's
+    assert last_success(["A"], stored, seen_ok=T0 + HOUR / 2) == T0 + HOUR / 2
+    assert last_success(["C"], stored, seen_ok=None) is None
+
+
+def test_the_deadline_counts_from_start_up_when_the_stored_success_is_older() -> None:
+    """A restart a day after the last success is not unhealthy at once: it gets its grace."""
+    state = {
+        "started": T0, "scheduler_running": True, "since_dispatch": None, "db_error": None,
+        "last_ok_poll": T0 - 24 * HOUR, "deadline": 2 * HOUR, "feeds": {},
+    }  # fmt: skip
+    assert diagnose(now=T0 + HOUR, **state) == []
+    assert diagnose(now=T0 + 3 * HOUR, **state) == [
+        "no successful poll within 2h00m (last at 2026-11-21T09:00:00+00:00)"
+    ]
 
 
 def test_poll_deadline_is_twice_the_longest_interval_plus_the_fetch_timeout(tmp_path: Path) -> None:
@@ -72,19 +146,32 @@ def test_poll_deadline_is_twice_the_longest_interval_plus_the_fetch_timeout(tmp_
     assert poll_deadline(config.load(path)) == timedelta(hours=2, seconds=5)
 
 
-@pytest.fixture
-def daemon(tmp_path: Path, feed_server: FeedServer) -> Iterator[scheduler.Daemon]:
-    """`monitor run` in a thread, as scheduler.run_forever assembles it, polling one local feed."""
-    url = feed_server.add("/wire.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
-    cfg = config.load(write_config(tmp_path, {"Wire": url}, monitor=f"health_port = {free_port()}"))
-    rt = shell.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
+@contextlib.contextmanager
+def running(rt: shell.Runtime) -> Iterator[scheduler.Daemon]:
+    """`monitor run` in a thread on ``rt``, as scheduler.run_forever assembles it."""
     built = scheduler.assemble(rt)
     built.health.db_timeout = 0.2
     thread = threading.Thread(target=built.run, daemon=True)
     thread.start()
-    yield built
-    built.signals.stop()
-    thread.join(10)
+    try:
+        yield built
+    finally:
+        built.signals.stop()
+        thread.join(10)
+
+
+def open_runtime(tmp_path: Path, feeds: dict[str, str]) -> shell.Runtime:
+    cfg = config.load(write_config(tmp_path, feeds, monitor=f"health_port = {free_port()}"))
+    return shell.open_runtime(cfg, clock=FixedClock(datetime.now(UTC)))
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, feed_server: FeedServer) -> Iterator[scheduler.Daemon]:
+    """The daemon polling one local feed."""
+    url = feed_server.add("/wire.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    rt = open_runtime(tmp_path, {"Wire": url})
+    with running(rt) as built:
+        yield built
     rt.close()
 
 
@@ -122,6 +209,13 @@ def test_healthz_ok_after_a_poll_and_metrics_count_it(daemon: scheduler.Daemon) 
         assert line in metrics.text, line
     assert 'monitor_matches_total{rule="' in metrics.text
     assert get(daemon, "/nope").status_code == 404
+    assert daemon.server is not None
+    accept = {"Accept": "application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5"}
+    openmetrics = httpx.get(daemon.server.url + "/metrics", headers=accept, timeout=5, trust_env=False)
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert openmetrics.text.endswith("# EOF\n") and "# TYPE monitor_polls counter" in openmetrics.text
+    assert 'monitor_polls_total{feed="Wire",status="ok"} 1.0' in openmetrics.text
+    assert "_created" not in openmetrics.text + metrics.text
 
 
 def test_healthz_shows_dead_letters_and_stays_healthy(daemon: scheduler.Daemon) -> None:
@@ -183,6 +277,46 @@ def test_healthz_503_when_no_poll_succeeded_recently(daemon: scheduler.Daemon, f
     assert len(problems) == 1 and problems[0].startswith("no successful poll within 30m"), problems
 
 
+def test_healthz_503_once_every_feed_failed_its_first_poll(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Offline (every feed failing): unhealthy as soon as each feed has failed once, with the
+    reason, long before the no-successful-poll deadline."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    feed_server.add("/broken.xml", "", status=500)
+    feeds = {"A": f"{closed}/a.xml", "B": feed_server.url + "/broken.xml", "C": f"{closed}/c.xml"}
+    rt = open_runtime(tmp_path, feeds)
+    try:
+        with running(rt) as d:
+            response = wait_for(lambda: (r := get(d, "/healthz")).status_code == 503 and r, what="unhealthy")
+    finally:
+        rt.close()
+    status, reason, last = response.text.splitlines()
+    assert (status, last) == ("unhealthy", "last successful poll: never")
+    assert reason.startswith("all 3 feeds failing; most common error (2 of 3), e.g. feed 'A': connect: cannot connect")
+
+
+def test_the_last_successful_poll_is_the_stores(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A `monitor poll` succeeds; then the feed breaks and the daemon starts: it names the poll's
+    time (not "never") and is unhealthy because its only feed fails."""
+    url = feed_server.add("/wire.xml", rss(article("shengshu_wire.txt", "https://wire.example/a", "w-1")))
+    rt = open_runtime(tmp_path, {"Wire": url})
+    try:
+        polled_at = rt.clock.now()
+        assert [r.status for r in shell.poll_cycle(rt)] == ["ok"]
+        broken = feed_server.resources["/wire.xml"]
+        broken.status, broken.etag, broken.last_modified = 500, None, None  # no 304 either
+        assert isinstance(rt.clock, FixedClock)
+        rt.clock.advance(timedelta(minutes=16))  # the feed is due again
+        with running(rt) as d:
+            response = wait_for(lambda: (r := get(d, "/healthz")).status_code == 503 and r, what="unhealthy")
+    finally:
+        rt.close()
+    assert response.text.splitlines() == [
+        "unhealthy",
+        "the only feed is failing: http: HTTP 500 Internal Server Error",
+        f"last successful poll: {polled_at.isoformat()}",
+    ]
+
+
 def test_each_metrics_has_its_own_registry() -> None:
     bus = events.EventBus()
     first, second = Metrics(), Metrics()
@@ -190,11 +324,40 @@ def test_each_metrics_has_its_own_registry() -> None:
     bus.emit(events.FeedPolled("A", "error", error="HTTP 500", seconds=0.3))
     bus.emit(events.AlertDead(7, "slack", "invalid_auth"))
     bus.emit(events.DigestSent("2026-11-22", 3, "email"))
-    text = first.exposition().decode()
-    assert 'monitor_fetch_errors_total{feed="A"} 1.0' in text
+    text = first.exposition()[0].decode()
+    assert 'monitor_polls_total{feed="A",status="error"} 1.0' in text
     assert 'monitor_dead_letters_total{destination="slack"} 1.0' in text
     assert 'monitor_digests_sent_total{destination="email"} 1.0' in text
-    assert "monitor_fetch_errors_total{" not in second.exposition().decode()
+    assert "monitor_polls_total{" not in second.exposition()[0].decode()
+
+
+def metric_names(exposition: str) -> set[str]:
+    return set(re.findall(r"^# TYPE (\S+) ", exposition, re.MULTILINE))
+
+
+def test_metrics_have_no_created_series_and_carry_the_build_and_process(tmp_path: Path) -> None:
+    metrics = Metrics(open_store(tmp_path / "m.db"))
+    bus = events.EventBus()
+    metrics.subscribe(bus)
+    bus.emit(events.FeedPolled("A", "ok", seconds=0.3))
+    bus.emit(events.AlertDelivered(1, "console", "console-1", 0.01))
+    text, content_type = metrics.exposition()
+    assert content_type.startswith("text/plain")
+    assert "_created" not in text.decode()
+    info = f'monitor_build_info{{python="{platform.python_version()}",version="{monitor.__version__}"}} 1.0'
+    assert info in text.decode()
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"} <= metric_names(text.decode())
+    assert "monitor_last_successful_poll_timestamp_seconds 0.0" in text.decode()  # no poll in the store
+
+
+def test_the_operations_guide_lists_every_metric(tmp_path: Path) -> None:
+    """docs/operations.md's Metrics table names exactly the metrics a scrape shows."""
+    table = sections((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))["Metrics"]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    exposed = metric_names(Metrics(open_store(tmp_path / "m.db")).exposition()[0].decode())
+    assert exposed <= documented, exposed - documented
+    without_proc = set() if Path("/proc/self/stat").exists() else {n for n in documented if n.startswith("process_")}
+    assert documented - exposed == without_proc  # process_* needs Linux's /proc, as in the image
 
 
 def test_run_says_which_setting_to_change_when_the_port_is_taken(tmp_path: Path) -> None:

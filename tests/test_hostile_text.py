@@ -93,7 +93,7 @@ def test_hostile_text_reaches_no_output_raw_and_every_good_item_alerts_once(
     assert poll.returncode == 0, poll.stdout + poll.stderr
     assert_clean("poll", poll.stdout + poll.stderr)
     assert elapsed < 20, f"the poll took {elapsed:.1f}s"  # a hang guard (it takes ~0.5 s), not a target
-    assert "1 feeds failing" in poll.stderr, poll.stderr  # the script page only
+    assert "1 feed failing" in poll.stderr, poll.stderr  # the script page only
 
     alerts = [m for m in slack_server.messages if m["channel"] == "#world-model-alerts"]
     shown = json.dumps([m["text"] for m in alerts] + [m["blocks"] for m in alerts], ensure_ascii=False)

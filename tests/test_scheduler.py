@@ -68,7 +68,7 @@ def test_a_job_failing_on_the_database_logs_one_line_without_a_traceback(
         raise StoreError("the database m.db cannot grow (database or disk is full): free space on /data", "full")
 
     ran = threading.Event()
-    daemon.add_job(lambda: ran.set() or full(), id="full", next_run_time=datetime.now(UTC))
+    daemon.add_job(lambda: ran.set() or full(), "interval", hours=1, id="full", next_run_time=datetime.now(UTC))
     try:
         daemon.start()
         assert ran.wait(10)

@@ -76,7 +76,7 @@ def test_the_table_shows_brackets_as_written(tmp_path: Path, feed_server: FeedSe
     url = feed_server.add("/big.xml", b"<rss>" + b"x" * 5000)
     config = write_config(tmp_path, {"[Tech] News": url}, monitor="health_port = 0")
     config.write_text(config.read_text().replace("connect_timeout = 2", "connect_timeout = 2\nmax_bytes = 1024"))
-    assert run("poll", "--config", str(config)).returncode == 0
+    assert run("poll", "--config", str(config)).returncode == 3  # its only feed failed
     table = run("status", "--config", str(config), env={"COLUMNS": "250"}).stdout
     assert "[Tech] News" in table and "raise [fetch] max_bytes" in table
     assert "([monitor] health_port = 0)" in table

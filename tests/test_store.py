@@ -238,6 +238,7 @@ def test_the_decision_hold_commits_all_or_nothing(store: Store) -> None:
     assert store.items.key_owners(["fp:fp2", "fp:none"]) == {"fp:fp2": ("url:https://x.example/2", "F")}
     [record] = store.items.stories_first_seen(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     assert (record.story_id, len(record.items), len(record.matches)) == (story, 2, 2)
+    assert (store.items.story_title(story), store.items.story_title(story + 1)) == ("Title 1", None)
     assert store.outbox.count_alerts(NOW, NOW + timedelta(seconds=1)) == 1
 
 

@@ -12,9 +12,10 @@ import click
 
 from monitor import config
 from monitor.cli import outbox_view as ops_outbox
-from monitor.cli.app import cli, config_option, handle_errors, load
+from monitor.cli.app import cli, config_option, handle_errors, load, stdout_console
 from monitor.errors import ConfigError
 from monitor.textsafety import for_terminal
+from monitor.wording import duration, plural
 
 
 @cli.group()
@@ -32,14 +33,18 @@ def outbox() -> None:
     help="Rows in this state (repeatable; default: pending and dead).",
 )
 @click.option("--limit", default=50, show_default=True, help="Show the newest N rows.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
-def outbox_list(config_path: Path, states: tuple[str, ...], limit: int) -> None:
+def outbox_list(config_path: Path, states: tuple[str, ...], limit: int, as_json: bool) -> None:
     """List outbox rows: state, destination, attempts, next attempt, last error.
 
     Example: monitor outbox list --state dead
     """
     rows = ops_outbox.list_rows(config.load(config_path), states or ("pending", "dead"), limit)
-    ops_outbox.render_rows(rows)
+    if as_json:
+        click.echo(for_terminal(json.dumps(ops_outbox.json_rows(rows), indent=2, ensure_ascii=False)))
+        return
+    ops_outbox.render_rows(rows, stdout_console())
 
 
 @outbox.command("retry")
@@ -56,7 +61,9 @@ def outbox_retry(config_path: Path, alert_ids: tuple[int, ...], retry_all: bool)
         raise click.UsageError("give --id N (one or more) or --all")
     requeued = ops_outbox.retry(config.load(config_path), None if retry_all else list(alert_ids))
     listed = ", ".join(f"#{i}" for i in requeued) or "none"
-    click.echo(f"requeued {len(requeued)} dead letters ({listed}); `monitor poll` or `monitor run` delivers them")
+    click.echo(
+        f"requeued {plural(len(requeued), 'dead letter')} ({listed}); `monitor poll` or `monitor run` delivers them"
+    )
     missing = sorted(set(alert_ids) - set(requeued))
     if missing:
         click.echo("not dead letters: " + ", ".join(f"#{i}" for i in missing), err=True)
@@ -143,13 +150,12 @@ def feeds_list(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for row in rows:
+    for feed, row in zip(cfg.feeds, rows, strict=True):
         moved = f" (moved permanently to {row['moved_to']}: update config.toml)" if row["moved_to"] else ""
         error = f"  {row['error']}" if row["error"] else ""
-        click.echo(
-            for_terminal(f"{row['health']:8} {row['name']}  {row['url']}  every {row['interval']}{moved}{error}")
-        )
-    click.echo(f"{len(rows)} feeds", err=True)
+        every = duration(feed.interval)
+        click.echo(for_terminal(f"{row['health']:8} {row['name']}  {row['url']}  every {every}{moved}{error}"))
+    click.echo(plural(len(rows), "feed"), err=True)
 
 
 @feeds.command("import")
@@ -174,7 +180,9 @@ def feeds_import(opml_file: io.BufferedReader, config_path: Path) -> None:
         click.echo(for_terminal(f"added   {name}  {url}"))
     for name, url in result.skipped:
         click.echo(for_terminal(f"skipped {name}  {url} (already configured)"))
-    click.echo(f"{len(result.added)} feeds added to {cfg.path}, {len(result.skipped)} already there", err=True)
+    click.echo(
+        f"{plural(len(result.added), 'feed')} added to {cfg.path}, {len(result.skipped)} already there", err=True
+    )
 
 
 @feeds.command("export")

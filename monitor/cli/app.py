@@ -1,7 +1,8 @@
 """The `monitor` command group and what its commands share: the --config option, loading the
 config (logging set up, secrets hidden), and mapping errors to exit codes: 0 ok, 1 a runtime
-failure, 2 a config, rule or setup problem. The commands live in ``monitoring``, ``tuning`` and
-``admin``; none holds logic beyond calling the shell and rendering its answer.
+failure, 2 a config, rule or setup problem; `monitor poll` adds 3 (``ALL_FEEDS_FAILED``). The
+commands live in ``monitoring``, ``tuning`` and ``admin``; none holds logic beyond calling the
+shell and rendering its answer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -28,8 +29,13 @@ from monitor.errors import (
 from monitor.settings import parse_duration
 from monitor.textsafety import for_terminal
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 T = TypeVar("T")
+UNWRAPPED = 100_000  # the width of output that is not a terminal: no line is ever wrapped
+ALL_FEEDS_FAILED = 3  # `monitor poll`: it ran, and every feed it polled failed (offline, a proxy, DNS)
 # The packages of pyproject.toml's extras, imported only where needed: what needs them, how to add them.
 _POSTGRES = ("a postgresql:// database", "pip install -e '.[postgres]' (the image: --build-arg EXTRAS=postgres)")
 OPTIONAL = {"psycopg": _POSTGRES, "psycopg_pool": _POSTGRES, "aiosmtpd": ("`monitor demo`", "pip install -e '.[demo]'")}
@@ -96,6 +102,15 @@ def duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelt
         return parse_duration(value)
     except ValueError as e:
         raise click.BadParameter(str(e)) from e
+
+
+def stdout_console() -> Console:
+    """rich's console for standard output: a terminal's width; piped or redirected, lines as long
+    as they are (rich would wrap them at 80 columns, mid-word, for grep and cut to trip on)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=UNWRAPPED, soft_wrap=True)
 
 
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any
 
 from monitor.matching import RuleSet
 from monitor.model import Item
 from monitor.textsafety import for_terminal
+from monitor.wording import plural
 
 TITLE_WIDTH = 90
 
@@ -60,7 +62,7 @@ def run(ruleset: RuleSet, items: Iterable[Item], since: datetime, zone: tzinfo) 
         alerting += any(not m.digest_only for m in matches)
         day = item.first_seen.astimezone(zone).date()
         for match in matches:
-            days[match.rule_id][day].append(Hit(item.title, item.feed, item.url))
+            days[match.rule_id][day].append(Hit(item.title, item.feed, item.shown_link))
     results = tuple(
         RuleResult(
             rule.id, rule.name, rule.priority, rule.digest_only, rule.enabled, dict(sorted(days[rule.id].items()))
@@ -73,11 +75,10 @@ def run(ruleset: RuleSet, items: Iterable[Item], since: datetime, zone: tzinfo) 
 def render(report: Backtest, titles_per_day: int = 5) -> list[str]:
     """Plain lines: each rule with its total, then each day with its count and the titles."""
     lines = []
-    for rule in sorted(report.rules, key=lambda r: (-r.total, r.rule_id)):
+    for rule in _by_activity(report):
         kind = ", ".join([rule.priority] + ["digest only"] * rule.digest_only + ["disabled"] * (not rule.enabled))
-        verb = "matches" if rule.digest_only else "alerts"
-        days = f"{len(rule.days)} day" + ("s" if len(rule.days) != 1 else "")
-        lines.append(f"{rule.rule_id}  {rule.name}  [{kind}]: {rule.total} {verb} on {days}")
+        counted = plural(rule.total, "match", "matches") if rule.digest_only else plural(rule.total, "alert")
+        lines.append(f"{rule.rule_id}  {rule.name}  [{kind}]: {counted} on {plural(len(rule.days), 'day')}")
         for day, hits in rule.days.items():
             for number, hit in enumerate(hits[:titles_per_day]):
                 prefix = f"  {day.isoformat()}  {len(hits):>3}" if number == 0 else " " * 19
@@ -85,10 +86,45 @@ def render(report: Backtest, titles_per_day: int = 5) -> list[str]:
             if len(hits) > titles_per_day:
                 lines.append(" " * 19 + f"  … and {len(hits) - titles_per_day} more")
     lines.append(
-        f"{report.items} items since {report.since:%Y-%m-%d %H:%M %Z}: {report.matched_items} matched a rule, "
+        f"{plural(report.items, 'item')} since {report.since:%Y-%m-%d %H:%M %Z}: "
+        f"{report.matched_items} matched a rule, "
         f"{report.alerting_items} would alert, {report.matched_items - report.alerting_items} digest only"
     )
     return lines
+
+
+def as_json(report: Backtest) -> dict[str, Any]:
+    """The report for scripts (`monitor backtest --json`), every hit included; its keys are stable
+    (docs/commands.md). Rules in the order of the text report: most matches first."""
+    return {
+        "since": report.since.astimezone(UTC).isoformat(),
+        "items": report.items,
+        "matched_items": report.matched_items,
+        "alerting_items": report.alerting_items,
+        "rules": [
+            {
+                "id": rule.rule_id,
+                "name": rule.name,
+                "priority": rule.priority,
+                "digest_only": rule.digest_only,
+                "enabled": rule.enabled,
+                "total": rule.total,
+                "days": [
+                    {
+                        "date": day.isoformat(),
+                        "count": len(hits),
+                        "items": [{"title": h.title, "feed": h.feed, "url": h.url} for h in hits],
+                    }
+                    for day, hits in rule.days.items()
+                ],
+            }
+            for rule in _by_activity(report)
+        ],
+    }
+
+
+def _by_activity(report: Backtest) -> list[RuleResult]:
+    return sorted(report.rules, key=lambda r: (-r.total, r.rule_id))
 
 
 def _cut(title: str) -> str:

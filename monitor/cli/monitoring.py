@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from monitor import config, logs, shell
-from monitor.cli.app import cli, config_option, handle_errors, load
+from monitor.cli.app import ALL_FEEDS_FAILED, cli, config_option, handle_errors, load, stdout_console
 from monitor.errors import ConfigError
 from monitor.secrets import secret
 from monitor.textsafety import for_terminal
@@ -41,7 +41,7 @@ def run(config_path: Path) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would alert; store and deliver nothing.")
 @handle_errors
 def poll(config_path: Path, dry_run: bool) -> None:
-    """Poll every feed once, match, deliver, then exit.
+    """Poll every feed once, match, deliver, then exit; exit 3 when every feed failed.
 
     Example: monitor poll --dry-run
     """
@@ -57,16 +57,18 @@ def poll(config_path: Path, dry_run: bool) -> None:
         rt.close()
     failing = [r for r in reports if r.status == "error"]
     click.echo(
-        f"polled {len(reports)} feeds: {sum(r.new_items for r in reports)} new items, "
-        f"{sum(r.matched for r in reports)} matched, {sum(r.alerts for r in reports)} alerts queued; "
+        f"polled {plural(len(reports), 'feed')}: {plural(sum(r.new_items for r in reports), 'new item')}, "
+        f"{sum(r.matched for r in reports)} matched, {plural(sum(r.alerts for r in reports), 'alert')} queued; "
         f"delivered {delivery.delivered}, retrying {delivery.retrying}, dead {delivery.dead}, "
-        f"held {delivery.held}; {len(failing)} feeds failing",
+        f"held {delivery.held}; {plural(len(failing), 'feed')} failing",
         err=True,
     )
     if delivery.busy:
         click.echo("  delivery left to the monitor process that is already delivering", err=True)
     for report in failing:
         click.echo(for_terminal(f"  feed {report.feed!r}: {report.error}"), err=True)
+    if failing and len(failing) == len(reports):  # offline, a proxy, DNS: nothing was polled at all
+        sys.exit(ALL_FEEDS_FAILED)
 
 
 @cli.command()
@@ -85,7 +87,7 @@ def check(config_path: Path) -> None:
     for name in config.secret_names(cfg):  # raises SecretError for a *_FILE that cannot be read
         if secret(name) is None:
             unset.append(name)
-    click.echo(f"{cfg.path}: ok ({len(cfg.feeds)} feeds, {len(rules.rules)} rules)")
+    click.echo(f"{cfg.path}: ok ({plural(len(cfg.feeds), 'feed')}, {plural(len(rules.rules), 'rule')})")
     for name in unset:
         click.echo(f"note: {name} is not set in this environment (nor {name}_FILE); set it where the monitor runs")
 
@@ -149,7 +151,7 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(for_terminal(json.dumps(report, indent=2, ensure_ascii=False)))
     else:
-        render_table(report, zone=cfg.monitor.timezone)
+        render_table(report, zone=cfg.monitor.timezone, console=stdout_console())
 
 
 @cli.command()

@@ -8,11 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.config import Config
 from monitor.store import open_store
+from monitor.wording import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 STATES = ("pending", "dead", "delivered")
+JSON_KEYS = (
+    "id", "state", "kind", "destination", "channel", "priority", "story_id", "title", "attempts",
+    "next_attempt_at", "last_error", "created_at", "delivered_at",
+)  # fmt: skip
 
 
 def list_rows(config: Config, states: Sequence[str], limit: int) -> list[dict[str, Any]]:
@@ -32,6 +37,16 @@ def retry(config: Config, alert_ids: Sequence[int] | None, now: datetime | None 
         store.close()
 
 
+def json_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`monitor outbox list --json`: each row with the keys of ``JSON_KEYS`` (stable, documented in
+    docs/commands.md); ``next_attempt_at`` only for pending rows."""
+    return [
+        {key: row[key] for key in JSON_KEYS}
+        | {"next_attempt_at": row["next_attempt_at"] if row["state"] == "pending" else None}
+        for row in rows
+    ]
+
+
 def _when(text: str) -> str:
     return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -42,7 +57,7 @@ def render_rows(rows: Sequence[dict[str, Any]], console: Console | None = None) 
 
     from monitor.textsafety import for_rich as escape  # rich markup and terminal controls
 
-    table = Table(title=f"Outbox ({len(rows)} rows)")
+    table = Table(title=f"Outbox ({plural(len(rows), 'row')})")
     for column in ("id", "state", "to", "priority", "attempts", "next attempt", "title", "last error / note"):
         table.add_column(column, overflow="fold")
     colours = {"pending": "yellow", "dead": "red", "delivered": "green"}

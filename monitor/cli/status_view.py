@@ -21,6 +21,7 @@ from monitor.store import describe, open_store
 from monitor.store.interface import StatusStore
 from monitor.textsafety import for_rich as escape  # rich markup and terminal controls
 from monitor.textsafety import for_terminal
+from monitor.wording import plural
 
 STATUS_VERSION = 1  # bumped only when a key changes meaning or goes away
 OUTBOX_STATES = ("pending", "delivered", "dead")
@@ -150,4 +151,5 @@ def render_table(report: dict[str, Any], zone: tzinfo = UTC, console: Console | 
             )
     sent = next((row for row in report["digests"] if row["state"] == "sent"), None)
     if sent:
-        console.print(f"Last digest: {sent['period']} ({sent['stories']} stories), sent {_when(sent['sent_at'], zone)}")
+        stories = plural(sent["stories"], "story", "stories")
+        console.print(f"Last digest: {sent['period']} ({stories}), sent {_when(sent['sent_at'], zone)}")

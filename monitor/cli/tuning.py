@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import click
 
 from monitor import config, logs, shell
 from monitor.cli.app import cli, config_option, duration, handle_errors, load, progress
+from monitor.textsafety import for_terminal
+from monitor.wording import plural
 
 
 @cli.group()
@@ -23,7 +26,7 @@ def rules() -> None:
 @handle_errors
 def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     """Run the rules over an article (text or HTML) or a feed file ("-" reads stdin) and print
-    each match with its explanation.
+    each item with its matches and their explanation, or "no rule matched".
 
     Example: monitor rules test article.txt
     """
@@ -36,15 +39,13 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     total = 0
     for item in items:
         matches = ruleset.evaluate(item)
-        if not matches and len(items) > 1:
-            continue
         click.echo(f"== {item.title}")
         if not matches:
             click.echo("   no rule matched")
         for match in matches:
             total += 1
             click.echo("   " + format_match(match).replace("\n", "\n   "))
-    click.echo(f"{total} matches in {len(items)} items", err=True)
+    click.echo(f"{plural(total, 'match', 'matches')} in {plural(len(items), 'item')}", err=True)
 
 
 @cli.command()
@@ -56,8 +57,9 @@ def rules_test(source: io.BufferedReader, config_path: Path) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="Rules folder (or one pack) to try instead of the configured one.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, every matched item included.")
 @handle_errors
-def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> None:
+def backtest(config_path: Path, since: timedelta, rules_path: Path | None, as_json: bool) -> None:
     """Run the rules over the stored items and print what would have alerted, per rule and per
     day, with counts: tune a rule's noise before enabling it. Stores and sends nothing.
 
@@ -76,6 +78,9 @@ def backtest(config_path: Path, since: timedelta, rules_path: Path | None) -> No
         report = bt.run(ruleset, items, start, cfg.monitor.timezone)
     finally:
         store.close()
+    if as_json:
+        click.echo(for_terminal(json.dumps(bt.as_json(report), indent=2, ensure_ascii=False)))
+        return
     for line in bt.render(report):
         click.echo(line)
 
@@ -107,7 +112,7 @@ def replay(config_path: Path, since: timedelta, send: bool) -> None:
         rt.close()
     if not send:
         for alert in report.alerts:
-            click.echo(alert_text(alert))
+            click.echo(alert_text(alert, cfg.monitor.timezone))
         click.echo(f"{len(report.alerts)} of {total} never-alerted items would alert; --send to send them", err=True)
         return
     click.echo(

@@ -58,7 +58,8 @@ def build_notifiers(config: Config) -> Notifiers:
         from monitor.delivery.slack import SlackNotifier  # slack_sdk costs 0.12 s to import: only when used
 
         slack = SlackNotifier(config.slack)
-    return Notifiers(slack=slack, webhooks={w.destination: WebhookNotifier(w) for w in config.webhooks})
+    webhooks = {w.destination: WebhookNotifier(w) for w in config.webhooks}
+    return Notifiers(ConsoleNotifier(zone=config.monitor.timezone), slack, webhooks)
 
 
 def alert_destination(config: Config) -> str:

@@ -213,8 +213,9 @@ def distinct_amounts(amounts: Sequence[Amount]) -> list[Amount]:
     return [amount for _, amount in sorted(kept, key=lambda pair: pair[0])]
 
 
-def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
-    """Everything a notifier needs to render an alert, frozen into the outbox row."""
+def alert_payload(item: Item, matches: Sequence[Match], story_title: str | None = None) -> dict[str, Any]:
+    """Everything a notifier needs to render an alert, frozen into the outbox row. ``story_title``:
+    the title of the story a follow-up joins (an alert's story is its own title)."""
     ordered = sorted(matches, key=lambda m: PRIORITIES.index(m.priority))
     amounts: list[Amount] = []
     companies: dict[str, None] = {}
@@ -233,7 +234,8 @@ def alert_payload(item: Item, matches: Sequence[Match]) -> dict[str, Any]:
     usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
     return {
         "title": item.title,
-        "url": item.url,
+        "story_title": story_title or item.title,
+        "url": item.shown_link,  # as published, minus tracking parameters: never the canonical form
         "feed": item.feed,
         "published": item.published.isoformat(),
         "rules": [{"id": m.rule_id, "name": m.rule_name, "priority": m.priority} for m in ordered],

@@ -88,7 +88,12 @@ def body(alert: Alert) -> bytes:
 
 
 def outgoing(
-    webhooks: Iterable[WebhookConfig], event: str, item: Item, matches: Sequence[Match], now: datetime
+    webhooks: Iterable[WebhookConfig],
+    event: str,
+    item: Item,
+    matches: Sequence[Match],
+    now: datetime,
+    story_title: str | None = None,
 ) -> tuple[Outgoing, ...]:
     """Outbox rows for an ``alert`` or ``follow_up`` (one per webhook that subscribes to it), written
     with the match. Digest-only matches alert nobody, so they queue nothing here either."""
@@ -97,7 +102,7 @@ def outgoing(
     if not alerting or not wanted:
         return ()
     top = highest(alerting)
-    payload = event_payload(event, alert_payload(item, matches), now)
+    payload = event_payload(event, alert_payload(item, matches, story_title), now)
     return tuple(Outgoing(w.destination, None, top.priority, top.rule_id, payload) for w in wanted)
 
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pycurl
 
 from monitor.intake.fetch import curl_handle
-from monitor.intake.normalise import canonical_url
+from monitor.intake.normalise import canonical_url, display_link
 from monitor.settings import FetchSettings
 
 # Aggregator hosts whose links redirect to the publisher; where the link carries the target in a
@@ -37,24 +37,30 @@ def is_wrapped(url: str | None) -> bool:
     return bool(_AGGREGATORS.search(host))
 
 
-def unwrap(url: str | None, *alternatives: str | None) -> str | None:
-    """The publisher URL behind an aggregator redirect link, canonicalised.
+def publisher_link(url: str | None, *alternatives: str | None) -> str | None:
+    """The publisher URL behind an aggregator redirect link, as given (``normalise.display_link``:
+    tracking parameters dropped, nothing else rewritten): what people are shown.
 
     The target is taken from the link's own query (``?url=https://publisher/...``), else from the
     first alternative the feed gives (FeedBurner's ``feedburner:origLink``, a GUID that is a
     permalink) that is not itself wrapped. A link that reveals nothing stays as it is.
     """
     if not is_wrapped(url):
-        return canonical_url(url)
+        return display_link(url)
     query = parse_qs(urlsplit(url or "").query)
     for name in _REDIRECT_PARAMS:
         for value in query.get(name, ()):
             if value.startswith(("http://", "https://")) and not is_wrapped(value):
-                return canonical_url(value)
+                return display_link(value)
     for other in alternatives:
         if other and other.startswith(("http://", "https://")) and not is_wrapped(other):
-            return canonical_url(other)
-    return canonical_url(url)
+            return display_link(other)
+    return display_link(url)
+
+
+def unwrap(url: str | None, *alternatives: str | None) -> str | None:
+    """``publisher_link``, canonicalised: the identity form."""
+    return canonical_url(publisher_link(url, *alternatives))
 
 
 def follow_many(urls: Iterable[str], limits: FetchSettings) -> dict[str, str | None]:

@@ -1,4 +1,5 @@
-"""Feed entries -> Items: HTML to plain text, canonical URLs, UTC dates, a content fingerprint.
+"""Feed entries -> Items: HTML to plain text, canonical URLs (identity) and display links (what
+people follow), UTC dates, a content fingerprint.
 
 Every text field and URL is cleaned here (``textsafety.clean``: controls, lone surrogates,
 invisible format characters), once, so nothing downstream (rules, store, Slack, email) sees them.
@@ -12,7 +13,7 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from monitor.model import Entry, Item, ParsedFeed
 from monitor.textsafety import clean
@@ -77,9 +78,8 @@ def one_line(text: str) -> str:
     return cleaned if len(cleaned) == len(flat) else _SPACE.sub(" ", cleaned).strip()
 
 
-def canonical_url(url: str | None) -> str | None:
-    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
-    an empty path written as '/', a trailing slash removed from other paths."""
+def _web(url: str | None) -> tuple[str, SplitResult] | None:
+    """A URL from outside, cleaned, with its parts; None unless it is http(s) with a host."""
     if not url:
         return None
     url = clean(url).strip()
@@ -89,8 +89,17 @@ def canonical_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
+    return url, parts
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Scheme and host lower-cased, default port, fragment and tracking parameters dropped,
+    an empty path written as '/', a trailing slash removed from other paths."""
+    if (web := _web(url)) is None:
+        return None
+    parts = web[1]
     scheme = parts.scheme.lower()
-    host = parts.hostname.lower().rstrip(".")
+    host = (parts.hostname or "").lower().rstrip(".")  # never empty: _web checked it
     try:
         port = parts.port
     except ValueError:
@@ -101,6 +110,22 @@ def canonical_url(url: str | None) -> str | None:
         path = path.rstrip("/") or "/"
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)])
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def display_link(url: str | None) -> str | None:
+    """The link as published, for people to follow: cleaned, http(s) only, tracking parameters
+    (``utm_*``, ``fbclid``, ...) dropped, and nothing else rewritten: no case, slash, port or
+    encoding changes, the fragment kept. ``canonical_url`` is the identity form, never shown."""
+    if (web := _web(url)) is None:
+        return None
+    url = web[0]
+    main, hash_, fragment = url.partition("#")
+    base, question, query = main.partition("?")
+    pairs = query.split("&")
+    kept = [pair for pair in pairs if not _TRACKING.match(unquote_plus(pair.partition("=")[0]))]
+    if not question or len(kept) == len(pairs):
+        return url
+    return base + ("?" + "&".join(kept) if kept else "") + hash_ + fragment
 
 
 def fold(text: str) -> str:
@@ -133,6 +158,7 @@ def item(entry: Entry, feed: str, first_seen: datetime) -> Item:
         feed=feed,
         guid=guid or None,
         url=canonical_url(entry.link),
+        link=display_link(entry.link),
         title=title or "(untitled)",
         summary=summary,
         content=content,

@@ -22,7 +22,7 @@ from monitor.errors import StoreError
 from monitor.intake import fulltext, links
 from monitor.intake import schedule as health
 from monitor.intake.fetch import fetch_many
-from monitor.intake.normalise import canonical_url
+from monitor.intake.normalise import canonical_url, display_link
 from monitor.intake.prepare import MAX_BACKLOG, WORKER_THRESHOLD, Prepared, Preparer
 from monitor.model import (
     FeedNotice,
@@ -256,7 +256,7 @@ def _take_items(
         new_items = [new_item(rt, item, keys, matches, views, now) for item, keys, matches in fresh]
         for new in new_items:
             if new.matches:
-                print(alert_text(preview(new)))
+                print(alert_text(preview(new), rt.config.monitor.timezone))
         return _report(feed, new_items, alerts=0)
 
     # Deciding a story reads the open stories and writes the item into one. Both happen under the
@@ -351,18 +351,27 @@ def _identify(
 
 
 def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:
-    """The items with their aggregator links replaced by the publisher's URL, where that is known:
-    from the link or the feed (``links.unwrap``), else by following the redirects of the links not
-    stored yet, all at once under one deadline (``links.follow_many``)."""
+    """The items with their aggregator links replaced by the publisher's URL (both the canonical
+    ``url`` and the ``link`` shown), where that is known: from the link or the feed
+    (``links.unwrap``), else by following the redirects of the links not stored yet, all at once
+    under one deadline (``links.follow_many``)."""
     urls = [links.unwrap(item.url, item.guid) if links.is_wrapped(item.url) else item.url for item in items]
     opaque = {url for url in urls if url and links.is_wrapped(url)}
     if opaque:
         opaque -= {key.removeprefix("url:") for key in rt.store.items.known_keys(["url:" + url for url in opaque])}
     ends = links.follow_many(opaque, rt.config.fetch) if opaque else {}
     return [
-        replace(item, url=canonical_url(ends.get(url or "")) or url) if links.is_wrapped(item.url) else item
+        _at_publisher(item, url, ends.get(url or "")) if links.is_wrapped(item.url) else item
         for item, url in zip(items, urls, strict=True)
     ]
+
+
+def _at_publisher(item: Item, url: str | None, end: str | None) -> Item:
+    """A wrapped item with the publisher's address: where its redirects ended, else what its link
+    or feed reveals (``url``)."""
+    if end:
+        return replace(item, url=canonical_url(end) or url, link=display_link(end))
+    return replace(item, url=url, link=links.publisher_link(item.shown_link, item.guid))
 
 
 def prune(rt: Runtime) -> int:

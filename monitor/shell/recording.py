@@ -12,7 +12,7 @@ from datetime import datetime
 from monitor import events, stories
 from monitor.delivery import alert_destination, webhook
 from monitor.delivery.render import alert_payload
-from monitor.model import Alert, Item, Match, NewItem, OpenStory, Outgoing, Recorded, highest
+from monitor.model import Alert, Item, JoinStory, Match, NewItem, OpenStory, Outgoing, Recorded, highest
 from monitor.shell.runtime import Runtime
 
 
@@ -35,18 +35,19 @@ def new_item(
     found = stories.features(item, matches)
     story = stories.decide(found, views)
     destination = alert_destination(rt.config)
+    title = rt.store.items.story_title(story.story_id) if isinstance(story, JoinStory) else None
     outgoing = tuple(
         Outgoing(
             destination,
             channel,
             _top(matches, channel).priority,
             _top(matches, channel).rule_id,
-            alert_payload(item, matches),
+            alert_payload(item, matches, title),
         )
         for channel in dict.fromkeys(m.channel for m in matches if not m.digest_only)
     )
     event = "alert" if isinstance(story, OpenStory) else "follow_up"
-    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now)
+    outgoing += webhook.outgoing(rt.config.webhooks, event, item, matches, now, title)
     return NewItem(item, keys, tuple(matches), story, outgoing, found.to_json())
 
 

@@ -34,7 +34,7 @@ from monitor.store.schema import chunks, iso
 
 _INSERT_ITEM = (
     "INSERT INTO items(key, feed, guid, url, title, summary, content, published, first_seen, "
-    "fingerprint, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "fingerprint, story_id, link) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_KEY = "INSERT OR IGNORE INTO item_keys(key, item_key) VALUES (?, ?)"
 # Never alerted: no outbox row for the item, nor for its story.
@@ -81,6 +81,7 @@ def _item_row(key: str, item: Item, story_id: int | None) -> tuple[Any, ...]:
         iso(item.first_seen),
         item.fingerprint,
         story_id,
+        item.link,
     )
 
 
@@ -143,7 +144,7 @@ class Items:
             rows = self.db.query(f"SELECT * FROM items WHERE {where} ORDER BY first_seen, key LIMIT :page", params)
             for row in rows:
                 yield Item(
-                    **{name: row[name] for name in ("feed", "guid", "url", "title", "summary", "fingerprint")},
+                    **{name: row[name] for name in ("feed", "guid", "url", "title", "summary", "fingerprint", "link")},
                     content=row["content"] or row["summary"],  # stored empty when it repeats the summary
                     published=datetime.fromisoformat(row["published"]),
                     first_seen=datetime.fromisoformat(row["first_seen"]),
@@ -158,8 +159,9 @@ class Items:
         if isinstance(new.story, OpenStory):
             priority = highest(new.matches).priority if new.matches else "normal"
             story_id = self.db.execute(
-                "INSERT INTO stories(opened_at, updated_at, title, url, priority, info) VALUES (?, ?, ?, ?, ?, ?)",
-                (iso(now), iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info))),
+                "INSERT INTO stories(opened_at, updated_at, title, url, priority, info, link) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (iso(now), iso(now), item.title, item.url, priority, json.dumps(dict(new.story_info)), item.link),
             ).lastrowid
         elif isinstance(new.story, JoinStory):
             story_id = new.story.story_id
@@ -261,11 +263,18 @@ class Items:
                 (iso(text_before),),
             ).rowcount
 
+    def story_title(self, story_id: int) -> str | None:
+        """The title of a story (its first item's), for the follow-ups that join it."""
+        row = self.db.execute("SELECT title FROM stories WHERE id = ?", (story_id,)).fetchone()
+        return row[0] if row else None
+
     def stories_first_seen(self, start: datetime, end: datetime) -> list[StoryRecord]:
-        """Stories opened in [start, end), each with all its outlets and matches (the digest)."""
+        """Stories opened in [start, end), each with all its outlets and matches (the digest). Their
+        ``url`` is the link to show: as published (the canonical form for rows from before links
+        were stored)."""
         stories = self.db.query(
-            "SELECT id, title, url, priority, opened_at FROM stories WHERE opened_at >= ? AND opened_at < ? "
-            "ORDER BY opened_at, id",
+            "SELECT id, title, COALESCE(link, url) AS url, priority, opened_at FROM stories "
+            "WHERE opened_at >= ? AND opened_at < ? ORDER BY opened_at, id",
             (iso(start), iso(end)),
         )
         ids = [row["id"] for row in stories]
@@ -273,7 +282,8 @@ class Items:
         matches: dict[int, list[Match]] = {i: [] for i in ids}
         for chunk, marks in chunks(ids):
             for row in self.db.query(
-                f"SELECT story_id, feed, title, url, first_seen FROM items WHERE story_id IN ({marks}) "
+                f"SELECT story_id, feed, title, COALESCE(link, url) AS url, first_seen FROM items "
+                f"WHERE story_id IN ({marks}) "
                 "ORDER BY first_seen, key",
                 chunk,
             ):

@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from monitor.errors import DatabaseUnreachable, StoreError
 from monitor.store import pgdb
-from monitor.store.schema import SCHEMA, SCHEMA_VERSION, migration_steps
+from monitor.store.schema import SCHEMA, SCHEMA_VERSION, upgrades
 from monitor.store.storage import Storage, migrated
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server
@@ -115,8 +115,8 @@ class PostgresDialect:
                     f"knows {SCHEMA_VERSION}); upgrade monitor",
                     "schema",
                 )
-            for step in migration_steps(version):
-                db.execute(step)
+            for statement in upgrades(version):
+                db.execute(pgdb.schema(statement))
             db.executescript(pgdb.schema(SCHEMA))
             if version < SCHEMA_VERSION:
                 db.execute("DELETE FROM monitor_schema")

@@ -2,9 +2,10 @@
 value conventions every aggregate shares: times are ISO-8601 UTC text, so they compare as text.
 
 Every statement is ``IF NOT EXISTS``: running the script again is how a database is brought up to
-date. What the script cannot express that way (a new column of an existing table) is a step in
-``MIGRATIONS``: the statements that take a database from the version before to that version, run
-by both dialects (``migration_steps``) before the script, in one transaction with it.
+date with new tables and indexes. A change that the script cannot express this way (a new column
+of an existing table) bumps ``SCHEMA_VERSION`` and adds its statements to ``MIGRATIONS``, which
+both dialects run (``upgrades``) on a database an older monitor made, in the transaction that
+records the new version; a new database gets ``SCHEMA`` as it stands.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from typing import Any
 
 SCHEMA_VERSION = 2
 
-# version -> the statements that bring a database of the version before up to it
+# The statements that bring a database from the version before each key to that version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    # feeds are rows the pollers claim by next_check_at; a feed removed from the config stays, inactive
+    # 2: feeds are rows the pollers claim by next_check_at (a feed removed from the config stays,
+    # inactive); the link shown to people, as published (the url column is the canonical identity
+    # form; rows from before keep NULL and show their url)
     2: (
         "ALTER TABLE feeds ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE feeds ADD COLUMN synced TEXT",
+        "ALTER TABLE items ADD COLUMN link TEXT",
+        "ALTER TABLE stories ADD COLUMN link TEXT",
     ),
 }
 
@@ -69,7 +74,8 @@ CREATE TABLE IF NOT EXISTS stories (
     title TEXT NOT NULL,
     url TEXT,
     priority TEXT NOT NULL,
-    info TEXT NOT NULL DEFAULT '{}'
+    info TEXT NOT NULL DEFAULT '{}',
+    link TEXT  -- as published, minus tracking parameters; NULL: show url
 );
 CREATE TABLE IF NOT EXISTS items (
     key TEXT PRIMARY KEY,
@@ -82,7 +88,8 @@ CREATE TABLE IF NOT EXISTS items (
     published TEXT NOT NULL,
     first_seen TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    story_id INTEGER REFERENCES stories(id)
+    story_id INTEGER REFERENCES stories(id),
+    link TEXT  -- as published, minus tracking parameters; NULL: show url
 );
 CREATE INDEX IF NOT EXISTS items_first_seen ON items(first_seen);
 CREATE INDEX IF NOT EXISTS items_story ON items(story_id);
@@ -167,6 +174,14 @@ CREATE TABLE IF NOT EXISTS heartbeat (
 """
 
 
+def upgrades(version: int) -> list[str]:
+    """The ``MIGRATIONS`` statements from ``version`` to ``SCHEMA_VERSION``, in SQLite's words
+    (0: a new database, which needs none)."""
+    if not version:
+        return []
+    return [statement for step in range(version + 1, SCHEMA_VERSION + 1) for statement in MIGRATIONS.get(step, ())]
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment else None
 
@@ -180,11 +195,3 @@ def chunks(values: Sequence[Any], size: int = 500) -> Iterable[tuple[Sequence[An
     for start in range(0, len(values), size):
         chunk = values[start : start + size]
         yield chunk, ",".join("?" * len(chunk))
-
-
-def migration_steps(version: int) -> list[str]:
-    """The statements that bring a database at ``version`` up to ``SCHEMA_VERSION`` (none for a new
-    one: the script creates it whole)."""
-    if version == 0:
-        return []
-    return [sql for step in range(version + 1, SCHEMA_VERSION + 1) for sql in MIGRATIONS.get(step, ())]

@@ -22,7 +22,7 @@ from monitor.errors import StoreError
 from monitor.store.database import Params, Result
 from monitor.store.faults import store_error
 from monitor.store.locks import file_lock
-from monitor.store.schema import SCHEMA, SCHEMA_VERSION, migration_steps
+from monitor.store.schema import SCHEMA, SCHEMA_VERSION, upgrades
 from monitor.store.storage import Storage, migrated
 
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
@@ -155,13 +155,13 @@ class SQLiteDialect:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA synchronous = NORMAL")
-        steps = migration_steps(version)
-        if steps:  # DDL is transactional in SQLite: a crash leaves the old version, whole
-            with db.atomic():
-                for step in steps:
-                    db.execute(step)
+        if 0 < version < SCHEMA_VERSION:
+            with self.exclusive():  # the steps and the new version together, one process at a time
+                version = db.execute("PRAGMA user_version").fetchone()[0]  # another may have done it
+                for statement in upgrades(version):
+                    db.execute(statement)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.executescript(SCHEMA)  # idempotent: every statement is IF NOT EXISTS (it commits first)
+        db.executescript(SCHEMA)  # idempotent: every statement is IF NOT EXISTS
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextlib.contextmanager
