@@ -144,6 +144,50 @@ class TermHit:
     term: str
     field: TextField
     snippet: str
+    lang: str | None = None  # the [vocabulary.LANG] the term comes from, e.g. "fr"; None for [define] terms
+
+
+DealStatus = Literal["closed", "in_talks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One deal as a story tells it: who raised (or was bought), how much, from whom.
+
+    The fields are those of the Slack metadata ``event_payload.deal``; see :meth:`as_dict`.
+    """
+
+    company: str | None  # the company that raised money or was bought
+    amount: str | None = None  # as written: "2 billion yuan ($290 million)"
+    amount_usd: float | None = None
+    currency: str | None = None  # ISO code of the amount as written
+    round: str | None = None  # pre-seed, seed, angel, Series A.., strategic, acquisition, IPO, debt
+    lead_investors: tuple[str, ...] = ()  # or the buyer, for an acquisition
+    investors: tuple[str, ...] = ()  # the others who took part
+    valuation_usd: float | None = None
+    status: DealStatus = "closed"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "company": self.company,
+            "amount": self.amount,
+            "amount_usd": self.amount_usd,
+            "currency": self.currency,
+            "round": self.round,
+            "lead_investors": list(self.lead_investors),
+            "investors": list(self.investors),
+            "valuation_usd": self.valuation_usd,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Deal:
+        """The inverse of :meth:`as_dict`; unknown keys are ignored, missing ones take their defaults."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        for name in ("lead_investors", "investors"):
+            if name in known:
+                known[name] = tuple(known[name])  # type: ignore[arg-type]
+        return cls(**known)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +196,13 @@ class Explanation:
     amounts: tuple[Amount, ...] = ()
     companies: tuple[str, ...] = ()
     round: str | None = None  # "Series B", "seed", ...
+    deal: Deal | None = None  # the story's principal deal, when it reports one
+    other_deals: tuple[Deal, ...] = ()  # deals mentioned in passing
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The vocabulary languages of the terms that matched, in order."""
+        return tuple(dict.fromkeys(hit.lang for hit in self.hits if hit.lang))
 
     @property
     def terms(self) -> tuple[str, ...]:
