@@ -74,11 +74,12 @@ def _name(text: str) -> str:
 
 
 def _same_company(expected: str | None, got: str | None) -> bool:
-    """Equal once case and punctuation are gone, or one name inside the other (ShengShu, ShengShu AI)."""
+    """Equal once case and punctuation are gone, or one name starting the other (ShengShu, ShengShu AI;
+    1X, 1X Technologies), or most of it (Skild AI in "the Skild AI")."""
     if not expected or not got:
         return expected == got
-    a, b = _name(expected), _name(got)
-    return bool(a and b) and (a in b or b in a)
+    short, long = sorted((_name(expected), _name(got)), key=len)
+    return bool(short) and short in long and (long.startswith(short) or len(short) >= 0.6 * len(long))
 
 
 def _round_key(value: str | None) -> str:
@@ -95,7 +96,8 @@ def _close(expected: float | None, got: float | None) -> bool:
 
 
 def _same_names(expected: Sequence[str], got: Sequence[str]) -> bool:
-    return {_name(n) for n in expected} == {_name(n) for n in got}
+    """The same investors, each name matched as company names are (深创投 and 深创投集团)."""
+    return len(expected) == len(got) and all(any(_same_company(e, g) for g in got) for e in expected)
 
 
 _CHECKS: dict[str, Callable[[dict, Deal], bool]] = {

@@ -135,6 +135,7 @@ def test_format_match(one_rule, item):
         f"  term      invest* in title: {TITLE}",
         "  term      invest* in summary: …Cloud led a 2 billion yuan ($290 million) Series B investment in "
         "ShengShu AI, the maker of the Vidu video tool.…",
+        "  deal      ShengShu AI raised 2 billion yuan ($290 million) · Series B · led by Alibaba Cloud",
         "  amounts   $290M [largest]; 2 billion yuan ($290 million) = $290M",
         "  round     Series B",
         "  companies Alibaba, ShengShu",

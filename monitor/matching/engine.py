@@ -49,12 +49,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, find_amounts, find_round
+from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, find_amounts
+from monitor.matching.deal import extract_deals
 from monitor.matching.entities import Companies
 from monitor.matching.patterns import PatternIndex
 from monitor.matching.query import FIELDS, And, Near, Node, Not, Or, Term, atoms
+from monitor.matching.rounds import find_round
 from monitor.matching.text import FoldedText, fold_text
-from monitor.model import PRIORITIES, Amount, Explanation, Item, Match, TermHit, TextField
+from monitor.model import PRIORITIES, Amount, Deal, Explanation, Item, Match, TermHit, TextField
 
 if TYPE_CHECKING:
     from monitor.matching.rulepack import Rule
@@ -109,6 +111,14 @@ class _Scan:
     def round(self) -> str | None:
         return find_round(self._body)
 
+    @cached_property
+    def deals(self) -> tuple[Deal | None, tuple[Deal, ...]]:
+        """The deal card: worked out for a matching item that mentions money or a round."""
+        if not self.amounts and self.round is None:
+            return None, ()
+        item, ruleset = self.item, self.ruleset
+        return extract_deals(item.title, item.summary, item.content, ruleset.rates, ruleset.amount_floor_usd)
+
 
 _Test = Callable[[_Scan], bool]
 
@@ -151,12 +161,20 @@ class _Compiler:
             term_id, fields = self.term_ids[(node.forms, node.prefix)], frozenset(node.fields)
             return lambda scan: not fields.isdisjoint(scan.fields_of.get(term_id, ()))
         if isinstance(node, Near):
-            return lambda scan: _near_span(node, scan, self.term_ids) is not None
+            left, right = _side_ids(node.left, self.term_ids), _side_ids(node.right, self.term_ids)
+
+            def near_holds(scan: _Scan) -> bool:
+                hits = scan.hits
+                if hits.keys().isdisjoint(left) or hits.keys().isdisjoint(right):
+                    return False  # the common case: checked before any span is looked at
+                return _near_span(node, scan, self.term_ids) is not None
+
+            return near_holds
         if isinstance(node, Not):
             operand = self(node.operand)
             return lambda scan: not operand(scan)
-        parts = tuple(self(operand) for operand in node.operands)
         if isinstance(node, And):
+            parts = tuple(self(operand) for operand in node.operands)
 
             def all_hold(scan: _Scan) -> bool:
                 for part in parts:  # noqa: SIM110 - 2.5x faster than all() over a generator
@@ -165,9 +183,28 @@ class _Compiler:
                 return True
 
             return all_hold
+        return self._any(node)
+
+    def _any(self, node: Or) -> _Test:
+        """An OR: its terms (through nested ORs, as fragments with vocabularies make them) looked up
+        by the item's hits, so the cost follows the hits and not the hundreds of terms of @field."""
+        by_fields: dict[frozenset[TextField], set[int]] = {}
+        others = []
+        for leaf in _or_leaves(node):
+            if isinstance(leaf, Term):
+                by_fields.setdefault(frozenset(leaf.fields), set()).add(self.term_ids[(leaf.forms, leaf.prefix)])
+            else:
+                others.append(self(leaf))
+        groups = tuple((fields, frozenset(ids)) for fields, ids in by_fields.items())
+        parts = tuple(others)
 
         def any_holds(scan: _Scan) -> bool:
-            for part in parts:  # noqa: SIM110 - as above
+            fields_of = scan.fields_of
+            for fields, ids in groups:
+                for term_id in ids.intersection(fields_of):
+                    if not fields.isdisjoint(fields_of[term_id]):
+                        return True
+            for part in parts:  # noqa: SIM110 - 2.5x faster than any() over a generator
                 if part(scan):
                     return True
             return False
@@ -248,11 +285,24 @@ class RuleSet:
         return tuple(sorted(matches, key=lambda m: PRIORITIES.index(m.priority)))
 
 
+def _or_leaves(node: Or) -> Iterator[Node]:
+    """The operands of an OR, nested ORs opened."""
+    for operand in node.operands:
+        if isinstance(operand, Or):
+            yield from _or_leaves(operand)
+        else:
+            yield operand
+
+
 def _terms(node: Node, positive_only: bool = False) -> Iterator[Term]:
     """The terms of a query, NEAR clauses opened; ``positive_only``: not those under NOT."""
     for atom, positive in atoms(node):
         if positive or not positive_only:
             yield from (*atom.left, *atom.right) if isinstance(atom, Near) else (atom,)
+
+
+def _side_ids(terms: tuple[Term, ...], term_ids: Mapping) -> frozenset[int]:
+    return frozenset(term_ids[(t.forms, t.prefix)] for t in terms)
 
 
 def _near_span(node: Near, scan: _Scan, term_ids: Mapping) -> tuple[TextField, int, int] | None:
@@ -310,7 +360,7 @@ def _evidence(compiled: _CompiledRule, scan: _Scan) -> Iterator[TermHit]:
             span = _near_span(atom, scan, scan.ruleset._term_ids)
             assert span is not None
             name, start, end = span
-            yield TermHit(atom.text, name, scan.texts[name].snippet(start, end))
+            yield TermHit(atom.text, name, scan.texts[name].snippet(start, end), atom.lang)
             continue
         quoted = set()
         for name in atom.fields:
@@ -319,15 +369,18 @@ def _evidence(compiled: _CompiledRule, scan: _Scan) -> Iterator[TermHit]:
                 snippet = scan.texts[name].snippet(*spans[0])
                 if snippet not in quoted:  # feeds often repeat the summary as the content
                     quoted.add(snippet)
-                    yield TermHit(atom.text, name, snippet)
+                    yield TermHit(atom.text, name, snippet, atom.lang)
 
 
 def _match(compiled: _CompiledRule, scan: _Scan) -> Match:
     rule = compiled.rule
+    deal, other_deals = scan.deals
     explanation = Explanation(
         hits=tuple(dict.fromkeys(_evidence(compiled, scan))),
         amounts=scan.amounts,
         companies=scan.companies,
         round=scan.round,
+        deal=deal,
+        other_deals=other_deals,
     )
     return Match(rule.id, rule.name, rule.priority, rule.channel, rule.digest_only, explanation)

@@ -49,6 +49,7 @@ class Term:
     prefix: bool  # True for invest*: the last word may continue
     fields: tuple[TextField, ...]
     offset: int
+    lang: str | None = None  # the [vocabulary.LANG] table it was written in
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,10 @@ class Near:
     right: tuple[Term, ...]
     distance: int  # at most this many words between the two
     text: str  # as written, for explanations
+
+    @property
+    def lang(self) -> str | None:
+        return next((term.lang for term in (*self.left, *self.right) if term.lang), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +152,7 @@ def _tokens(query: str) -> Iterator[_Token]:
         pos = word.end()
 
 
-def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
+def _term(token: _Token, fields: tuple[TextField, ...], lang: str | None) -> Term:
     raw = token.text
     body, body_offset, prefix = raw, token.offset, False
     if token.kind == "phrase":
@@ -168,13 +173,14 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
             f"expected at least {MIN_PREFIX} letters before '*' (a shorter prefix matches too much)",
         )
     forms = (folded,) if prefix else inflections(folded)
-    return Term(raw, forms, prefix, fields, token.offset)
+    return Term(raw, forms, prefix, fields, token.offset, lang)
 
 
 class _Parser:
-    def __init__(self, query: str, definitions: Mapping[str, Node]) -> None:
+    def __init__(self, query: str, definitions: Mapping[str, Node], lang: str | None) -> None:
         self.query = query
         self.definitions = definitions
+        self.lang = lang
         self.tokens = list(_tokens(query))
         self.index = 0
 
@@ -267,7 +273,7 @@ class _Parser:
         if token.kind in ("word", "phrase"):
             self.advance()
             fields = (field,) if field else DEFAULT_FIELDS
-            return _term(token, fields)
+            return _term(token, fields, self.lang)
         if token.kind == "ref":
             self.advance()
             name = token.text[1:]
@@ -308,18 +314,28 @@ def _rescope(node: Node, field: TextField) -> Node:
 
 
 def _alternatives(node: Node) -> tuple[Term, ...]:
-    """The terms of ``(x OR y ...)`` when every operand is a term, else nothing."""
-    if isinstance(node, Or) and all(isinstance(operand, Term) for operand in node.operands):
-        return node.operands  # type: ignore[return-value]
-    return ()
+    """The terms of ``(x OR y ...)`` (ORs nested, as in a fragment with vocabularies, are opened)
+    when every operand is a term, else nothing."""
+    if not isinstance(node, Or):
+        return ()
+    terms: list[Term] = []
+    for operand in node.operands:
+        if isinstance(operand, Term):
+            terms.append(operand)
+        elif inner := _alternatives(operand):
+            terms.extend(inner)
+        else:
+            return ()
+    return tuple(terms)
 
 
-def parse(query: str, definitions: Mapping[str, Node] | None = None) -> Node:
-    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``.
+def parse(query: str, definitions: Mapping[str, Node] | None = None, lang: str | None = None) -> Node:
+    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``; the terms written in
+    it carry ``lang`` (a ``[vocabulary.LANG]`` fragment's language).
 
     Raises :class:`QuerySyntaxError`.
     """
-    return _Parser(query, definitions or {}).parse()
+    return _Parser(query, definitions or {}, lang).parse()
 
 
 def atoms(node: Node, positive: bool = True) -> Iterator[tuple[Term | Near, bool]]:
