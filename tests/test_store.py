@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import StoreError
-from monitor.model import Explanation, FeedConfig, Item, Match
+from monitor.model import Deal, Explanation, FeedConfig, Item, Match, TermHit
 from monitor.store import open_store
 from monitor.store.base import FeedNotice, JoinStory, NewItem, OpenStory, Outgoing, PollOutcome, Store
-from monitor.store.sqlite import SQLiteStore
+from monitor.store.sqlite import SQLiteStore, explanation_from_json, explanation_json
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -218,3 +218,15 @@ def test_every_store_method_is_tested_here_so_on_both_backends() -> None:
     text = Path(__file__).read_text(encoding="utf-8")
     methods = [name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")]
     assert [name for name in methods if f".{name}(" not in text] == []
+
+
+def test_explanations_keep_their_deal_card_and_languages_and_old_rows_still_read() -> None:
+    explanation = Explanation(
+        hits=(TermHit('"levée de fonds"', "title", "… levée de fonds …", "fr"),),
+        deal=Deal("ShengShu", "2 billion yuan ($290 million)", 290e6, "CNY", "Series B", ("Alibaba Cloud",)),
+        other_deals=(Deal("PixVerse", "$60 million", 60e6, "USD"),),
+    )
+    stored = explanation_json(Match("deal", "Deals", "high", None, False, explanation))
+    assert explanation_from_json(stored) == explanation
+    old = '{"hits": [{"term": "x", "field": "title", "snippet": "x"}], "amounts": [], "companies": [], "round": null}'
+    assert explanation_from_json(old) == Explanation(hits=(TermHit("x", "title", "x"),))
