@@ -56,7 +56,7 @@ _GENERIC = frozenset(
      "la", "le", "el", "january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december"}
 )  # fmt: skip
-_CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
+_CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|在|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
 _NOT_CJK_NAME = re.compile(r"通过|方式|协议|要约|により|によると")  # clauses, not names
 # Words before a name that make it a complement, not the subject: "ex-CEO of Cruise", "behind Oasis".
 _COMPLEMENT = re.compile(
@@ -68,6 +68,7 @@ _COMPLEMENT = re.compile(
 _NOUN_AFTER = re.compile(r"^\s+(?:company|startup|start-up|firm|maker|group|lab|unicorn|based)\b", re.IGNORECASE)
 _LOWER_DESCRIPTION = re.compile(rf"^(?:(?:{alternation(DESCRIPTION_WORDS)})\s+){{1,4}}(?=[A-Z0-9])", re.IGNORECASE)
 _KANA = re.compile("[\u3040-\u30ff]")
+_HANGUL = re.compile("[\uac00-\ud7af]")
 _LIST_ITEM = re.compile(r"[^\s\d]{1,15}(?:\s[^\s\d]{1,15}){0,2}")  # a short name in a CJK list
 _LIST_SPLIT = re.compile("|".join(re.escape(j).replace(r"\ ", r"\s+") for j in LIST_JOINS))
 _LIST_STOP = re.compile(
@@ -226,15 +227,18 @@ def list_before(text: str) -> list[str]:
     """The names that end ``text``: "Earlier, Alibaba and Tencent" -> Alibaba, Tencent; "由A和B" -> A, B."""
     text = _CJK_TRAILING.sub("", _PARENS.sub("", text).rstrip())
     if _in_cjk_clause(text):
-        segments = CLAUSE_BREAK.split(text)
-        clause = segments.pop()
+        pieces = re.split(f"({CLAUSE_BREAK.pattern})", text)  # clause, break, clause, ..., clause
+        clause = pieces.pop()
         if not _KANA.search(text):  # Chinese and Korean lists: 由A、B领投; 라이트스피드, 코튜, 소프트뱅크가 주도
-            while segments and _LIST_ITEM.fullmatch(segments[-1].strip()):
-                clause = segments.pop().strip() + "、" + clause
-            first = re.split(r"(?:가|이|는|은)\s", segments[-1])[-1].strip() if segments else ""
-            if first and _LIST_ITEM.fullmatch(first):  # 스킬드AI가 라이트스피드, …: the list starts after the subject
+            korean = bool(_HANGUL.search(text))
+            joiner = "," if korean else "、"  # a Chinese "," ends a clause, not a list item
+            while len(pieces) >= 2 and pieces[-1] == joiner and _LIST_ITEM.fullmatch(pieces[-2].strip()):
+                clause = pieces[-2].strip() + "、" + clause
+                del pieces[-2:]
+            first = re.split(r"(?:가|이|는|은)\s", pieces[-2])[-1].strip() if korean and len(pieces) >= 2 else ""
+            if first and pieces[-1] == joiner and _LIST_ITEM.fullmatch(first):  # 스킬드AI가 라이트스피드, …
                 clause = first + "、" + clause
-        clause = re.sub(r"^.*?(?:由|は|가\s|이\s)", "", clause)
+        clause = re.sub(r"^.*(?:由|完成|获得)|^.*?(?:は|가\s|이\s)", "", clause)  # 完成腾讯领投的 -> 腾讯
         if re.search("[\uac00-\ud7af]", clause):  # 이번 투자는 한빛벤처스가 -> 한빛벤처스
             clause = re.split(r"\S(?:는|은|을|를|에서|에|으로|로)\s", clause)[-1]
             clause = _korean_descriptor_free(re.sub(r"가$", "", clause.strip()))

@@ -32,7 +32,7 @@ RAISE_VERBS = (
     "raccoglie", "ha raccolto", "chiude", "ha chiuso", "ottiene", "incassa", "riceve", "vale", "attira",
 )  # fmt: skip
 CJK_RAISE_VERBS = (
-    "宣布完成", "完成", "获得", "再获", "获", "拿下", "斩获", "募集", "启动上市辅导", "递表",  # Chinese: X完成…融资
+    "宣布完成", "完成", "获得", "再获", "喜获", "获投", "拿下", "斩获", "募集", "启动上市辅导", "递表",  # Chinese
     "を調達", "調達", "資金調達", "投資を受け", "出資を受け",  # Japanese: Xが…億円を調達
     "투자를 유치", "투자 유치", "유치", "조달", "확대",  # Korean: X가 … 투자 유치
 )  # fmt: skip
@@ -101,7 +101,8 @@ IN_TALKS = (
     "en négociation", "négocie", "pourrait lever", "espérait", "en conversaciones", "mantiene conversaciones",
     "negocia", "busca recaudar", "podría", "em negociações", "pode ganhar", "pode receber", "poderá",
     "in trattativa", "in trattative", "potrebbe", "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
-    "協議中", "交渉中", "検討", "논의 중", "협상 중", "논의하고", "검토 중", "투자하는 방안", "上市辅导", "辅导备案",
+    "協議中", "交渉中", "検討", "논의 중", "협상 중", "논의하고", "검토 중", "투자하는 방안",
+    "上市辅导", "辅导备案", "接洽", "被曝", "拟融资",
     "递表", "招股书", "files for", "filed for", "plans to go public",
 )  # fmt: skip
 # Nouns that say what a company is; in a run of capitalised words ("Robotics Startup Skild AI",

@@ -222,6 +222,8 @@ KIND_WORDS_AFTER = {
         "bewertung",
         "bewertet",
         "の評価額",
+        "的估值",
+        "元估值",
         "估值",
     ),
     "market_cap": ("market cap", "market value", "de capitalización", "de capitalisation"),
