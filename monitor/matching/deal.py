@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, amount_spans
-from monitor.matching.deal_names import list_before, name_after, name_before, names
+from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names
 from monitor.matching.deal_words import (
     ACQUIRE_VERBS,
     CJK_ACQUIRE,
@@ -97,7 +97,7 @@ _NOUN_FOR = re.compile(  # "funding round for X", "un financement record pour X"
     rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:for|pour|para|per|für)\s+(?=[A-Z0-9])", re.IGNORECASE
 )
 _HANGUL = re.compile("[\uac00-\ud7af]")
-_KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.*투자)")  # 스킬드AI에 … 투자
+_KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
 _KOREAN_STAKE = re.compile(r"(\S+)\s지분")  # 레인보우로보틱스 지분을
 _LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
 _FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
@@ -165,7 +165,7 @@ def _sentences(title: str, summary: str, content: str, rates: Mapping[str, float
 def _split(text: str) -> list[str]:
     pieces, start = [], 0
     for m in _SENTENCE_END.finditer(text):
-        if not _ABBREVIATION.search(text[start : m.start()]):
+        if not _ABBREVIATION.search(text[max(start, m.start() - 8) : m.start()]):  # "Mio." "U.S." end no sentence
             pieces.append(text[start : m.start()].strip())
             start = m.end()
     pieces.append(text[start:].strip())
@@ -194,10 +194,10 @@ def _acquisitions(sentence: _Sentence, index: int) -> Iterable[_Event]:
             buyer = name_before(text, start)
             yield _Event(company, index, start, leads=[buyer] if buyer else [], acquisition=True)
     for start, end, word in sentence.cue("cjk_acquire"):
-        before = text[:start]
+        before = text[max(0, start - WINDOW) : start]
         if "を" in before[-30:]:  # AがXを…買収, A、Xを…買収
             company = _japanese_object(before)
-            buyer = name_before(text, before.find("が")) if "が" in before else name_before(text, before.find("、"))
+            buyer = name_before(before, before.find("が")) if "が" in before else name_before(before, before.find("、"))
         elif word == "인수":  # A, X 인수
             company, buyer = name_before(text, start), None
         else:  # A收购X
@@ -222,7 +222,7 @@ def _events(sentence: _Sentence, index: int) -> list[_Event]:
     text = sentence.text
     events = list(_acquisitions(sentence, index))
     for start, end, amount in sentence.amounts:  # "a $50 million investment in Tripo AI"
-        after = _AFTER_AMOUNT.match(text[end:])
+        after = _AFTER_AMOUNT.match(text[end : end + WINDOW])
         if amount.kind == "deal" and after and (company := name_after(text, end + after.end())):
             events.append(_Event(company, index, start, amount))
     nouns = bool(sentence.cue("noun")) or any(ending in text for ending in GERMAN_DEAL_NOUN_ENDS)
@@ -294,21 +294,21 @@ def _investor_lists(sentence: _Sentence, about_money: bool) -> Iterable[tuple[in
     text = sentence.text
     for start, end, _ in sentence.cue("led_by"):
         if about_money:
-            yield start, True, names(text[end:])
+            yield start, True, names(text[end : end + WINDOW])
     for start, _, _ in sentence.cue("cjk_led"):
-        yield start, True, list_before(text[:start])
+        yield start, True, list_before(text[max(0, start - WINDOW) : start])
     for start, end, _ in sentence.cue("led"):  # "Alibaba led the round"; "led a round in X" is an event
         if _LED_OBJECT.match(text, end):
-            yield start, True, list_before(text[:start])
+            yield start, True, list_before(text[max(0, start - WINDOW) : start])
     if "führt" in text:
         for m in _FUHRT_AN.finditer(text):
             yield m.start(), True, names(m.group(1))
     for start, end, word in sentence.cue("with"):
-        found = names(text[end:])
+        found = names(text[end : end + WINDOW])
         if len(word) > 4 or len(found) > 1:  # not "with Baidu", but "from Alibaba and Baidu"
             yield start, False, found
     for start, _, _ in sentence.cue("took_part"):
-        yield start, False, list_before(text[:start])
+        yield start, False, list_before(text[max(0, start - WINDOW) : start])
 
 
 def _owner(events: Sequence[_Event], index: int, at: int) -> _Event | None:

@@ -22,6 +22,7 @@ from monitor.matching.deal_words import (
 )
 from monitor.matching.money_words import alternation
 
+WINDOW = 200  # how far before or after a cue word its names are looked for: keeps long texts linear
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _LATIN = "A-Za-zÀ-ÖØ-öø-ÿ0-9"  # not \w: a Latin name stops where CJK text starts (VAST完成, ABBの)
 _WORD = rf"(?:[{_UPPER}0-9][{_LATIN}.&'\u2019+-]*[{_LATIN}+]|[{_UPPER}]|[a-z]+\d[{_LATIN}]*)"  # Skild, 1X, a16z
@@ -171,7 +172,7 @@ def _in_cjk_clause(before: str) -> bool:
 def name_before(text: str, at: int) -> str | None:
     """The name that ends right before ``at``, skipping "has", adverbs, "announced that" and an
     appositive ("ShengShu, the Beijing startup behind Vidu, has raised")."""
-    before = _BEFORE_VERB.sub("", text[:at]).rstrip()
+    before = _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
     if _in_cjk_clause(before):
         return cjk_subject(before)
     m = _NAME_AT_END.search(before)
@@ -188,7 +189,7 @@ def name_before(text: str, at: int) -> str | None:
 
 def name_after(text: str, at: int) -> str | None:
     """The name that starts at ``at`` (after an article): "acquires *Pollen Robotics*", "收购*上纬新材*"."""
-    after = text[at:].lstrip()
+    after = text[at : at + WINDOW].lstrip()
     if _IS_CJK.search(CLAUSE_BREAK.split(after, maxsplit=1)[0][:30]):
         m = re.match(r"([^,。、:;을를에와과及和与]{2,24}?)(?=[的之を을를에,。、]|至少|控股|股份|$)", after)
         if not m:
