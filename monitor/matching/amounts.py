@@ -53,23 +53,23 @@ from monitor.matching.money_words import (
 )
 from monitor.model import Amount
 
-# Approximate mid-market rates (USD per unit); override with load_rules(..., rates=...).
+# Approximate mid-market rates of 2025-2026 (USD per unit); override with load_rules(..., rates=...).
 DEFAULT_RATES_USD: Mapping[str, float] = MappingProxyType(
     {
         "USD": 1.0,
-        "CNY": 0.14,
-        "EUR": 1.08,
-        "GBP": 1.27,
-        "JPY": 0.0067,
-        "KRW": 0.00073,
+        "CNY": 0.139,
+        "EUR": 1.15,
+        "GBP": 1.33,
+        "JPY": 0.0066,
+        "KRW": 0.00071,
         "HKD": 0.128,
         "TWD": 0.031,
         "SGD": 0.74,
-        "INR": 0.012,
+        "INR": 0.0116,
         "CAD": 0.73,
         "AUD": 0.66,
         "NZD": 0.6,
-        "CHF": 1.13,
+        "CHF": 1.22,
         "ILS": 0.27,
         "BRL": 0.18,
         "MXN": 0.055,
