@@ -35,9 +35,12 @@ How a rule matches an item
    revenue never count, and an item with no deal amount fails).
 9. **Order and cost.** Disabled rules never match. One Aho-Corasick pass per field finds every
    term of every rule; only rules with a positive term found (not under NOT), plus rules that can
-   match with no term at all (``NOT x``), are evaluated. Amounts, round and companies are worked
-   out once per item, only when a rule needs them. Matches come back high priority first, then in
-   file order.
+   match with no term at all (``NOT x``), are evaluated, and an OR looks its terms up among the
+   item's hits rather than trying them one by one. Amounts, round and companies are worked out
+   once per item, only when a rule needs them; the deal card (``deal.py``) once per matching item
+   that mentions an amount or a round. Matches come back high priority first, then in file order.
+10. **Languages.** A term written in a ``[vocabulary.LANG]`` table matches like any other, in any
+   text; its hits carry the language, so explanations say which language matched.
 """
 
 from __future__ import annotations
