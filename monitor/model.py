@@ -145,6 +145,95 @@ class TermHit:
     term: str
     field: TextField
     snippet: str
+    lang: str | None = None  # the [vocabulary.LANG] the term comes from, e.g. "fr"; None for [define] terms
+
+
+DealStatus = Literal["closed", "in_talks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One deal as a story tells it: who raised (or was bought), how much, from whom.
+
+    The fields are those of the Slack metadata ``event_payload.deal``; see :meth:`as_dict`.
+    """
+
+    company: str | None  # the company that raised money or was bought
+    amount: str | None = None  # as written: "2 billion yuan ($290 million)"
+    amount_usd: float | None = None
+    currency: str | None = None  # ISO code of the amount as written
+    round: str | None = None  # pre-seed, seed, angel, Series A.., strategic, acquisition, IPO, debt
+    lead_investors: tuple[str, ...] = ()  # or the buyer, for an acquisition
+    investors: tuple[str, ...] = ()  # the others who took part
+    valuation_usd: float | None = None
+    status: DealStatus = "closed"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "company": self.company,
+            "amount": self.amount,
+            "amount_usd": self.amount_usd,
+            "currency": self.currency,
+            "round": self.round,
+            "lead_investors": list(self.lead_investors),
+            "investors": list(self.investors),
+            "valuation_usd": self.valuation_usd,
+            "status": self.status,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Deal:
+        """The inverse of :meth:`as_dict`; unknown keys are ignored, missing ones take their defaults."""
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        for name in ("lead_investors", "investors"):
+            if name in known:
+                known[name] = tuple(known[name])  # type: ignore[arg-type]
+        return cls(**known)  # type: ignore[arg-type]
+
+    @property
+    def money(self) -> str | None:
+        """The amount as written, with its US dollar value when the text does not give one:
+        "2 billion yuan ($290 million)", "120 Mio. Euro ($130M)", "$60 million"."""
+        if self.amount is None:
+            return None
+        if self.currency == "USD" or self.amount_usd is None or "$" in self.amount:
+            return self.amount
+        return f"{self.amount} ({format_usd(self.amount_usd)})"
+
+    def line(self) -> str:
+        """The card on one line: "ShengShu raised 2 billion yuan ($290 million) · Series B · led by
+        Alibaba Cloud · also: TAL Education, Baidu Ventures"."""
+        name, money = self.company or "Deal", self.money
+        if self.round == "acquisition":
+            head = f"{name} acquired" + (f" by {', '.join(self.lead_investors)}" if self.lead_investors else "")
+            head += f" for {money}" if money else ""
+        elif self.status == "in_talks":
+            head = f"{name} in talks to raise {money}" if money else f"{name} in talks to raise money"
+        else:
+            head = f"{name} raised {money}" if money else name
+        parts = [head]
+        if self.round and self.round != "acquisition":
+            parts.append(self.round)
+        if self.lead_investors and self.round != "acquisition":
+            parts.append("led by " + ", ".join(self.lead_investors))
+        if self.investors:
+            parts.append("also: " + ", ".join(self.investors))
+        if self.valuation_usd is not None:
+            parts.append(f"valued at {format_usd(self.valuation_usd)}")
+        return " · ".join(parts)
+
+    def short(self) -> str:
+        """A deal mentioned in passing: "PixVerse $60M"."""
+        size = format_usd(self.amount_usd) if self.amount_usd is not None else self.amount or ""
+        return f"{self.company or 'Deal'} {size}".strip()
+
+
+def format_usd(value: float) -> str:
+    """``290000000`` -> ``$290M``; ``1.2e9`` -> ``$1.2B``."""
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if value >= scale:
+            return f"${value / scale:,.2f}".rstrip("0").rstrip(".") + suffix
+    return f"${value:,.0f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +242,13 @@ class Explanation:
     amounts: tuple[Amount, ...] = ()
     companies: tuple[str, ...] = ()
     round: str | None = None  # "Series B", "seed", ...
+    deal: Deal | None = None  # the story's principal deal, when it reports one
+    other_deals: tuple[Deal, ...] = ()  # deals mentioned in passing
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The vocabulary languages of the terms that matched, in order."""
+        return tuple(dict.fromkeys(hit.lang for hit in self.hits if hit.lang))
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matching.amounts import DEFAULT_RATES_USD, find_amounts, find_round
+from monitor.matching.amounts import DEFAULT_RATES_USD, find_amounts
+from monitor.matching.rounds import find_round
 
 M, B = 1e6, 1e9
 R = DEFAULT_RATES_USD
@@ -87,6 +88,69 @@ AMOUNTS = [
 ]
 
 
+# The same sums as the other eight languages write them (NFKC text; amounts under $1M are dropped).
+AMOUNTS += [
+    # German: Mio./Mrd., decimal commas, words
+    ("de-mio", "hat 120 Mio. Euro eingesammelt", ("120 Mio. Euro", 120 * M, "EUR", 120 * M * R["EUR"])),
+    ("de-mrd-comma", "1,5 Mrd. Euro", ("1,5 Mrd. Euro", 1.5 * B, "EUR", 1.5 * B * R["EUR"])),
+    ("de-millionen-usd", "520 Millionen US-Dollar", ("520 Millionen US-Dollar", 520 * M, "USD", 520 * M)),
+    ("de-milliarden", "1,5 Milliarden Dollar", ("1,5 Milliarden Dollar", 1.5 * B, "USD", 1.5 * B)),
+    ("de-words", "eine halbe Milliarde Euro", ("eine halbe Milliarde Euro", 0.5 * B, "EUR", 0.5 * B * R["EUR"])),
+    ("de-symbol-after", "30 Mio. €", ("30 Mio. €", 30 * M, "EUR", 30 * M * R["EUR"])),
+    # French
+    ("fr-millions", "lève 600 millions d'euros", ("600 millions d'euros", 600 * M, "EUR", 600 * M * R["EUR"])),
+    ("fr-milliard-comma", "1,7 milliard d'euros", ("1,7 milliard d'euros", 1.7 * B, "EUR", 1.7 * B * R["EUR"])),
+    ("fr-m-euro", "une série B de 100 M€", ("100 M€", 100 * M, "EUR", 100 * M * R["EUR"])),
+    ("fr-md-euro", "1,5 Md€", ("1,5 Md€", 1.5 * B, "EUR", 1.5 * B * R["EUR"])),
+    ("fr-words", "un milliard de dollars", ("un milliard de dollars", B, "USD", B)),
+    ("fr-elided", "d'1 milliard de dollars", ("1 milliard de dollars", B, "USD", B)),
+    # Spanish: dots group thousands before millones
+    ("es-decimal-comma", "US$ 162,6 millones", ("US$ 162,6 millones", 162.6 * M, "USD", 162.6 * M)),
+    ("es-thousands-dot", "US$ 1.000 millones", ("US$ 1.000 millones", B, "USD", B)),
+    ("es-de-dolares", "13.000 millones de dólares", ("13.000 millones de dólares", 13 * B, "USD", 13 * B)),
+    ("es-mil-millones", "mil millones de dólares", ("mil millones de dólares", B, "USD", B)),
+    ("es-dos-mil-millones", "dos mil millones de euros", ("dos mil millones de euros", 2 * B, "EUR", 2 * B * R["EUR"])),
+    (
+        "es-restated-euros",
+        "935 millones de dólares (casi 800 millones de euros)",
+        ("935 millones de dólares (casi 800 millones de euros)", 935 * M, "USD", 935 * M),
+    ),
+    # Portuguese: milhões, bilhões, mil milhões, R$
+    ("pt-usd-milhoes", "US$ 600 milhões", ("US$ 600 milhões", 600 * M, "USD", 600 * M)),
+    (
+        "pt-restated-reais",
+        "US$ 675 milhões (R$ 3,3 bilhões)",
+        ("US$ 675 milhões (R$ 3,3 bilhões)", 675 * M, "USD", 675 * M),
+    ),
+    ("pt-real", "R$ 50 milhões", ("R$ 50 milhões", 50 * M, "BRL", 50 * M * R["BRL"])),
+    ("pt-mil-milhoes", "1,9 mil milhões de dólares", ("1,9 mil milhões de dólares", 1.9 * B, "USD", 1.9 * B)),
+    ("pt-bi", "capta US$ 1 bi", ("US$ 1 bi", B, "USD", B)),
+    ("pt-words", "um bilhão de dólares", ("um bilhão de dólares", B, "USD", B)),
+    # Italian
+    ("it-milioni", "70 milioni di euro", ("70 milioni di euro", 70 * M, "EUR", 70 * M * R["EUR"])),
+    ("it-miliardi", "1,7 miliardi di euro", ("1,7 miliardi di euro", 1.7 * B, "EUR", 1.7 * B * R["EUR"])),
+    ("it-words", "oltre un miliardo di dollari", ("un miliardo di dollari", B, "USD", B)),
+    # Chinese, Japanese, Korean: 万/億/亿/억/조 units, compounds, restatements
+    ("zh-yi-yuan", "完成约10亿元A+轮融资", ("10亿元", B, "CNY", B * R["CNY"])),
+    ("zh-decimal-yi", "1.22亿美元的天使+轮", ("1.22亿美元", 122 * M, "USD", 122 * M)),
+    ("zh-wan", "6000万美元B轮融资", ("6000万美元", 60 * M, "USD", 60 * M)),
+    ("zh-traditional", "完成10億美元融資", ("10億美元", B, "USD", B)),
+    ("ja-compound", "53億7500万ドルで買収", ("53億7500万ドル", 5.375 * B, "USD", 5.375 * B)),
+    ("ja-restated-yen", "1億5000万ドル(約234億円)を調達", ("1億5000万ドル(約234億円)", 150 * M, "USD", 150 * M)),
+    ("ja-yuan-and-yen", "約10億元(約206億円)を調達", ("10億元(約206億円)", B, "CNY", B * R["CNY"])),
+    ("ja-yen", "約200億円を調達", ("200億円", 20 * B, "JPY", 20 * B * R["JPY"])),
+    ("ja-fullwidth", "１０億円", ("10億円", B, "JPY", B * R["JPY"])),
+    ("ko-eok-won", "약 2675억원을 투입", ("2675억원", 267.5 * B, "KRW", 267.5 * B * R["KRW"])),
+    ("ko-spaced-compound", "9억 3500만 달러를 조달", ("9억 3500만 달러", 935 * M, "USD", 935 * M)),
+    ("ko-cheon-eok", "10억 달러(약 1조4천억원)", ("10억 달러(약 1조4천억원)", B, "USD", B)),
+    ("ko-man-dollar", "400만 달러 규모의 시드", ("400만 달러", 4 * M, "USD", 4 * M)),
+    # the yen sign by context
+    ("yen-sign-in-japanese", "東京の新興が¥500 millionを", ("¥500 million", 500 * M, "JPY", 500 * M * R["JPY"])),
+    ("yen-sign-near-tokyo", "a Tokyo startup raised ¥5 billion", ("¥5 billion", 5 * B, "JPY", 5 * B * R["JPY"])),
+    ("other-dollars", "NZ$12 million and", ("NZ$12 million", 12 * M, "NZD", 12 * M * R["NZD"])),
+]
+
+
 @pytest.mark.parametrize(("text", "expected"), [a[1:] for a in AMOUNTS], ids=[a[0] for a in AMOUNTS])
 def test_amount(text, expected):
     (amount,) = find_amounts(text)
@@ -107,6 +171,10 @@ NOT_DEALS = [
     ("parameters", "a 7 billion parameter model"),
     ("percent", "shares rose 5%"),
     ("million-without-currency", "a million users and two billion views"),
+    ("nvidia-is-not-yen", "엔비디아 주가"),
+    ("mil-is-a-thousand-in-portuguese", "R$ 50 mil de faturamento"),
+    ("won-the-verb", "the team won 3 titles"),
+    ("price-in-euros", "es kostet 1.299 Euro"),
 ]
 
 
@@ -132,6 +200,17 @@ def test_small_amounts_are_kept_when_the_floor_is_lowered():
         ("valued at more than $1 billion", "valuation"),
         ("valuing it at $3 billion", "valuation"),
         ("a $1 billion valuation and 3 billion yen of new money", "deal"),  # the kind is the nearest words
+        ("Die Bewertung liegt nun bei rund fünf Milliarden Dollar", "valuation"),
+        ("portant sa valorisation à 39 milliards de dollars", "valuation"),
+        ("una valoración de hasta 5.300 millones de dólares", "valuation"),
+        ("avaliada em 1,9 mil milhões de dólares", "valuation"),
+        ("con una valutazione superiore ai 500 milioni di dollari", "valuation"),
+        ("評価額は17億ドルに達した", "valuation"),
+        ("기업가치는 53억 달러로", "valuation"),
+        ("投后估值超过120亿元", "valuation"),
+        ("全年营业收入约119亿元", "revenue"),
+        ("2024年の売上高は約3800億円", "revenue"),
+        ("時価総額は3兆円", "market_cap"),
     ],
 )
 def test_amount_kinds(text, kind):
@@ -165,6 +244,31 @@ ROUNDS = [
     ("lower-series", "a series a day", None),
     ("seed-noun", "seed the dataset with examples", None),
     ("strategic-pivot", "a strategic pivot to world models", None),
+    ("zh-letter-round", "完成约10亿元A+轮融资", "Series A+"),
+    ("zh-pre-a", "完成Pre-A轮融资", "pre-Series A"),
+    ("zh-a1", "完成亿级人民币A1轮融资", "Series A1"),
+    ("zh-angel", "再获天使+轮投资", "angel"),
+    ("zh-acquisition", "智元机器人收购上纬新材", "acquisition"),
+    ("zh-ipo", "宇树科技启动上市辅导", "IPO"),
+    ("ja-series", "シリーズAで5億ドル", "Series A"),
+    ("ja-acquisition", "ABBのロボット事業を買収", "acquisition"),
+    ("ja-strategic", "戦略的投資を受けた", "strategic investment"),
+    ("ko-series", "시리즈A 라운드를 재개방", "Series A"),
+    ("ko-pre-a", "프리A 투자 유치", "pre-Series A"),
+    ("ko-seed", "400만 달러 시드 투자 유치", "seed"),
+    ("de-serie", "Die Serie-A-Runde über 25 Millionen Euro", "Series A"),
+    ("de-takeover", "Samsung übernimmt den Hersteller", "acquisition"),
+    ("de-ipo", "plant den Börsengang", "IPO"),
+    ("fr-serie", "une série A de 935 millions", "Series A"),
+    ("fr-pre-seed", "lève 27 millions en pré-amorçage", "pre-seed"),
+    ("fr-seed", "105 millions en amorçage", "seed"),
+    ("fr-acquisition", "Hugging Face rachète Pollen Robotics", "acquisition"),
+    ("es-serie", "ronda Serie A por US$ 162,6 millones", "Series A"),
+    ("es-acquisition", "Nvidia adquiere la startup", "acquisition"),
+    ("pt-serie", "rodada Série C liderada", "Series C"),
+    ("it-serie", "un round Serie B da 100 milioni", "Series B"),
+    ("it-acquisition", "l'acquisizione di RobCo", "acquisition"),
+    ("listed-company-is-no-ipo", "東証プライム上場の企業が", None),
 ]
 
 

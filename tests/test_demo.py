@@ -19,7 +19,8 @@ def test_demo_runs_offline_and_shows_what_slack_the_webhook_and_the_mailbox_rece
     slack = out.split("── Slack received", 1)[1].split("── Webhook", 1)[0]
     assert "🚨 Alibaba Cloud leads 2 billion yuan round in ShengShu, the maker of Vidu (https://wire.demo" in slack
     assert "PixVerse raises $60 million" in slack and "Tripo AI closes $50 million" in slack
-    assert "2 billion yuan ($290 million)" in slack and "(largest ≈ $290M)" in slack
+    assert "Deal: ShengShu raised 2 billion yuan ($290 million) · led by Alibaba Cloud" in slack  # the deal card
+    assert "Also mentioned: PixVerse $60M; Tripo AI $50M" in slack
     assert "[#world-model-alerts, thread reply]\n    ↳ Also reported by Compute Daily: Vidu developer ShengShu" in slack
     assert "tram" not in slack.lower() and "fashion" not in slack.lower()  # the noise stays quiet
     webhook = out.split("── Webhook received", 1)[1].split("\n── ", 1)[0]

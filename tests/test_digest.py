@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from digest_data import EMBODIED, FUNDING, HOSTILE, HOSTILE_TITLE, HOSTILE_URL, STORIES, VIDEO, feeds, match, record
 
 from monitor.delivery import digest
-from monitor.model import Amount, Coverage, StoryRecord
+from monitor.model import Amount, Coverage, Deal, Explanation, Match, StoryRecord
 from monitor.store.sqlitedb import open_sqlite
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -195,3 +195,21 @@ def test_one_amount_per_sum_in_its_most_telling_wording() -> None:
     )  # fmt: skip
     d = digest.build([record], title="T", period="p", day=D, start=END, end=END, tz=BERLIN, alerts=0, feeds=[])
     assert d.groups[0].rules[0].stories[0].amounts == ("2 billion yuan ($290 million)",)
+
+
+def test_a_story_with_a_deal_shows_its_card_in_both_parts() -> None:
+    card = Explanation(
+        amounts=(Amount("$60 million", 6e7, "USD", 6e7), Amount("$50 million", 5e7, "USD", 5e7)),
+        companies=("PixVerse", "Alibaba", "Tripo AI"),
+        deal=Deal("PixVerse", "$60 million", 6e7, "USD", "Series B", ("Alibaba",)),
+        other_deals=(Deal("Tripo AI", "$50 million", 5e7, "USD"),),
+    )
+    record = StoryRecord(
+        1, "PixVerse raises $60M", "https://a.example/1", "high", END,
+        (Coverage("Wire", "PixVerse raises $60M", "https://a.example/1", END),),
+        (Match("funding", FUNDING, "high", None, False, card),),
+    )  # fmt: skip
+    d = digest.build([record], title="T", period="p", day=D, start=END, end=END, tz=BERLIN, alerts=1, feeds=[])
+    for rendered in (digest.render_text(d), digest.render_html(d)):
+        assert "PixVerse raised $60 million · Series B · led by Alibaba" in rendered
+        assert "Tripo AI $50M" in rendered and "Companies" not in rendered

@@ -135,6 +135,7 @@ def test_format_match(one_rule, item):
         f"  term      invest* in title: {TITLE}",
         "  term      invest* in summary: …Cloud led a 2 billion yuan ($290 million) Series B investment in "
         "ShengShu AI, the maker of the Vidu video tool.…",
+        "  deal      ShengShu AI raised 2 billion yuan ($290 million) · Series B · led by Alibaba Cloud",
         "  amounts   $290M [largest]; 2 billion yuan ($290 million) = $290M",
         "  round     Series B",
         "  companies Alibaba, ShengShu",
@@ -230,7 +231,7 @@ def test_format_match_labels_valuations_and_unknown_rates(write_pack, rules_dir,
     text = "Robot maker raises $20 million at a $1 billion valuation and 3 billion yen, plus €9m."
     (match,) = load_rules(rules_dir).evaluate(item(text))
     assert format_match(match).splitlines()[2] == (
-        "  amounts   $20 million; $1 billion [valuation]; 3 billion yen = $20.1M [largest]; €9m = $9.72M"
+        "  amounts   $20 million [largest]; $1 billion [valuation]; 3 billion yen = $19.8M; €9m = $10.35M"
     )
     dollars_only = RuleSet(load_rules(rules_dir).rules, rates={"USD": 1.0})
     (match,) = dollars_only.evaluate(item("Robot maker gets €9m"))

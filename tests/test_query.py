@@ -91,6 +91,19 @@ def test_near_sides_may_be_groups_of_alternatives():
     assert [t.text for t in near.right] == ["google", "deepmind"]
 
 
+def test_near_sides_open_nested_alternatives():
+    """A fragment with vocabularies is an OR of ORs; as a side of NEAR it stands for all its terms."""
+    near = parse("a NEAR/3 (b OR (c OR d))").tree
+    assert isinstance(near, Near)
+    assert [t.text for t in near.right] == ["b", "c", "d"]
+
+
+def test_terms_carry_the_language_they_were_written_in():
+    tree = parse('"levée de fonds" OR investit', lang="fr").tree
+    assert [t.lang for t in tree.operands] == ["fr", "fr"]
+    assert parse("funding").tree.lang is None
+
+
 def test_term_keeps_its_position_and_fields():
     term = parse("  title:funding").tree
     assert isinstance(term, Term)
@@ -113,7 +126,7 @@ ERRORS = [
     ("robot NEAR/500 drone", 6, "expected a NEAR distance from 1 to 100, found 500"),
     ("(a AND b) NEAR/3 c", 0, NEAR_SIDE),
     ("a NEAR/3 NOT c", 9, NEAR_SIDE),
-    ("a NEAR/3 (b OR (c OR d))", 9, NEAR_SIDE),
+    ("a NEAR/3 (b OR (c AND d))", 9, NEAR_SIDE),
     ("a NEAR/3 (b OR title:c)", 2, "expected both sides of NEAR to search the same fields"),
     ("title:a NEAR/3 c", 8, "expected both sides of NEAR to search the same fields"),
     ("a NEAR/3 b NEAR/3 c", 11, "expected AND or OR between two NEAR clauses, found 'NEAR/3'"),

@@ -1,8 +1,19 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from monitor.delivery.render import alert_message, escape, follow_up_message, link, summary_message, truncate
+from monitor.delivery.console import alert_text
+from monitor.delivery.render import (
+    alert_message,
+    alert_payload,
+    escape,
+    follow_up_message,
+    link,
+    summary_message,
+    truncate,
+)
+from monitor.matching import load_rules
 from monitor.model import Alert
 
 HOSTILE = [
@@ -59,8 +70,10 @@ def test_metadata_and_fallback_text() -> None:
     message = alert_message(alert("ShengShu raises $290M"), "#c")
     assert message.metadata == {
         "event_type": "monitor_alert",
-        "event_payload": {"rule": "deal", "story_id": 7, "url": "https://news.example/a?x=1&y=2"},
-    }
+        "event_payload": {
+            "rule": "deal", "story_id": 7, "url": "https://news.example/a?x=1&y=2", "deal": None, "other_deals": [],
+        },
+    }  # fmt: skip
     assert "ShengShu raises $290M" in message.text
 
 
@@ -118,3 +131,53 @@ def test_each_sum_is_shown_once_by_its_fullest_mention() -> None:
         "2 billion yuan ($290 million)",
         "$60 million",
     ]
+
+
+def test_the_seed_story_alert_shows_its_deal_card(item) -> None:
+    """Metadata carries the card; the visible text shows it once instead of every amount and company."""
+    article = (Path(__file__).parent / "data" / "articles" / "alibaba_shengshu.txt").read_text(encoding="utf-8")
+    story = item(*article.split("\n", 2))
+    matches = load_rules(Path(__file__).resolve().parent.parent / "rules").evaluate(story)
+    payload = alert_payload(story, matches)
+    alert = Alert(1, 7, story.key, "alert", "slack", None, "high", matches[0].rule_id, 0, payload)
+    message = alert_message(alert, "#c")
+    event = message.metadata["event_payload"]
+    assert event["deal"] == {
+        "company": "ShengShu", "amount": "2 billion yuan ($290 million)", "amount_usd": 290e6, "currency": "CNY",
+        "round": "Series B", "lead_investors": ["Alibaba Cloud"], "investors": ["TAL Education", "Baidu Ventures"],
+        "valuation_usd": None, "status": "closed",
+    }  # fmt: skip
+    assert [(d["company"], d["amount"]) for d in event["other_deals"]] == [
+        ("PixVerse", "$60 million"), ("Tripo AI", "$50 million"),
+    ]  # fmt: skip
+    assert {"rule", "story_id", "url"} <= set(event)  # what was there stays
+    card = (
+        "*Deal:* ShengShu raised 2 billion yuan ($290 million) · Series B · led by Alibaba Cloud · also: "
+        "TAL Education, Baidu Ventures\nAlso mentioned: PixVerse $60M; Tripo AI $50M"
+    )
+    assert card in message.blocks[2]["text"]["text"]
+    assert "ShengShu raised 2 billion yuan ($290 million)" in message.text
+    for shown in (message.text, message.blocks[2]["text"]["text"]):
+        assert shown.count("290") == 1 and shown.count("$60") == 1  # each amount once
+        assert "Kuaishou" not in shown and "*Amount:*" not in shown  # no list of every company and amount
+
+
+def test_a_deal_card_from_a_feed_is_escaped() -> None:
+    deal = {"company": "<!channel> Corp", "amount": "$5M", "amount_usd": 5e6, "currency": "USD"}
+    message = alert_message(alert("x", deal=deal, other_deals=[{"company": "<@U1>", "amount_usd": 2e6}]), "#c")
+    dumped = json.dumps(message.blocks) + message.text
+    assert "<!channel>" not in dumped and "<@U1>" not in dumped and "&lt;!channel&gt; Corp raised $5M" in dumped
+
+
+def test_the_matched_languages_are_named() -> None:
+    message = alert_message(alert("x", terms=['"levée de fonds"', "humanoïde"], languages=["fr"]), "#c")
+    assert '*Matched:* "levée de fonds", humanoïde (fr)' in message.blocks[2]["text"]["text"]
+
+
+def test_console_shows_the_card() -> None:
+    payload = {"title": "T", "feed": "F", "rules": [], "amounts": ["$5M", "$2M"], "companies": ["A", "B"],
+               "deal": {"company": "A", "amount": "$5M", "amount_usd": 5e6, "currency": "USD", "round": "seed"},
+               "other_deals": [{"company": "B", "amount": "$2M", "amount_usd": 2e6}]}  # fmt: skip
+    text = alert_text(Alert(1, 1, "k", "alert", "console", None, "high", "r", 0, payload))
+    assert "  deal: A raised $5M · seed" in text and "  also mentioned: B $2M" in text
+    assert "amounts:" not in text and "companies:" not in text

@@ -143,7 +143,7 @@ def test_every_problem_is_reported_at_once(write_pack, rules_dir):
         f"{first}:22: rule 'bad id!': channel: expected a channel name, e.g. #alerts",
         f"{first}:23: rule 'bad id!': companies_all: expected a list, found 'ShengShu'",
         f"{first}:28: rule 'empty-list-item': companies_any: expected a list of non-empty strings",
-        f"{second}: unknown top-level key 'extra': expected only [[rule]] tables and one [define] table",
+        f"{second}: unknown top-level key 'extra': expected only [[rule]] tables, [define] and [vocabulary.LANG]",
         f"{second}: expected 'rule' to be [[rule]] tables",
         f"{third}:3: column 13: invalid TOML: Expected newline or end of document after a statement",
     ]
@@ -321,3 +321,79 @@ def test_a_field_limits_a_near_fragment(write_pack, rules_dir, item):
     ruleset = load_rules(rules_dir)
     assert ruleset.evaluate(item("robot startup funding"))
     assert not ruleset.evaluate(item("news", "robot startup funding"))
+
+
+def test_vocabularies_add_a_language_to_a_fragment_and_explanations_name_it(write_pack, rules_dir, item):
+    write_pack(
+        """
+        [define]
+        field = '"humanoid robot"'
+        deal = 'funding'
+
+        [vocabulary.fr]
+        field = '"robot humanoïde"'
+        deal = '"levée de fonds"'
+
+        [vocabulary.zh]
+        deal = '融资 OR 领投'
+        field = '人形机器人'
+
+        [[rule]]
+        id = "deals"
+        query = '@field AND @deal'
+        """
+    )
+    ruleset = load_rules(rules_dir)
+    (match,) = ruleset.evaluate(item("Levée de fonds pour un robot humanoïde"))
+    hits = [(h.term, h.lang) for h in match.explanation.hits]
+    assert hits == [('"robot humanoïde"', "fr"), ('"levée de fonds"', "fr")]
+    assert match.explanation.languages == ("fr",)
+    (match,) = ruleset.evaluate(item("人形机器人公司完成融资", "A humanoid robot maker"))
+    assert [h.lang for h in match.explanation.hits] == [None, "zh"]  # the first true branch of @field: [define]
+    assert ruleset.evaluate(item("Humanoid robot funding"))[0].explanation.languages == ()
+
+
+def test_a_name_only_vocabularies_define_comes_before_the_define_table(write_pack, rules_dir, item):
+    write_pack(
+        """
+        [define]
+        field = '"world model" AND @money'
+
+        [vocabulary.de]
+        money = 'Finanzierungsrunde'
+
+        [vocabulary.es]
+        money = '"ronda de financiación"'
+
+        [[rule]]
+        id = "a"
+        query = '@field'
+        """
+    )
+    ruleset = load_rules(rules_dir)
+    assert ruleset.evaluate(item("World model: Finanzierungsrunde"))
+    assert ruleset.evaluate(item("World model", "ronda de financiación"))
+    assert not ruleset.evaluate(item("World model"))
+
+
+def test_vocabulary_errors(write_pack, rules_dir):
+    path = write_pack(
+        """
+        [define]
+        field = 'robot'
+
+        [vocabulary.French]
+        field = 'robots'
+
+        [vocabulary.fr]
+        field = 'robot OR'
+        count = 5
+        """
+    )
+    flat = write_pack("[vocabulary]\nfield = 'x'\n", name="b.toml")
+    assert problems(rules_dir) == [
+        f"{flat}: expected 'vocabulary' to be [vocabulary.LANG] tables, e.g. [vocabulary.fr]",
+        f"{path}:4: vocabulary.French: expected a language code of 2 or 3 lower-case letters",
+        f"{path}:8: column 9: vocabulary.fr: field: expected a term, phrase, @name, '(' or NOT, found end of query",
+        f"{path}:9: vocabulary.fr: count: expected a query string, found 5",
+    ]

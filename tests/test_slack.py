@@ -42,7 +42,9 @@ def test_posts_block_kit_with_metadata_and_no_unfurl(slack_server: SlackServer) 
     body = slack_server.messages[0]
     assert body["channel"] == "#alerts" and body["unfurl_links"] is False and body["unfurl_media"] is False
     assert body["metadata"]["event_type"] == "monitor_alert"
-    assert body["metadata"]["event_payload"] == {"rule": "deal", "story_id": 3, "url": "https://n.example/a"}
+    assert body["metadata"]["event_payload"] == {
+        "rule": "deal", "story_id": 3, "url": "https://n.example/a", "deal": None, "other_deals": [],
+    }  # fmt: skip
     assert "ShengShu raises $290M" in body["text"]
     assert slack_server.received[0]["headers"]["authorization"] == "Bearer xoxb-test"
 

@@ -6,6 +6,7 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.model import (
+    Deal,
     EventRow,
     Explanation,
     FeedNotice,
@@ -17,13 +18,14 @@ from monitor.model import (
     OpenStory,
     Outgoing,
     PollOutcome,
+    TermHit,
 )
 from monitor.settings import FeedConfig
 from monitor.store import open_store
 from monitor.store.digests import Digests
 from monitor.store.feedstate import Feeds
 from monitor.store.interface import Store
-from monitor.store.items import Items
+from monitor.store.items import Items, explanation_from_json, explanation_json
 from monitor.store.notices import Notices
 from monitor.store.outbox import Outbox
 from monitor.store.sqlitedb import open_sqlite
@@ -310,3 +312,15 @@ def test_every_store_method_is_tested_here_so_on_both_backends() -> None:
         if callable(value) and not name.startswith("_")
     ]
     assert [call for call in calls if call not in text] == []
+
+
+def test_explanations_keep_their_deal_card_and_languages_and_old_rows_still_read() -> None:
+    explanation = Explanation(
+        hits=(TermHit('"levée de fonds"', "title", "… levée de fonds …", "fr"),),
+        deal=Deal("ShengShu", "2 billion yuan ($290 million)", 290e6, "CNY", "Series B", ("Alibaba Cloud",)),
+        other_deals=(Deal("PixVerse", "$60 million", 60e6, "USD"),),
+    )
+    stored = explanation_json(Match("deal", "Deals", "high", None, False, explanation))
+    assert explanation_from_json(stored) == explanation
+    old = '{"hits": [{"term": "x", "field": "title", "snippet": "x"}], "amounts": [], "companies": [], "round": null}'
+    assert explanation_from_json(old) == Explanation(hits=(TermHit("x", "title", "x"),))

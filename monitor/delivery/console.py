@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, datetime, tzinfo
 from typing import TextIO
 
+from monitor.delivery.render import deal_lines
 from monitor.model import Alert, Delivered, DeliveryResult
 from monitor.textsafety import for_terminal
 
@@ -31,7 +32,13 @@ def alert_text(alert: Alert, zone: tzinfo = UTC) -> str:
     if rules:
         lines.append(f"  rule: {rules}")
     if p.get("terms"):
-        lines.append("  matched: " + ", ".join(p["terms"]))
+        languages = p.get("languages")
+        named = f" ({', '.join(languages)})" if isinstance(languages, list) and languages else ""
+        lines.append("  matched: " + ", ".join(p["terms"]) + named)
+    if card := deal_lines(p):  # the card stands for the amounts, round and companies
+        lines.append(f"  deal: {card[0]}")
+        lines.extend(f"  {line[0].lower()}{line[1:]}" for line in card[1:])
+        return "\n".join(lines)
     if p.get("amounts"):
         lines.append("  amounts: " + "; ".join(p["amounts"]))
     if p.get("round"):

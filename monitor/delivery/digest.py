@@ -99,6 +99,8 @@ class DigestStory:
     companies: tuple[str, ...]
     terms: tuple[str, ...]
     round: str | None
+    deal: str | None = None  # the deal card on one line; it stands for amounts, round and companies
+    also_mentioned: str | None = None  # other deals the story mentions: "PixVerse $60M; Tripo AI $50M"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ def _story(record: StoryRecord, tz: tzinfo) -> tuple[Match | None, DigestStory]:
     amounts = distinct_amounts([a for e in explanations for a in e.amounts])
     also = [m.rule_name for m in matches if top and m.rule_id != top.rule_id]
     usd = [a.usd for a in amounts if a.usd is not None]
+    carded = next((e for e in explanations if e.deal), None)
     story = DigestStory(
         story_id=record.story_id,
         title=one_line(record.title) or "(untitled)",
@@ -196,6 +199,8 @@ def _story(record: StoryRecord, tz: tzinfo) -> tuple[Match | None, DigestStory]:
         companies=tuple(dict.fromkeys(one_line(c, 100) for e in explanations for c in e.companies)),
         terms=tuple(dict.fromkeys(one_line(t, 100) for e in explanations for t in e.terms)),
         round=next((one_line(e.round, 60) for e in explanations if e.round), None),
+        deal=one_line(carded.deal.line()) if carded and carded.deal else None,
+        also_mentioned=one_line("; ".join(d.short() for d in carded.other_deals)) if carded else None,
     )
     return top, story
 

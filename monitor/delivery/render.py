@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from monitor.model import PRIORITIES, Alert, Amount, Item, Match
+from monitor.model import PRIORITIES, Alert, Amount, Deal, Item, Match
 from monitor.textsafety import clean
 
 SECTION_LIMIT = 3000
@@ -111,14 +111,28 @@ def _money(usd: object) -> str:
     return f"${usd:,.0f}"
 
 
+def deal_lines(payload: Mapping[str, Any]) -> list[str]:
+    """The deal card as plain text: the principal deal, then those mentioned in passing (each once)."""
+    lines = []
+    if payload.get("deal"):
+        lines.append(Deal.from_dict(payload["deal"]).line())
+    if others := payload.get("other_deals"):
+        lines.append("Also mentioned: " + "; ".join(Deal.from_dict(d).short() for d in others))
+    return lines
+
+
 def why_lines(payload: Mapping[str, Any]) -> list[str]:
-    """The explanation, one escaped mrkdwn line per fact."""
+    """The explanation, one escaped mrkdwn line per fact; with a deal card, the card stands for the
+    amounts, round and companies (which would list every one in the text)."""
     lines = []
     rules = payload.get("rules") or []
     if rules:
         lines.append("*Rule:* " + escape(", ".join(f"{r['name']} ({r['priority']})" for r in rules)))
     if terms := payload.get("terms"):
-        lines.append("*Matched:* " + escape(", ".join(terms)))
+        languages = payload.get("languages") or []
+        lines.append("*Matched:* " + escape(", ".join(terms) + (f" ({', '.join(languages)})" if languages else "")))
+    if card := deal_lines(payload):
+        return [*lines, "*Deal:* " + escape(card[0]), *(escape(line) for line in card[1:])]
     if amounts := payload.get("amounts"):
         largest = _money(payload.get("largest_usd"))
         text = "; ".join(amounts) + (f" (largest ≈ {largest})" if largest else "")
@@ -147,7 +161,13 @@ def alert_message(alert: Alert, channel: str | None) -> SlackMessage:
     rule = (p.get("rules") or [{}])[0].get("id", alert.rule_id)
     metadata = {
         "event_type": "monitor_alert",
-        "event_payload": {"rule": rule, "story_id": alert.story_id, "url": p.get("url") or ""},
+        "event_payload": {
+            "rule": rule,
+            "story_id": alert.story_id,
+            "url": p.get("url") or "",
+            "deal": p.get("deal"),
+            "other_deals": p.get("other_deals") or [],
+        },
     }
     return SlackMessage(channel=channel, text=text, blocks=blocks[:MAX_BLOCKS], metadata=metadata)
 
@@ -232,6 +252,7 @@ def alert_payload(item: Item, matches: Sequence[Match], story_title: str | None 
                 hits.setdefault(h.field, {"term": h.term, "field": h.field, "snippet": h.snippet})
         round_ = round_ or e.round
     usd = [m.explanation.largest_usd for m in ordered if m.explanation.largest_usd is not None]
+    carded = next((m.explanation for m in ordered if m.explanation.deal), None)
     return {
         "title": item.title,
         "story_title": story_title or item.title,
@@ -245,4 +266,7 @@ def alert_payload(item: Item, matches: Sequence[Match], story_title: str | None 
         "largest_usd": max(usd) if usd else None,
         "round": round_,
         "companies": list(companies),
+        "languages": list(dict.fromkeys(lang for m in ordered for lang in m.explanation.languages)),
+        "deal": carded.deal.as_dict() if carded and carded.deal else None,
+        "other_deals": [d.as_dict() for d in carded.other_deals] if carded else [],
     }

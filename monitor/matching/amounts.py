@@ -1,11 +1,24 @@
-"""Money mentions and funding rounds in news text. Pure functions, no I/O.
+"""Money mentions in news text, in nine languages. Pure functions, no I/O.
 
-An amount is a currency (symbol, ISO code or word) with a number and an optional scale:
-``$290M``, ``US$1.2bn``, ``RMB 2 billion``, ``1.5 trillion won``, ``50 million dollars``, ``20亿元``,
-``two billion yuan``, ``half a billion dollars``.
-A second amount in brackets or after "or about" restates the first in another currency, so
-``2 billion yuan ($290 million)`` is ONE amount (2e9 CNY) whose USD value is the stated $290M,
-not a conversion. ``¥`` is read as yuan (write ``JP¥`` or ``yen`` for yen).
+An amount is a currency (symbol, ISO code or word) with a number and an optional scale, in the
+forms these languages write them (the word lists are in ``money_words.py``):
+``$290M``, ``US$1.2bn``, ``two billion yuan``, ``120 Mio. Euro``, ``1,5 Mrd. Euro``,
+``600 millions d'euros``, ``100 M€``, ``US$ 1.000 millones``, ``mil millones de dólares``,
+``R$ 3,3 bilhões``, ``1,9 mil milhões de dólares``, ``70 milioni di euro``, ``20亿元``,
+``53億7500万ドル``, ``9억 3500만 달러``, ``1조4천억원``.
+
+- **Decimal commas.** Where a number's separator could be either ("1,500", "1.000"), the
+  language decides: with a German, French, Spanish, Portuguese or Italian scale or currency word
+  ("Mrd.", "milliards", "millones", "bilhões", "miliardi", "de dólares") the comma is the decimal
+  point and the dot groups thousands ("1,5 Mrd." is 1.5 billion, "1.000 millones" one billion);
+  otherwise, as in English, "$1,500 million" is 1.5 billion. "1,5" and "162,6" are decimals
+  anywhere; "1.000.000" groups thousands anywhere.
+- **¥** is yen in a Japanese text (kana, 円, "yen", Japan, Tokyo) and yuan otherwise; ``JP¥``,
+  ``CN¥``, 円, 元, yen and yuan say so themselves.
+- **Restatements.** A second amount in brackets or after "or about" restates the first in another
+  currency, so ``2 billion yuan ($290 million)``, ``10억 달러(약 1조4천억원)`` and ``935 millones de
+  dólares (casi 800 millones de euros)`` are each ONE amount with the first currency, whose USD
+  value is the stated dollar figure when there is one.
 
 Amounts are labelled ``deal``, ``valuation``, ``market_cap`` or ``revenue`` from the words around
 them; only deals count as the largest amount. Amounts under ``min_usd`` (1 million by default) are
@@ -20,164 +33,260 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
+from monitor.matching.money_words import (
+    CJK_CURRENCIES,
+    CJK_MULTIPLIERS,
+    CJK_UNITS,
+    CONNECTORS,
+    DECIMAL_COMMA_SCALES,
+    ENGLISH_SCALES,
+    HEDGES,
+    KIND_LINKS,
+    KIND_WORDS_AFTER,
+    KIND_WORDS_BEFORE,
+    MIL,
+    PREFIX_CURRENCIES,
+    RESTATEMENT_HEDGES,
+    SUFFIX_CURRENCIES,
+    WORD_NUMBERS,
+    alternation,
+)
 from monitor.model import Amount
 
-# Approximate mid-market rates (USD per unit); override with load_rules(..., rates=...).
+# Approximate mid-market rates of 2025-2026 (USD per unit); override with load_rules(..., rates=...).
 DEFAULT_RATES_USD: Mapping[str, float] = MappingProxyType(
     {
         "USD": 1.0,
-        "CNY": 0.14,
-        "EUR": 1.08,
-        "GBP": 1.27,
-        "JPY": 0.0067,
-        "KRW": 0.00073,
+        "CNY": 0.139,
+        "EUR": 1.15,
+        "GBP": 1.33,
+        "JPY": 0.0066,
+        "KRW": 0.00071,
         "HKD": 0.128,
         "TWD": 0.031,
         "SGD": 0.74,
-        "INR": 0.012,
+        "INR": 0.0116,
         "CAD": 0.73,
         "AUD": 0.66,
-        "CHF": 1.13,
+        "NZD": 0.6,
+        "CHF": 1.22,
         "ILS": 0.27,
+        "BRL": 0.18,
+        "MXN": 0.055,
     }
 )
 DEAL_FLOOR_USD = 1_000_000.0
 
-_PREFIX_CURRENCIES = {
-    "$": "USD", "us$": "USD", "u.s.$": "USD", "usd": "USD",
-    "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP",
-    "¥": "CNY", "cn¥": "CNY", "rmb": "CNY", "cny": "CNY", "jp¥": "JPY", "jpy": "JPY",
-    "₩": "KRW", "krw": "KRW", "₹": "INR", "inr": "INR", "rs.": "INR",
-    "hk$": "HKD", "hkd": "HKD", "nt$": "TWD", "twd": "TWD", "s$": "SGD", "sgd": "SGD",
-    "c$": "CAD", "ca$": "CAD", "cad": "CAD", "a$": "AUD", "au$": "AUD", "aud": "AUD",
-    "chf": "CHF", "₪": "ILS", "ils": "ILS",
-}  # fmt: skip
-_SUFFIX_CURRENCIES = {
-    "dollar": "USD", "us dollar": "USD", "u.s. dollar": "USD", "american dollar": "USD",
-    "hong kong dollar": "HKD", "singapore dollar": "SGD", "canadian dollar": "CAD",
-    "australian dollar": "AUD", "new taiwan dollar": "TWD",
-    "yuan": "CNY", "renminbi": "CNY", "euro": "EUR", "pound": "GBP", "pounds sterling": "GBP",
-    "sterling": "GBP", "yen": "JPY", "won": "KRW", "rupee": "INR", "swiss franc": "CHF",
-    "shekel": "ILS", "元": "CNY", "人民币": "CNY", "美元": "USD", "欧元": "EUR", "日元": "JPY",
-    "韩元": "KRW", "港元": "HKD",
-}  # fmt: skip
-_SCALES = {
-    "k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "mil": 1e6, "million": 1e6,
-    "b": 1e9, "bn": 1e9, "billion": 1e9, "t": 1e12, "tn": 1e12, "trillion": 1e12,
-    "lakh": 1e5, "crore": 1e7, "万": 1e4, "亿": 1e8,
-}  # fmt: skip
-
-
-def _alternation(words: Iterable[str]) -> str:
-    """A regex alternation of ``words``, longest first so that "US$" wins over "$"."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
+_LATIN_WORD_CHAR = re.compile("[A-Za-z0-9À-ÖØ-öø-ÿ]")
+_LETTER_AFTER = r"(?![A-Za-zÀ-ÖØ-öø-ÿ])"  # not followed by a Latin letter ("million" but "millionを")
+_NUM = r"\d{1,3}(?:[,.\u00a0\u202f]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+_SCALE_WORDS = {**ENGLISH_SCALES, **DECIMAL_COMMA_SCALES, MIL: 0.0}  # "mil": by language, see _scale
+_LONG_SCALES = alternation(w for w in _SCALE_WORDS if len(w) > 1)
+# "$60m", "€50M", "$2B" (a letter right after the number), "100 M€" (a space, then a symbol),
+# "120 Mio. Euro", "1,5 Mrd.", "$1.5 bn" and "$50-million" (a word, after a space or dash).
+_SCALE = (  # the dot only after abbreviations: "Mio.", not "million." at the end of a sentence
+    rf"(?:[\s-]?(?:{_LONG_SCALES}){_LETTER_AFTER}(?:(?<=mio|mrd|tsd|mds|mln|mld|Mio|Mrd|Tsd|Mds)\.)?"
+    rf"|[kmbt]{_LETTER_AFTER}|\s[mk](?=\s?[€$£]))"
+)
+_CONNECTOR = rf"(?:(?:{alternation(CONNECTORS)})\s?)"
+_SUFFIX = alternation(SUFFIX_CURRENCIES)
+_WORD_SCALE = alternation(w for w in _SCALE_WORDS if len(w) > 3 or w in ("mil milhões", "mil millones"))
+_CJK_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_CJK_GROUP = rf"(?:{_CJK_NUM})\s?[{''.join(CJK_MULTIPLIERS)}]?\s?[{''.join(CJK_UNITS)}]"
+_AMOUNT = re.compile(
+    rf"(?<![A-Za-z0-9$.])(?P<pcur>{alternation(PREFIX_CURRENCIES)})\s?(?P<pnum>{_NUM})(?P<pscale>{_SCALE})?"
+    rf"(?:\s{_CONNECTOR}(?:{_SUFFIX}){_LETTER_AFTER})?"  # "US$ 100 millones de dólares"
+    rf"|(?<![A-Za-z0-9.,$])(?P<snum>{_NUM})(?P<sscale>{_SCALE})?\s?(?P<conn>{_CONNECTOR})?(?P<scur>{_SUFFIX})"
+    rf"{_LETTER_AFTER}"
+    rf"|(?<![A-Za-zÀ-ÖØ-öø-ÿ])(?P<wnum>{alternation(WORD_NUMBERS)})\s+(?P<wscale>{_WORD_SCALE}){_LETTER_AFTER}\s+"
+    rf"(?P<wconn>{_CONNECTOR})?(?P<wcur>{_SUFFIX}){_LETTER_AFTER}"
+    rf"|(?P<cjk>(?:{_CJK_GROUP}\s?)+)(?P<ccur>{alternation(CJK_CURRENCIES)})(?!비디아)",  # 엔비디아 is Nvidia
+    re.IGNORECASE,
+)
+_CJK_GROUPS = re.compile(
+    rf"(?P<num>{_CJK_NUM})\s?(?P<mult>[{''.join(CJK_MULTIPLIERS)}]?)\s?(?P<unit>[{''.join(CJK_UNITS)}])"
+)
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d[\d,.]*")
-_BEFORE_ANCHOR, _AFTER_ANCHOR = 16, 48  # room for "half a b" before and "billion Hong Kong dollars" after
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_WORD_SCALE = r"(?:thousand|million|billion|trillion|mln|mn|bn|tn|mil|lakh|crore)s?(?![a-z])"
-_SCALE = rf"(?:[\s-]?{_WORD_SCALE}|[kmbt](?![a-z])|\s?[万亿])"
-_SUFFIX_WORDS = "|".join(
-    re.escape(w) + ("s?" if w.isascii() and w[-1].isalpha() and w != "sterling" else "")
-    for w in sorted(_SUFFIX_CURRENCIES, key=len, reverse=True)
+_SCALE_STEMS = ("mill", "bill", "trill", "milh", "bilh", "milio", "milia")  # in every scale word of WORD_NUMBERS forms
+_BEFORE_ANCHOR, _AFTER_ANCHOR = 16, 64  # room for "half a " before and "millones de dólares estadounidenses" after
+# A text in a language that writes decimal commas, when the amount itself does not say.
+_DECIMAL_COMMA_TEXT = re.compile(
+    r"\b(?:der|die|das|und|mit|le|les|des|une|el|los|las|del|il|della|di|do|da|em|uma|para|con)\b", re.IGNORECASE
 )
-_SUFFIX_CODES = _alternation(c for c in _PREFIX_CURRENCIES if c.isalpha())
-_WORD_NUMBERS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "half a": 0.5,
-}  # fmt: skip
-_AMOUNT = re.compile(
-    rf"(?<![\w$.])(?P<pcur>{_alternation(_PREFIX_CURRENCIES)})\s?(?P<pnum>{_NUM})(?P<pscale>{_SCALE})?"
-    rf"|(?<![\w.,$])(?P<snum>{_NUM})(?P<sscale>{_SCALE})?\s?(?P<scur>{_SUFFIX_WORDS}|{_SUFFIX_CODES})"
-    r"(?![a-z])"
-    rf"|\b(?P<wnum>{_alternation(_WORD_NUMBERS)})\s+(?P<wscale>million|billion|trillion)\s+"
-    rf"(?P<wcur>{_SUFFIX_WORDS}|{_SUFFIX_CODES})(?![a-z])",
-    re.IGNORECASE,
-)
-# Between an amount and its restatement in another currency: "(", "(about ", ", or about ".
+# Currency words only the decimal-comma languages write.
+_DECIMAL_COMMA_CURRENCIES = frozenset(
+    {"dólar", "dólares", "dólares estadounidenses", "dollaro", "dollari", "dollar", "us-dollar", "euro", "reais",
+     "reales", "yenes", "ienes", "yuanes", "iuanes", "wones", "libras", "sterline", "franken", "pfund",
+     "dollars américains", "dollars us", "francs suisses", "livres sterling"}
+)  # fmt: skip
+_JAPANESE = re.compile(r"[\u3040-\u30ff円]|\b(?:yen|japan|japanese|tokyo|osaka|kyoto)\b", re.IGNORECASE)
+_CHINESE = re.compile(r"[元人民币]|\b(?:yuan|rmb|renminbi|china|chinese|beijing|shanghai|shenzhen)\b", re.IGNORECASE)
+
+
+def _kind_pattern(words: tuple[str, ...], before: bool) -> re.Pattern[str]:
+    latin = [w for w in words if not _is_cjk(w[0])]
+    cjk = [w for w in words if _is_cjk(w[0])]
+    keywords = [rf"(?<![^\W\d_])(?:{alternation(latin)}){_LETTER_AFTER}"] + ([alternation(cjk)] if cjk else [])
+    keyword = "(?:" + "|".join(keywords) + ")"
+    if not before:
+        return re.compile(rf"\A[\s-]*(?:{keyword})", re.IGNORECASE)
+    links, hedges = alternation(KIND_LINKS), alternation(HEDGES)
+    return re.compile(rf"{keyword}\W{{0,2}}\s*(?:(?:{links})\s*)*(?:(?:{hedges})\s*)*\Z", re.IGNORECASE)
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u2e80" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"
+
+
+_KINDS_BEFORE = tuple((kind, _kind_pattern(words, True)) for kind, words in KIND_WORDS_BEFORE.items())
+_KINDS_AFTER = tuple((kind, _kind_pattern(words, False)) for kind, words in KIND_WORDS_AFTER.items())
 _RESTATE = re.compile(
-    r"\s*(?:\(\s*|,?\s*or\s+)(?:about|around|approximately|approx\.|roughly|some|nearly|almost|~|≈)?\s*\Z",
-    re.IGNORECASE,
-)
-# The words right before an amount that make it something other than a deal ("valued at $4.5B").
-_HEDGE = r"(?:about|around|nearly|roughly|over|more than|almost|some|up to|at least|near)?\s*\Z"
-_KIND_BEFORE = (
-    ("valuation", re.compile(rf"\b(?:valued|valuing \w+|valuation)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
-    ("market_cap", re.compile(rf"\bmarket (?:cap|capitali[sz]ation|value)\s+(?:of|at|to)?\s*{_HEDGE}", re.I)),
-    (
-        "revenue",
-        re.compile(rf"\b(?:revenues?|sales|ARR)\s+(?:of|at|to|reached|hit|topped)?\s*{_HEDGE}", re.I),
-    ),
-)
-_KIND_AFTER = (
-    ("valuation", re.compile(r"\A[\s-]*(?:pre-money |post-money )?valuation", re.IGNORECASE)),
-    ("market_cap", re.compile(r"\A\s*market (?:cap|value)", re.IGNORECASE)),
-    ("revenue", re.compile(r"\A\s*(?:in|of)\s+(?:annual\s+|yearly\s+)?(?:revenue|sales)", re.IGNORECASE)),
+    rf"\s*(?:\(\s*|,?\s*(?:or|soit|ou|o|oder)\s+)(?:(?:{alternation(RESTATEMENT_HEDGES)})\s*)?\Z", re.IGNORECASE
 )
 
 
 def _kind(text: str, start: int, end: int) -> str:
-    before, after = text[max(0, start - 45) : start], text[end : end + 30]
-    for kind, pattern in _KIND_BEFORE:
+    before, after = text[max(0, start - 60) : start], text[end : end + 30]
+    for kind, pattern in _KINDS_BEFORE:
         if pattern.search(before):
             return kind
-    for kind, pattern in _KIND_AFTER:
+    for kind, pattern in _KINDS_AFTER:
         if pattern.search(after):
             return kind
     return "deal"
 
 
-def _scale(word: str | None) -> float:
-    if not word:
+class _Reading:
+    """How to read the amounts of one text: decimal separators and the ¥ sign, decided lazily."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._comma_decimal: bool | None = None
+        self._yen: str | None = None
+
+    def comma_decimal(self) -> bool:
+        if self._comma_decimal is None:
+            self._comma_decimal = len(_DECIMAL_COMMA_TEXT.findall(self.text)) >= 3
+        return self._comma_decimal
+
+    def yen(self) -> str:
+        """JPY in a Japanese text, CNY otherwise (and when unsure)."""
+        if self._yen is None:
+            japanese, chinese = len(_JAPANESE.findall(self.text)), len(_CHINESE.findall(self.text))
+            self._yen = "JPY" if japanese > chinese else "CNY"
+        return self._yen
+
+
+def _number(written: str, comma_decimal: bool) -> float:
+    """ "1,500" and "1.000": thousands or a decimal by the language; "1,5" always a decimal."""
+    raw = written.replace("\u00a0", "").replace("\u202f", "")
+    if "," in raw and "." in raw:
+        point = max(raw.rfind(","), raw.rfind("."))
+        return float(re.sub(r"[,.]", "", raw[:point]) + "." + raw[point + 1 :])
+    for separator, thousands in ((",", not comma_decimal), (".", comma_decimal)):
+        if separator in raw:
+            groups = raw.split(separator)
+            if len(groups) > 2 or (len(groups[1]) == 3 and thousands):
+                return float("".join(groups))
+            return float(raw.replace(separator, "."))
+    return float(raw)
+
+
+def _scale(written: str | None, comma_decimal: bool) -> float:
+    if not written:
         return 1.0
-    word = word.strip(" -").lower()
-    return _SCALES.get(word, _SCALES.get(word.rstrip("s"), 1.0))
+    word = re.sub(r"\s+", " ", written.strip(" -.").lower())
+    if word == MIL:
+        return 1e3 if comma_decimal else 1e6
+    return _SCALE_WORDS[word]
 
 
-def _currency(written: str) -> str:
-    key = written.lower()
-    if key in _PREFIX_CURRENCIES:
-        return _PREFIX_CURRENCIES[key]
-    key = re.sub(r"\s+", " ", key)
-    return _SUFFIX_CURRENCIES.get(key) or _SUFFIX_CURRENCIES[key[:-1]]
+def _cjk_value(written: str) -> float:
+    total = 0.0
+    for group in _CJK_GROUPS.finditer(written):
+        number = float(group["num"].replace(",", ""))
+        total += number * CJK_MULTIPLIERS.get(group["mult"], 1.0) * CJK_UNITS[group["unit"]]
+    return total
+
+
+def _is_decimal_comma_amount(m: re.Match[str], reading: _Reading) -> bool:
+    """Whether the amount's own words say "1,5" style; else what the text as a whole says."""
+    scale = (m["pscale"] or m["sscale"] or "").strip(" -.").lower()
+    if scale in DECIMAL_COMMA_SCALES or m["conn"] or (m["pcur"] or "").lower() == "r$":
+        return True
+    if (m["scur"] or "").lower() in _DECIMAL_COMMA_CURRENCIES:
+        return True
+    return False if scale else reading.comma_decimal()
+
+
+def _parse(m: re.Match[str], reading: _Reading) -> tuple[float, str]:
+    """The value (in units of the currency) and the ISO currency of an _AMOUNT match."""
+    if m["cjk"] is not None:
+        return _cjk_value(m["cjk"]), CJK_CURRENCIES[m["ccur"]]
+    if m["wnum"] is not None:
+        number = WORD_NUMBERS[re.sub(r"\s+", " ", m["wnum"].lower())]
+        return number * _scale(m["wscale"], comma_decimal=True), _currency(m["wcur"], SUFFIX_CURRENCIES, reading)
+    comma = _is_decimal_comma_amount(m, reading)
+    if m["pcur"] is not None:
+        value = _number(m["pnum"], comma) * _scale(m["pscale"], comma)
+        return value, _currency(m["pcur"], PREFIX_CURRENCIES, reading)
+    return _number(m["snum"], comma) * _scale(m["sscale"], comma), _currency(m["scur"], SUFFIX_CURRENCIES, reading)
+
+
+def _currency(written: str, table: Mapping[str, str], reading: _Reading) -> str:
+    code = table[re.sub(r"\s+", " ", written.lower())]
+    return reading.yen() if code == "¥" else code
 
 
 def _anchors(text: str) -> list[int]:
-    """Where amounts can be: every run of digits, and every "-illion" (for "two billion yuan")."""
+    """Where amounts can be: every run of digits, and every scale word (for "two billion yuan")."""
     anchors = [m.start() for m in _DIGITS.finditer(text)]
     lowered = text.lower()
-    at = lowered.find("illion")
-    while at >= 0:
-        anchors.append(at)
-        at = lowered.find("illion", at + 1)
+    if len(lowered) == len(text):  # else (a rare capital that lower-cases to two characters) digits only
+        for stem in _SCALE_STEMS:
+            at = lowered.find(stem)
+            while at >= 0:
+                anchors.append(at)
+                at = lowered.find(stem, at + 1)
     return anchors
 
 
-def _parse(m: re.Match[str]) -> tuple[float, str]:
-    """The value (in units of the currency) and the currency as written of an _AMOUNT match."""
-    if m.group("pcur") is not None:
-        return float(m.group("pnum").replace(",", "")) * _scale(m.group("pscale")), m.group("pcur")
-    if m.group("snum") is not None:
-        return float(m.group("snum").replace(",", "")) * _scale(m.group("sscale")), m.group("scur")
-    number = _WORD_NUMBERS[re.sub(r"\s+", " ", m.group("wnum").lower())]
-    return number * _scale(m.group("wscale")), m.group("wcur")
+def _starts(text: str, anchor: int) -> Iterable[int]:
+    """Where an amount covering ``anchor`` may start: the anchor, or the start of a word or symbol
+    shortly before it ("US$ 162,6 millones", "half a billion")."""
+    for start in range(max(0, anchor - _BEFORE_ANCHOR), anchor):
+        if not text[start].isspace() and (start == 0 or not _LATIN_WORD_CHAR.match(text[start - 1])):
+            yield start
+    yield anchor
 
 
 def _raw_amounts(text: str, rates: Mapping[str, float]) -> list[tuple[int, int, Amount]]:
     """Every amount, tried only around anchors: the pattern is slow to try at every position."""
     found: dict[tuple[int, int], Amount] = {}
+    reading = _Reading(text)
     for anchor in _anchors(text):
-        lo, hi = max(0, anchor - _BEFORE_ANCHOR), min(len(text), anchor + _AFTER_ANCHOR)
-        for m in _AMOUNT.finditer(text, lo, hi):
-            if not m.start() <= anchor < m.end() or m.span() in found:
+        hi = min(len(text), anchor + _AFTER_ANCHOR)
+        for start in _starts(text, anchor):  # anchored tries at word starts: far cheaper than a search
+            m = _AMOUNT.match(text, start, hi)
+            if m is None or m.end() <= anchor or m.span() in found:
                 continue
-            value, written = _parse(m)
-            currency = _currency(written)
+            if m["scur"] == "$" and not m["sscale"]:
+                continue  # "$" after a bare number belongs to the next amount ("in 2024 $5M")
+            value, currency = _parse(m, reading)
             rate = rates.get(currency)
             found[m.span()] = Amount(m.group().strip(), value, currency, value * rate if rate is not None else None)
-    return [(start, end, amount) for (start, end), amount in sorted(found.items())]
+    return _without_overlaps(found)
+
+
+def _without_overlaps(found: dict[tuple[int, int], Amount]) -> list[tuple[int, int, Amount]]:
+    """The longest of overlapping matches ("US$ 5 mil millones", not also "5 mil")."""
+    kept: list[tuple[int, int, Amount]] = []
+    for (start, end), amount in sorted(found.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
+        if kept and start < kept[-1][1]:
+            continue
+        kept.append((start, end, amount))
+    return kept
 
 
 def _merge_restatements(text: str, found: list[tuple[int, int, Amount]]) -> list[tuple[int, int, Amount]]:
@@ -197,83 +306,26 @@ def _merge_restatements(text: str, found: list[tuple[int, int, Amount]]) -> list
     return merged
 
 
+def amount_spans(
+    text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
+) -> list[tuple[int, int, Amount]]:
+    """:func:`find_amounts` with where each amount is in ``text``, which must be NFKC-normalised."""
+    if not _DIGIT.search(text):
+        lowered = text.lower()
+        if not any(stem in lowered for stem in _SCALE_STEMS):
+            return []
+    spans = []
+    for start, end, amount in _merge_restatements(text, _raw_amounts(text, rates)):
+        size = amount.usd if amount.usd is not None else amount.value
+        if size >= min_usd:
+            spans.append((start, end, replace(amount, kind=_kind(text, start, end))))
+    return spans
+
+
 def find_amounts(
     text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
 ) -> tuple[Amount, ...]:
     """Every money mention worth at least ``min_usd`` (by value when no rate is known), in order."""
-    if not _DIGIT.search(text) and "illion" not in text.lower():
-        return ()
-    text = unicodedata.normalize("NFKC", text)
-    amounts = []
-    for start, end, amount in _merge_restatements(text, _raw_amounts(text, rates)):
-        size = amount.usd if amount.usd is not None else amount.value
-        if size >= min_usd:
-            amounts.append(replace(amount, kind=_kind(text, start, end)))
-    return tuple(amounts)
-
-
-_ROUNDS = re.compile(
-    r"(?P<acquisition>\b(?:acquires|acquired|acquiring|to acquire|acquisition of|acquisition by"
-    r"|agree[sd]? to buy|takeover of|buyout of)\b)"
-    r"|(?P<series>\b(?:[Pp]re-)?[Ss]eries[\s-](?P<letter>[A-H])(?P<plus>\+{1,2}|\d)?(?![\w+]))"
-    r"|(?P<letter_round>\b(?:[Pp]re-)?(?P<letter2>[A-E])(?P<plus2>\+{1,2})?[\s-][Rr]ound\b)"
-    r"|(?P<preseed>\bpre-?seed\b)"
-    r"|(?P<seed>\bseed[\s-](?:round|funding|financing|investment|stage|extension|capital)\b"
-    r"|(?:million|\d[mk]|bn|billion)\s+seed\b)"
-    r"|(?P<angel>\bangel[\s-](?:round|funding|investment|financing)\b)"
-    r"|(?P<strategic>\bstrategic (?:investment|round|funding|financing|stake)\b)"
-    r"|(?P<ipo>\bIPO\b|\binitial public offering\b)",
-    re.IGNORECASE,
-)
-
-
-# Words one of which every _ROUNDS match contains, at the start of a word. The pattern is tried
-# only around them: it is slow to try at every position of a long text.
-_ROUND_ANCHORS = (
-    "acqui", "buy", "takeover", "series", "round", "seed", "preseed", "angel", "strategic", "ipo", "public",
-)  # fmt: skip
-
-
-def _anchor_positions(text: str) -> list[int]:
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few non-ASCII capitals lower-case to two characters
-        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-    positions = []
-    for anchor in _ROUND_ANCHORS:
-        at = lowered.find(anchor)
-        while at >= 0:
-            if at == 0 or not lowered[at - 1].isalnum():
-                positions.append(at)
-            at = lowered.find(anchor, at + 1)
-    return sorted(positions)
-
-
-def _first_round(text: str) -> re.Match[str] | None:
-    first = None
-    for at in _anchor_positions(text):
-        if first is not None and at - 25 > first.start():
-            break  # any later match starts after the first one
-        for m in _ROUNDS.finditer(text, max(0, at - 25), min(len(text), at + 40)):
-            covers = m.start() <= at < m.end()
-            if covers and _is_round(m) and (first is None or m.start() < first.start()):
-                first = m
-    return first
-
-
-def _is_round(m: re.Match[str]) -> bool:
-    letter = m.group("letter") or m.group("letter2")
-    return letter is None or letter.isupper()  # IGNORECASE lets "series a" in; round letters are upper case
-
-
-def find_round(text: str) -> str | None:
-    """The funding round or deal type mentioned first: "Series B", "seed", "acquisition", ..."""
-    m = _first_round(text)
-    if m is None:
-        return None
-    kind = m.lastgroup
-    if kind in ("series", "letter_round"):
-        letter = m.group("letter") or m.group("letter2")
-        plus = m.group("plus") or m.group("plus2") or ""
-        pre = "pre-" if m.group().lower().startswith("pre") else ""
-        return f"{pre}Series {letter}{plus}"
-    return {"preseed": "pre-seed", "strategic": "strategic investment", "ipo": "IPO"}.get(kind, kind)  # type: ignore[arg-type]
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return tuple(amount for _, _, amount in amount_spans(text, rates, min_usd))

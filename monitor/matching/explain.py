@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.model import Amount, Match
-
-
-def format_usd(value: float) -> str:
-    """``290000000`` -> ``$290M``; ``1.2e9`` -> ``$1.2B``."""
-    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if value >= scale:
-            return f"${value / scale:,.2f}".rstrip("0").rstrip(".") + suffix
-    return f"${value:,.0f}"
+from monitor.model import Amount, Match, format_usd
 
 
 def _amount(amount: Amount, largest: bool) -> str:
@@ -31,7 +23,12 @@ def format_match(match: Match) -> str:
     lines = [" ".join([f"[{match.priority}] {match.rule_id}: {match.rule_name}", *flags])]
     explanation = match.explanation
     for hit in explanation.hits:
-        lines.append(f"  term      {hit.term} in {hit.field}: {hit.snippet}")
+        lang = f" ({hit.lang})" if hit.lang else ""
+        lines.append(f"  term      {hit.term}{lang} in {hit.field}: {hit.snippet}")
+    if explanation.deal:
+        lines.append(f"  deal      {explanation.deal.line()}")
+    if explanation.other_deals:
+        lines.append("  also      " + "; ".join(d.short() for d in explanation.other_deals))
     if explanation.amounts:
         usd = explanation.largest_usd
         first = next((a for a in explanation.amounts if usd is not None and a.kind == "deal" and a.usd == usd), None)

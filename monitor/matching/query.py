@@ -41,7 +41,7 @@ DEFAULT_FIELDS: tuple[TextField, ...] = ("title", "summary", "content")
 MAX_NEAR = 100
 MIN_PREFIX = 3
 MAX_DEPTH = 64  # levels of (, NOT and @name inside one another, with @names written out
-MAX_TERMS = 1000  # terms in one query, with @names written out
+MAX_TERMS = 5000  # terms in one query, with @names written out (the default pack's largest: ~1,600)
 
 
 class QuerySyntaxError(ValueError):
@@ -62,6 +62,7 @@ class Term:
     prefix: bool  # True for invest*: the last word may continue
     fields: tuple[TextField, ...]
     offset: int
+    lang: str | None = None  # the [vocabulary.LANG] table it was written in
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,10 @@ class Near:
     right: tuple[Term, ...]
     distance: int  # at most this many words between the two
     text: str  # as written, for explanations
+
+    @property
+    def lang(self) -> str | None:
+        return next((term.lang for term in (*self.left, *self.right) if term.lang), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +177,7 @@ def _tokens(query: str) -> Iterator[_Token]:
         pos = word.end()
 
 
-def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
+def _term(token: _Token, fields: tuple[TextField, ...], lang: str | None) -> Term:
     raw = token.text
     body, body_offset, prefix = raw, token.offset, False
     if token.kind == "phrase":
@@ -193,13 +198,14 @@ def _term(token: _Token, fields: tuple[TextField, ...]) -> Term:
             f"expected at least {MIN_PREFIX} letters before '*' (a shorter prefix matches too much)",
         )
     forms = (folded,) if prefix else inflections(folded)
-    return Term(raw, forms, prefix, fields, token.offset)
+    return Term(raw, forms, prefix, fields, token.offset, lang)
 
 
 class _Parser:
-    def __init__(self, query: str, definitions: Mapping[str, Parsed]) -> None:
+    def __init__(self, query: str, definitions: Mapping[str, Parsed], lang: str | None) -> None:
         self.query = query
         self.definitions = definitions
+        self.lang = lang
         self.tokens = list(_tokens(query))
         self.index = 0
         self.depth = 0  # levels open at the current token
@@ -324,7 +330,7 @@ class _Parser:
         if token.kind in ("word", "phrase"):
             self.advance()
             fields = (field,) if field else DEFAULT_FIELDS
-            term = _term(token, fields)
+            term = _term(token, fields, self.lang)
             self.count(token, 1)
             return term
         if token.kind == "ref":
@@ -372,18 +378,28 @@ def _rescope(node: Node, field: TextField) -> Node:
 
 
 def _alternatives(node: Node) -> tuple[Term, ...]:
-    """The terms of ``(x OR y ...)`` when every operand is a term, else nothing."""
-    if isinstance(node, Or) and all(isinstance(operand, Term) for operand in node.operands):
-        return node.operands  # type: ignore[return-value]
-    return ()
+    """The terms of ``(x OR y ...)`` (ORs nested, as in a fragment with vocabularies, are opened)
+    when every operand is a term, else nothing."""
+    if not isinstance(node, Or):
+        return ()
+    terms: list[Term] = []
+    for operand in node.operands:
+        if isinstance(operand, Term):
+            terms.append(operand)
+        elif inner := _alternatives(operand):
+            terms.extend(inner)
+        else:
+            return ()
+    return tuple(terms)
 
 
-def parse(query: str, definitions: Mapping[str, Parsed] | None = None) -> Parsed:
-    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``, shared.
+def parse(query: str, definitions: Mapping[str, Parsed] | None = None, lang: str | None = None) -> Parsed:
+    """Parse a query into its tree; ``@name`` stands for ``definitions[name]``, shared; the terms
+    written in it carry ``lang`` (a ``[vocabulary.LANG]`` fragment's language).
 
     Raises :class:`QuerySyntaxError`, for the limits too.
     """
-    return _Parser(query, definitions or {}).parse()
+    return _Parser(query, definitions or {}, lang).parse()
 
 
 def atoms(node: Node, positive: bool = True) -> Iterator[tuple[Term | Near, bool]]:

@@ -1,5 +1,8 @@
 """Load and validate ``rules/*.toml`` (rule packs) and ``rules/entities.toml`` (companies).
 
+A pack holds ``[[rule]]`` tables, one ``[define]`` table of named query fragments and
+``[vocabulary.LANG]`` tables that add one language's words to those names (see rules/README.md).
+
 Every problem in every file is collected and raised at once as :class:`RuleErrors`, each one
 located as ``file:line`` (and ``column`` inside a query). ``tomllib`` gives values but no
 positions, so a small index of the raw text maps each ``[[rule]]`` table and each key to its line.
@@ -25,7 +28,7 @@ from monitor.matching.text import fold
 from monitor.model import PRIORITIES, Priority
 
 ENTITIES_FILE = "entities.toml"
-MAX_TOTAL_TERMS = 50_000  # terms in all rules of all packs, @names written out (query.MAX_TERMS: one query)
+MAX_TOTAL_TERMS = 100_000  # terms in all rules of all packs, @names written out (query.MAX_TERMS: one query)
 
 # Every key a [[rule]] table may hold: (accepted types, default, one line of help). The rule
 # reference in rules/README.md documents each of these; a test keeps the two in step.
@@ -57,6 +60,7 @@ SHARED_FIELDS: dict[str, tuple[tuple[type, ...], Any, str]] = {
 _TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list"}
 _BROKEN = Parsed(Or(()), 0, 0)  # stands in for a [define] fragment that did not parse; the load fails anyway
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_LANG = re.compile(r"[a-z]{2,3}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _KEY = re.compile(r"""\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 _OPENS_MULTILINE = re.compile(r"=\s*('''|\"\"\")\s*$")
@@ -151,15 +155,31 @@ class _File:
             if key not in allowed:
                 self.problem(None, f"unknown top-level key '{key}': expected only {expected}")
 
-    def table(self, name: str) -> _Table:
-        """The single ``[name]`` table (empty when absent)."""
-        values = self.data.get(name, {})
+    def table(self, name: str, values: Any = None) -> _Table:
+        """The single ``[name]`` table (empty when absent); ``name`` may be dotted (vocabulary.fr)."""
+        values = self.data.get(name, {}) if values is None else values
         if not isinstance(values, dict):
             self.problem(None, f"expected '{name}' to be a [{name}] table")
             values = {}
-        positions = _table_lines(self.raw, rf"\[\s*{re.escape(name)}\s*\]")
+        header = r"\s*\.\s*".join(re.escape(part) for part in name.split("."))
+        positions = _table_lines(self.raw, rf"\[\s*{header}\s*\]")
         line, key_lines = positions[0] if positions else (None, {})
         return _Table(values, line, key_lines)
+
+    def vocabularies(self) -> list[tuple[str, _Table]]:
+        """The ``[vocabulary.LANG]`` tables, in file order, with valid language codes."""
+        tables = self.data.get("vocabulary", {})
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            self.problem(None, "expected 'vocabulary' to be [vocabulary.LANG] tables, e.g. [vocabulary.fr]")
+            return []
+        found = []
+        for lang, values in tables.items():
+            table = self.table(f"vocabulary.{lang}", values)
+            if _LANG.fullmatch(lang):
+                found.append((lang, table))
+            else:
+                self.problem(table.line, f"vocabulary.{lang}: expected a language code of 2 or 3 lower-case letters")
+        return found
 
     def tables(self, name: str, fields: Mapping[str, object]) -> list[_Table]:
         """The ``[[name]]`` tables of the file, each key checked against ``fields``."""
@@ -183,10 +203,12 @@ class _File:
             tables.append(table)
         return tables
 
-    def query(self, text: str, line: int | None, what: str, definitions: Mapping[str, Parsed]) -> Parsed | None:
+    def query(
+        self, text: str, line: int | None, what: str, definitions: Mapping[str, Parsed], lang: str | None = None
+    ) -> Parsed | None:
         """Parse ``text`` (the string at ``line``), reporting a syntax error at its line and column."""
         try:
-            return parse(text, definitions)
+            return parse(text, definitions, lang)
         except QuerySyntaxError as e:
             if line is not None and _OPENS_MULTILINE.search(self.lines[line - 1]):
                 line += 1  # TOML drops the newline right after an opening ''' or """
@@ -255,23 +277,46 @@ def _load_companies(file: _File) -> Companies:
 
 
 def _definitions(file: _File, known: dict[str, Parsed]) -> None:
-    """Add the file's ``[define]`` fragments to ``known``; each may use the ones before it."""
-    table = file.table("define")
-    for name, text in table.values.items():
-        what = f"define: {name}"
-        if not _NAME.fullmatch(name):
-            file.problem(table.line_of(name), f"{what}: expected a name of letters, digits, '_' and '-'")
-        elif name in known:
-            file.problem(table.line_of(name), f"{what}: already defined; names are shared by all packs")
-        elif not isinstance(text, str):
-            file.problem(table.line_of(name), f"{what}: expected a query string, found {text!r}")
-        else:
-            # A broken fragment is reported once; its placeholder keeps the rules and the fragments
-            # using it quiet (a chain of fragments past a limit would otherwise fail again and again).
-            parsed = file.query(text, table.line_of(name), what, known)
-            if parsed is None or any(known[used] is _BROKEN for used in parsed.uses):
-                parsed = _BROKEN
-            known[name] = parsed
+    """Add the file's named fragments to ``known``: ``@name`` is the ``[define]`` fragment OR'ed
+    with every ``[vocabulary.LANG]`` fragment of that name. A name's fragments are read in the
+    order of ``[define]``, each able to use the names before it; names that only vocabularies
+    define are read first."""
+    define = file.table("define")
+    vocabularies = file.vocabularies()
+    only_in_vocabularies = [n for _, table in vocabularies for n in table.values if n not in define.values]
+    for name in dict.fromkeys([*only_in_vocabularies, *define.values]):
+        sources: list[tuple[str | None, _Table]] = [(None, define)] if name in define.values else []
+        sources += [(lang, table) for lang, table in vocabularies if name in table.values]
+        parts: list[Parsed] = []
+        for lang, table in sources:
+            what = f"vocabulary.{lang}: {name}" if lang else f"define: {name}"
+            text = table.values[name]
+            if not _NAME.fullmatch(name):
+                file.problem(table.line_of(name), f"{what}: expected a name of letters, digits, '_' and '-'")
+            elif name in known:
+                file.problem(table.line_of(name), f"{what}: already defined; names are shared by all packs")
+            elif not isinstance(text, str):
+                file.problem(table.line_of(name), f"{what}: expected a query string, found {text!r}")
+            else:
+                parts.append(file.query(text, table.line_of(name), what, known, lang) or _BROKEN)
+        if parts:
+            known[name] = _either(parts, known)
+
+
+def _either(parts: list[Parsed], known: Mapping[str, Parsed]) -> Parsed:
+    """One name's fragments as one: any of them. A broken fragment, or one using a broken name, is
+    reported once; its placeholder keeps the rules and the fragments using it quiet (a chain of
+    fragments past a limit would otherwise fail again and again)."""
+    if any(part is _BROKEN or any(known[used] is _BROKEN for used in part.uses) for part in parts):
+        return _BROKEN
+    if len(parts) == 1:
+        return parts[0]
+    return Parsed(
+        Or(tuple(part.tree for part in parts)),
+        sum(part.terms for part in parts),
+        max(part.depth for part in parts),
+        frozenset().union(*(part.uses for part in parts)),
+    )
 
 
 def _rule(
@@ -377,7 +422,7 @@ def load_rules(path: Path | str, rates: Mapping[str, float] | None = None) -> Ru
     files = [_File(pack, problems) for pack in packs]
     definitions: dict[str, Parsed] = {}
     for file in files:
-        file.check_top_level(("rule", "define"), "[[rule]] tables and one [define] table")
+        file.check_top_level(("rule", "define", "vocabulary"), "[[rule]] tables, [define] and [vocabulary.LANG]")
         _definitions(file, definitions)
     seen: dict[str, str] = {}
     rules: list[Rule] = []

@@ -20,7 +20,7 @@ _SPACES = re.compile(r"\s+")
 
 # Scripts written without spaces between words: a match there needs no word boundary, and a
 # neighbour from these scripts does not glue a Latin word to its surroundings ("阿里巴巴Alibaba").
-_UNSPACED_RANGES = (
+UNSPACED_RANGES = (
     (0x0E00, 0x0EFF),  # Thai, Lao
     (0x2E80, 0x9FFF),  # CJK radicals, kana, CJK unified ideographs
     (0xAC00, 0xD7AF),  # Hangul syllables (particles attach to names)
@@ -32,7 +32,7 @@ _UNSPACED_RANGES = (
 
 def is_unspaced(ch: str) -> bool:
     code = ord(ch)
-    return any(lo <= code <= hi for lo, hi in _UNSPACED_RANGES)
+    return any(lo <= code <= hi for lo, hi in UNSPACED_RANGES)
 
 
 def is_word_char(ch: str) -> bool:

@@ -16,6 +16,7 @@ from monitor.errors import StoreError
 from monitor.model import (
     Amount,
     Coverage,
+    Deal,
     Explanation,
     Item,
     JoinStory,
@@ -48,22 +49,27 @@ def explanation_json(match: Match) -> str:
     e = match.explanation
     return json.dumps(
         {
-            "hits": [{"term": h.term, "field": h.field, "snippet": h.snippet} for h in e.hits],
+            "hits": [{"term": h.term, "field": h.field, "snippet": h.snippet, "lang": h.lang} for h in e.hits],
             "amounts": [{"text": a.text, "value": a.value, "currency": a.currency, "usd": a.usd} for a in e.amounts],
             "companies": list(e.companies),
             "round": e.round,
+            "deal": e.deal.as_dict() if e.deal else None,
+            "other_deals": [d.as_dict() for d in e.other_deals],
         },
         ensure_ascii=False,
     )
 
 
 def explanation_from_json(text: str) -> Explanation:
+    """An explanation as stored; rows written before deal cards and languages read without them."""
     data = json.loads(text)
     return Explanation(
-        hits=tuple(TermHit(h["term"], h["field"], h["snippet"]) for h in data.get("hits", [])),
+        hits=tuple(TermHit(h["term"], h["field"], h["snippet"], h.get("lang")) for h in data.get("hits", [])),
         amounts=tuple(Amount(a["text"], a["value"], a["currency"], a["usd"]) for a in data.get("amounts", [])),
         companies=tuple(data.get("companies", [])),
         round=data.get("round"),
+        deal=Deal.from_dict(data["deal"]) if data.get("deal") else None,
+        other_deals=tuple(Deal.from_dict(d) for d in data.get("other_deals", [])),
     )
 
 

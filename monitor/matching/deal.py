@@ -1,0 +1,405 @@
+"""The deal card: the principal deal a story reports, and the deals it mentions in passing. Pure.
+
+A story about money usually names one deal ("ShengShu raised 2 billion yuan ($290 million) in a
+Series B led by Alibaba Cloud") and often recalls others ("Alibaba earlier led a $60 million round
+in PixVerse"). :func:`extract_deals` reads the title, summary and content sentence by sentence
+and finds deal *events* in the grammar deal reports use, in nine languages (words in
+``deal_words.py``, names in ``deal_names.py``):
+
+- a company and a raise verb: "X raises / secures / lève / recauda / capta / raccoglie / sammelt",
+  "X完成…融资", "Xが…億円を調達", "X, … 투자 유치";
+- an investor, an investment verb and the company after a preposition: "A led a $60M round in X",
+  "A invests in X", "A investit dans X", "X에 투자";
+- an amount, a deal noun and the company: "a $50 million investment in X";
+- an acquisition: "A acquires X", "X acquired by A", "A rachète X", "A收购X", "AがXを買収", "X 지분".
+
+Around them it reads the lead investors ("led by", "mené par", "liderada por", "angeführt von",
+"guidato da", "由A领投", "Aが主導", "A 주도"), the other investors ("with participation from",
+"A and B also took part", "跟投"), the round (``rounds.py``), the valuation (amounts of kind
+``valuation``) and whether the deal is only "in talks". Companies need not be known.
+
+The principal deal is the one the title reports, or else the first one in the text; its amount is
+the one next to its verb, else the first deal amount of the title, the summary, then the body
+(so money mentioned only in the body still counts). Every other company's deal with an amount is
+"also mentioned"; an amount is never given twice.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, amount_spans
+from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names
+from monitor.matching.deal_words import (
+    ACQUIRE_VERBS,
+    CJK_ACQUIRE,
+    CJK_LEAD_IS,
+    CJK_LED,
+    CJK_RAISE_VERBS,
+    DEAL_NOUNS,
+    DIRECT_INVEST_VERBS,
+    GERMAN_DEAL_NOUN_ENDS,
+    IN_TALKS,
+    INTO,
+    INVEST_VERBS,
+    LED_BY,
+    PASSIVE_ACQUIRED,
+    RAISE_VERBS,
+    WITH_INVESTORS,
+)
+from monitor.matching.money_words import alternation
+from monitor.matching.patterns import PatternIndex
+from monitor.matching.rounds import round_match, round_name
+from monitor.matching.text import fold, fold_text
+from monitor.model import Amount, Deal
+
+# The cue words of deal reports, found in each sentence with one Aho-Corasick pass (whole words,
+# any case; CJK cues need no word boundary): regexes over every word list cost ten times as much.
+_TOOK_PART_WORDS = (
+    "took part", "also took part", "participated", "also participated", "joined", "also joined", "invested too",
+    "chipped in", "participent", "participan", "beteiligten sich", "跟投", "参投", "も出資", "も参加", "등이 참여",
+    "이 참여", "가 참여",
+)  # fmt: skip
+_LED_WORDS = ("led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò")
+_CUE_WORDS: dict[str, Iterable[str]] = {
+    "raise": (*RAISE_VERBS, *CJK_RAISE_VERBS),
+    "invest": INVEST_VERBS,
+    "direct": DIRECT_INVEST_VERBS,
+    "acquire": ACQUIRE_VERBS,
+    "acquired_by": PASSIVE_ACQUIRED,
+    "cjk_acquire": CJK_ACQUIRE,
+    "led_by": (*LED_BY, *CJK_LEAD_IS),
+    "cjk_led": CJK_LED,
+    "led": _LED_WORDS,
+    "with": WITH_INVESTORS,
+    "took_part": _TOOK_PART_WORDS,
+    "in_talks": IN_TALKS,
+    "noun": DEAL_NOUNS,
+}
+_CUES = PatternIndex((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words)
+_Cue = tuple[int, int, str]  # start and end in the sentence, the cue word as listed
+
+_INTO = re.compile(rf"(?<![\w-])(?:{alternation(INTO)})\s+", re.IGNORECASE)
+_PREPOSITION = rf"(?:{alternation(INTO)}|of)"  # "a $50 million investment in X"; not "for 3D generation"
+_NOUN = (
+    rf"(?:(?<![\w-])(?:{alternation(DEAL_NOUNS)})|(?<![\w-])\w*(?:{alternation(GERMAN_DEAL_NOUN_ENDS)}))(?:\s+round)?"
+)
+_AFTER_AMOUNT = re.compile(rf"^[^.;:]{{0,40}}?{_NOUN}\s+{_PREPOSITION}\s+", re.IGNORECASE)
+_BY = re.compile(r"\s+(?:by|von|par|por|da)\b", re.IGNORECASE)
+_NOUN_IN = re.compile(  # "Milliardeninvestition in X", "investment in X"
+    rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:in|an)\s+(?=[A-Z0-9])", re.IGNORECASE
+)
+_NOUN_FOR = re.compile(  # "funding round for X", "un financement record pour X": weaker, "a round for 3D generation"
+    rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:for|pour|para|per|für)\s+(?=[A-Z0-9])", re.IGNORECASE
+)
+_HANGUL = re.compile("[\uac00-\ud7af]")
+_KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
+_KOREAN_STAKE = re.compile(r"(\S+)\s지분")  # 레인보우로보틱스 지분을
+_LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
+_FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
+_SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했다. 이번 투자는"
+    r"(?<=[.!?…])[\"'”\u2019)]*\s+(?=[\"'“\u2018(]?[A-ZÀ-Þ0-9¿¡\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])|(?<=。)|\n+"
+)
+_ABBREVIATION = re.compile(r"(?:\b(?:Mio|Mrd|Tsd|bzw|ca|Inc|Corp|Ltd|Co|St|Dr|Mr|Mrs|Ms|vs|No|approx|U\.S)|\b[A-Z])\.$")
+
+
+@dataclass(slots=True)
+class _Event:
+    company: str
+    sentence: int
+    at: int  # where its anchor is in the sentence
+    amount: Amount | None = None
+    leads: list[str] = field(default_factory=list)
+    investors: list[str] = field(default_factory=list)
+    acquisition: bool = False
+
+    def add(self, leads: Iterable[str] = (), investors: Iterable[str] = ()) -> None:
+        """Add names not yet here ("深创投" and "深创投集团" are one), never the company itself."""
+        for name in leads:
+            if not any(_same(name, n) for n in (self.company, *self.leads)):
+                self.leads.append(name)
+        for name in investors:
+            if not any(_same(name, n) for n in (self.company, *self.leads, *self.investors)):
+                self.investors.append(name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str  # NFKC
+    part: str  # title, summary or content
+    amounts: tuple[tuple[int, int, Amount], ...]
+    cues: Mapping[str, Sequence[_Cue]]
+
+    def cue(self, kind: str) -> Sequence[_Cue]:
+        return self.cues.get(kind, ())
+
+
+def _cues(text: str) -> dict[str, list[_Cue]]:
+    folded = fold_text(text)
+    found: dict[str, list[_Cue]] = {}
+    for key, start, end in _CUES.scan(folded.text):
+        kind, word = cast(tuple[str, str], key)
+        source_start, source_end = folded.source_span(start, end)
+        if text[source_start - 1 : source_start] != "-":  # "Saudi-backed Humain" is no investment verb
+            found.setdefault(kind, []).append((source_start, source_end, word))
+    for cues in found.values():
+        cues.sort()
+    return found
+
+
+def _sentences(title: str, summary: str, content: str, rates: Mapping[str, float], floor: float) -> list[_Sentence]:
+    seen: set[str] = set()
+    sentences = []
+    for part, text in (("title", title), ("summary", summary), ("content", content)):
+        for piece in _split(unicodedata.normalize("NFKC", text)):
+            if piece and piece not in seen:
+                seen.add(piece)
+                sentences.append(_Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), _cues(piece)))
+    return sentences
+
+
+def _split(text: str) -> list[str]:
+    pieces, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if not _ABBREVIATION.search(text[max(start, m.start() - 8) : m.start()]):  # "Mio." "U.S." end no sentence
+            pieces.append(text[start : m.start()].strip())
+            start = m.end()
+    pieces.append(text[start:].strip())
+    return pieces
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def _same(a: str, b: str) -> bool:
+    ka, kb = _key(a), _key(b)
+    return bool(ka and kb) and (ka in kb or kb in ka)
+
+
+# --- events in one sentence ----------------------------------------------------------------------------
+
+
+def _acquisitions(sentence: _Sentence, index: int) -> Iterable[_Event]:
+    text = sentence.text
+    for start, end, _ in sentence.cue("acquired_by"):
+        if (company := name_before(text, start)) and (buyer := name_after(text, end)):
+            yield _Event(company, index, start, leads=[buyer], acquisition=True)
+    for start, end, _ in sentence.cue("acquire"):
+        if company := name_after(text, end):
+            buyer = name_before(text, start)
+            yield _Event(company, index, start, leads=[buyer] if buyer else [], acquisition=True)
+    for start, end, word in sentence.cue("cjk_acquire"):
+        before = text[max(0, start - WINDOW) : start]
+        if "を" in before[-30:]:  # AがXを…買収, A、Xを…買収
+            company = _japanese_object(before)
+            buyer = name_before(before, before.find("が")) if "が" in before else name_before(before, before.find("、"))
+        elif word == "인수":  # A, X 인수
+            company, buyer = name_before(text, start), None
+        else:  # A收购X
+            company, buyer = name_after(text, end), name_before(text, start)
+        if company:
+            yield _Event(company, index, start, leads=[buyer] if buyer else [], acquisition=True)
+    if "최대주주" in text:
+        for m in _KOREAN_STAKE.finditer(text):  # 삼성전자가 … 레인보우로보틱스 지분을 늘려 최대주주에
+            if company := name_after(m.group(1), 0):
+                buyer = name_before(text, m.start())
+                yield _Event(company, index, m.start(), leads=[buyer] if buyer else [], acquisition=True)
+
+
+def _japanese_object(before: str) -> str | None:
+    """The object of を, after the previous 、, が, は or から: ABBのロボット事業を…で買収 -> ABB."""
+    end = before.rfind("を")
+    starts = [at + len(mark) for mark in ("、", "が", "は", "から", ",") if (at := before.rfind(mark, 0, end)) >= 0]
+    return name_after(before[:end], max(starts, default=0))
+
+
+def _events(sentence: _Sentence, index: int) -> list[_Event]:
+    text = sentence.text
+    events = list(_acquisitions(sentence, index))
+    for start, end, amount in sentence.amounts:  # "a $50 million investment in Tripo AI"
+        after = _AFTER_AMOUNT.match(text[end : end + WINDOW])
+        if amount.kind == "deal" and after and (company := name_after(text, end + after.end())):
+            events.append(_Event(company, index, start, amount))
+    nouns = bool(sentence.cue("noun")) or any(ending in text for ending in GERMAN_DEAL_NOUN_ENDS)
+    if nouns:
+        for m in _NOUN_IN.finditer(text):
+            if company := name_after(text, m.end()):
+                events.append(_Event(company, index, m.start()))
+    for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
+        into = _INTO.search(text, end, min(len(text), end + 90))
+        if into and (company := name_after(text, into.end())):
+            event = _Event(company, index, start)
+            if investor := name_before(text, start):
+                event.add([investor], []) if word in _LED_WORDS else event.add([], [investor])
+            events.append(event)
+    for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
+        if not _INTO.match(text, end) and not _BY.match(text, end) and (company := name_after(text, end)):
+            events.append(_Event(company, index, start))
+    if _HANGUL.search(text):
+        for m in _KOREAN_INTO.finditer(text):
+            if company := name_after(m.group(1), 0):
+                events.append(_Event(company, index, m.start()))
+    taken = {n for e in events for n in (*e.leads, *e.investors)}
+    raised = []  # "X raises", after the events above: their company is surer ("A verhandelt über Investition in X")
+    for start, _, _ in sentence.cue("raise"):
+        if (company := name_before(text, start)) and company not in taken:
+            raised.append(_Event(company, index, start))
+    for m in _NOUN_FOR.finditer(text) if nouns else ():
+        if company := name_after(text, m.end()):
+            raised.append(_Event(company, index, m.start()))
+    surer = _merged(events, sentence)
+    return surer + [e for e in _merged(raised, sentence) if not any(_same(e.company, o.company) for o in surer)]
+
+
+def _merged(events: list[_Event], sentence: _Sentence) -> list[_Event]:
+    """One event per company, by first mention, with everything the mentions say; amounts go to
+    the nearest event after which they stand."""
+    by_company: dict[str, _Event] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        kept = next((k for k in by_company.values() if _same(k.company, event.company)), None)
+        if kept is None:
+            by_company[_key(event.company)] = event
+            continue
+        kept.amount = kept.amount or event.amount
+        kept.add(event.leads, event.investors)
+        kept.acquisition = kept.acquisition or event.acquisition
+    merged = list(by_company.values())
+    claimed = {id(e.amount) for e in merged if e.amount}
+    for event in merged:
+        if event.amount is None:
+            event.amount = next(
+                (a for s, _, a in sentence.amounts if s >= event.at and a.kind == "deal" and id(a) not in claimed),
+                None,
+            )
+            claimed.add(id(event.amount))
+    return merged
+
+
+# --- investors -------------------------------------------------------------------------------------------
+
+
+def _about_money(sentence: _Sentence) -> bool:
+    return bool(sentence.amounts or sentence.cue("noun")) or round_match(sentence.text) is not None
+
+
+def _investor_lists(sentence: _Sentence, about_money: bool) -> Iterable[tuple[int, bool, list[str]]]:
+    """Where a sentence names investors, whether they lead, and who they are. "led by" counts only
+    in or right after a sentence about money ("La società, guidata da Daniele Pucci" names its
+    chief executive)."""
+    text = sentence.text
+    for start, end, _ in sentence.cue("led_by"):
+        if about_money:
+            yield start, True, names(text[end : end + WINDOW])
+    for start, _, _ in sentence.cue("cjk_led"):
+        yield start, True, list_before(text[max(0, start - WINDOW) : start])
+    for start, end, _ in sentence.cue("led"):  # "Alibaba led the round"; "led a round in X" is an event
+        if _LED_OBJECT.match(text, end):
+            yield start, True, list_before(text[max(0, start - WINDOW) : start])
+    if "führt" in text:
+        for m in _FUHRT_AN.finditer(text):
+            yield m.start(), True, names(m.group(1))
+    for start, end, word in sentence.cue("with"):
+        found = names(text[end : end + WINDOW])
+        if len(word) > 4 or len(found) > 1:  # not "with Baidu", but "from Alibaba and Baidu"
+            yield start, False, found
+    for start, _, _ in sentence.cue("took_part"):
+        yield start, False, list_before(text[max(0, start - WINDOW) : start])
+
+
+def _owner(events: Sequence[_Event], index: int, at: int) -> _Event | None:
+    """The event investors named at ``at`` in sentence ``index`` belong to: the nearest in the
+    sentence, else the last one before it ("TAL and Baidu also took part.")."""
+    here = [e for e in events if e.sentence == index]
+    if here:
+        return min(here, key=lambda e: abs(e.at - at))
+    earlier = [e for e in events if e.sentence < index]
+    return earlier[-1] if earlier else None
+
+
+# --- the card ----------------------------------------------------------------------------------------------
+
+
+def extract_deals(
+    title: str,
+    summary: str,
+    content: str,
+    rates: Mapping[str, float] = DEFAULT_RATES_USD,
+    min_usd: float = DEAL_FLOOR_USD,
+) -> tuple[Deal | None, tuple[Deal, ...]]:
+    """The principal deal of a story (None when it reports none) and the deals it mentions in passing."""
+    sentences = _sentences(title, summary, content, rates, min_usd)
+    events = [event for index, sentence in enumerate(sentences) for event in _events(sentence, index)]
+    if not events:
+        return None, ()
+    for index, sentence in enumerate(sentences):
+        about_money = _about_money(sentence) or (index > 0 and _about_money(sentences[index - 1]))
+        for at, lead, found in _investor_lists(sentence, about_money):
+            if owner := _owner(events, index, at):
+                owner.add(found, []) if lead else owner.add([], found)
+    principal = _principal(events, sentences)
+    used = {id(principal.amount)}
+    others = []
+    for event in events:
+        if event is principal or _same(event.company, principal.company) or event.amount is None:
+            continue
+        if id(event.amount) not in used and event.amount != principal.amount:
+            used.add(id(event.amount))
+            others.append(_deal(event, sentences, principal=False))
+    return _deal(principal, sentences, principal=True), tuple(others)
+
+
+def _principal(events: list[_Event], sentences: Sequence[_Sentence]) -> _Event:
+    """The title's deal, else the first one, with what later mentions of the company say. Without
+    an amount of its own it takes the first deal amount no other event claims in the title, then the
+    summary, then an amount of the same company's later mention, then the body's first free one."""
+    first, same = events[0], [e for e in events[1:] if _same(e.company, events[0].company)]
+    for event in same:
+        first.add(event.leads, event.investors)
+        first.acquisition = first.acquisition or event.acquisition
+    claimed = {id(e.amount) for e in events if e.amount is not None}
+    free = {
+        part: [a for s in sentences if s.part == part for _, _, a in s.amounts]
+        for part in ("title", "summary", "content")
+    }
+    candidates = [
+        *(a for part in ("title", "summary") for a in free[part] if a.kind == "deal" and id(a) not in claimed),
+        *(e.amount for e in same if e.amount is not None),
+        *(a for a in free["content"] if a.kind == "deal" and id(a) not in claimed),
+    ]
+    first.amount = _most_telling(first.amount or next(iter(candidates), None), sentences)
+    return first
+
+
+def _most_telling(amount: Amount | None, sentences: Sequence[_Sentence]) -> Amount | None:
+    """The fullest mention of the same sum: "2 billion yuan ($290 million)" for "2 billion yuan"."""
+    if amount is None:
+        return None
+    same = [a for s in sentences for _, _, a in s.amounts if (a.currency, a.value) == (amount.currency, amount.value)]
+    return max(same, key=lambda a: len(a.text), default=amount)
+
+
+def _deal(event: _Event, sentences: Sequence[_Sentence], principal: bool) -> Deal:
+    """The card of ``event``: a deal mentioned in passing takes its round and valuation from its own
+    sentence only; the principal one from the title and the sentences around it, then the rest."""
+    own = sentences[event.sentence]
+    nearby = [own, *(s for s in sentences if s.part == "title"), *sentences[event.sentence + 1 : event.sentence + 2]]
+    searched = (*nearby, *sentences) if principal else (own,)
+    valuation = next((a.usd for s in searched for _, _, a in s.amounts if a.kind == "valuation"), None)
+    found = next((m for s in searched if (m := round_match(s.text))), None)
+    amount = event.amount
+    return Deal(
+        company=event.company,
+        amount=amount.text if amount else None,
+        amount_usd=amount.usd if amount else None,
+        currency=amount.currency if amount else None,
+        round="acquisition" if event.acquisition else round_name(found) if found else None,
+        lead_investors=tuple(event.leads),
+        investors=tuple(n for n in event.investors if n not in event.leads),
+        valuation_usd=valuation,
+        status="in_talks" if any(s.cue("in_talks") for s in nearby) else "closed",
+    )

@@ -1,0 +1,109 @@
+"""The funding round or deal type a news text reports, in nine languages. Pure.
+
+``find_round`` names the first one mentioned: ``Series B`` (also Serie B, série B, シリーズB,
+시리즈B, B轮, with ``+`` or a digit: ``Series A+``, ``Series C1``), ``pre-Series A`` (Pre-A轮,
+프리A), ``pre-seed``, ``seed`` (amorçage, ronda semilla, 种子轮, シード, 시드), ``angel`` (天使轮),
+``strategic investment``, ``acquisition`` (acquires, übernimmt, rachète, adquiere, acquisisce,
+收购, 買収, 인수), ``IPO`` (Börsengang, introduction en Bourse, salida a bolsa, 上市辅导, 新規上場,
+기업공개) and ``debt`` (venture debt, Darlehen, préstamo, 贷款).
+"""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick
+
+_NOT_AFTER_LATIN = r"(?<![A-Za-z0-9])"  # CJK may stand right before a round name: 完成A轮
+_ROUNDS = re.compile(
+    r"(?P<acquisition>\b(?:acquires|acquired|acquiring|to acquire|acquisition of|acquisition by"
+    r"|agree[sd]? to buy|takeover of|buyout of|übernimmt|übernommen|übernahme|erwirbt|rachète|racheté"
+    r"|rachat d[e'\u2019]|acquiert|acquisition d[e'\u2019]|adquiere|adquirió|adquisición de|adquire|adquiriu"
+    r"|aquisição d[aeo]|acquisisce|acquisizione d[ie])\b|收购|并购|入主|買収|인수)"
+    rf"|(?P<series>{_NOT_AFTER_LATIN}(?:[Pp]re-)?(?:[Ss]eries|[Ss]erie|[Ss]érie)[\s-](?P<letter>[A-H])"
+    r"(?P<plus>\+{1,2}|\d)?(?![\w+])"
+    r"|(?:シリーズ|시리즈)\s?(?P<letter3>[A-H])(?P<plus3>\+{1,2})?)"
+    rf"|(?P<letter_round>{_NOT_AFTER_LATIN}(?:[Pp]re-?|프리\s?)?(?P<letter2>[A-E])(?P<plus2>\+{{1,2}}|\d)?"
+    r"(?:[\s-][Rr]ound\b|轮|輪)|프리\s?(?P<letter4>[A-E])(?P<plus4>\+{1,2})?(?![A-Za-z]))"
+    r"|(?P<preseed>\bpre-?seed\b|\bpré-?(?:seed|amorçage)\b|プレシード|프리\s?시드)"
+    r"|(?P<seed>\bseed[\s-](?:round|funding|financing|investment|stage|extension|capital|runde|finanzierung)\b"
+    r"|(?:million|\d[mk]|bn|billion)\s+seed\b|\bamorçage\b|\b(?:ronda|rodada|round|aporte|capital)\s"
+    r"(?:de\s)?(?:capital\s)?(?:seed|semilla|semente)\b|种子轮|シード(?:ラウンド)?|시드\s?(?:투자|라운드))"
+    r"|(?P<angel>\bangel[\s-](?:round|funding|investment|financing)\b|天使\+*轮|エンジェルラウンド|엔젤\s?투자)"
+    r"|(?P<strategic>\bstrategic (?:investment|round|funding|financing|stake)\b|战略投资|战略融资|戦略的?(?:出資|投資)"
+    r"|業務資本提携|전략적?\s?투자|\binvestissement stratégique\b|\binversión estratégica\b"
+    r"|\binvestimento (?:estratégico|strategico)\b|\bstrategische (?:investition|beteiligung)\b)"
+    r"|(?P<ipo>\bIPO\b|\binitial public offering\b|\bbörsengang\b|\b(?:introduction|entrée) en bourse\b"
+    r"|\bsalida a bolsa\b|\bOPV\b|\babertura de capital\b|\bquotazione in borsa\b|上市辅导|港股上市|科创板上市"
+    r"|挂牌上市|新規上場|株式上場|上場(?:申請|を申請)|기업공개|상장\s?(?:예비심사|추진|절차|신청))"
+    r"|(?P<debt>\bventure debt\b|\bdebt financing\b|\bcredit facility\b|\bdarlehen\b|\bprêt de\b"
+    r"|\bpréstamo\b|\bempréstimo\b|\bprestito\b|贷款|대출)",
+    re.IGNORECASE,
+)
+_LABELS = {"preseed": "pre-seed", "strategic": "strategic investment", "ipo": "IPO"}
+
+
+def _is_round(m: re.Match[str]) -> bool:
+    letter = m["letter"] or m["letter2"] or m["letter3"] or m["letter4"]
+    return letter is None or letter.isupper()  # IGNORECASE lets "series a" in; round letters are upper case
+
+
+# A word one of which every _ROUNDS alternative contains. The pattern is tried only around them, as
+# it is slow to try at every position of a long text; one Aho-Corasick pass finds them.
+_ANCHOR_WORDS = (
+    "acqui", "buy", "takeover", "series", "serie", "série", "round", "seed", "amorçage", "semilla", "semente",
+    "angel", "strateg", "stratég", "estratég", "ipo", "public", "börsengang", "bourse", "bolsa", "borsa", "opv",
+    "abertura", "übern", "erwirbt", "rach", "adqui", "aquisi", "debt", "credit", "darlehen", "prêt", "préstamo",
+    "empréstimo", "prestito",
+    "轮", "輪", "天使", "种子", "战略", "戦略", "業務資本", "上市", "上場", "收购", "并购", "入主", "買収", "贷款",
+    "エンジェル", "シリーズ", "シード",
+    "엔젤", "전략", "기업공개", "상장", "인수", "시리즈", "시드", "프리", "대출",
+)  # fmt: skip
+_ANCHORS = ahocorasick.Automaton()
+for _word in _ANCHOR_WORDS:
+    _ANCHORS.add_word(_word, len(_word))
+_ANCHORS.make_automaton()
+
+
+_LEAD_IN = 12  # how far before its anchor a mention may start: "agreed to buy", "1.5 billion seed", "完成A+轮"
+
+
+def _anchors(text: str) -> list[int]:
+    """Where an anchor word starts, in order (case-insensitive; a few capitals lower-case to two
+    characters, so those are kept as they are to keep positions)."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+    return sorted(end - length + 1 for end, length in _ANCHORS.iter(lowered))
+
+
+def round_match(text: str) -> re.Match[str] | None:
+    """The first round or deal-type mention in ``text``, if any."""
+    first = None
+    for at in _anchors(text):
+        if first is not None and at - _LEAD_IN > first.start():
+            break  # any later mention starts after the first one found
+        for start in range(max(0, at - _LEAD_IN), at + 1):  # anchored tries: far cheaper than a search
+            m = _ROUNDS.match(text, start)
+            if m and at < m.end() and _is_round(m) and (first is None or m.start() < first.start()):
+                first = m
+                break
+    return first
+
+
+def round_name(m: re.Match[str]) -> str:
+    """The round a :func:`round_match` names: "Series B", "pre-Series A", "seed", "acquisition", ..."""
+    kind = m.lastgroup
+    if kind in ("series", "letter_round"):
+        letter = m["letter"] or m["letter2"] or m["letter3"] or m["letter4"]
+        plus = m["plus"] or m["plus2"] or m["plus3"] or m["plus4"] or ""
+        pre = "pre-" if m.group().lower().startswith(("pre", "프리")) else ""
+        return f"{pre}Series {letter}{plus}"
+    assert kind is not None  # every alternative of _ROUNDS is a named group
+    return _LABELS.get(kind, kind)
+
+
+def find_round(text: str) -> str | None:
+    """The funding round or deal type mentioned first: "Series B", "seed", "acquisition", ..."""
+    m = round_match(text)
+    return None if m is None else round_name(m)
