@@ -121,6 +121,7 @@ def test_article_in_our_own_words_gets_every_fact(default_pack, item):
         "world-model-deals",
         "world-model-money",
         "world-model-company-deals",
+        "world-model-company-money",
         "world-model-news",
     ]
     facts = matches[0].explanation
