@@ -347,6 +347,11 @@ def _closest_after(
 
 
 def _conditions_hold(rule: Rule, scan: _Scan) -> bool:
+    """The amount first: finding amounts costs about a tenth of finding companies."""
+    if rule.min_amount_usd > 0:
+        largest = Explanation(amounts=scan.amounts).largest_usd
+        if largest is None or largest < rule.min_amount_usd:
+            return False
     if rule.companies_any and not set(rule.companies_any) & set(scan.companies):
         return False
     if rule.companies_all and not set(rule.companies_all) <= set(scan.companies):
@@ -355,9 +360,6 @@ def _conditions_hold(rule: Rule, scan: _Scan) -> bool:
         tagged = scan.ruleset.companies.tagged
         if not any(name in tagged(tag) for tag in rule.company_tags_any for name in scan.companies):
             return False
-    if rule.min_amount_usd > 0:
-        largest = Explanation(amounts=scan.amounts).largest_usd
-        return largest is not None and largest >= rule.min_amount_usd
     return True
 
 

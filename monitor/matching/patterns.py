@@ -90,8 +90,10 @@ class PatternIndex:
                 for key in keys:
                     hits.append((key, end - length, end))
         if self._rest is not None and (self._rest_has_ascii or not text.isascii()):
-            hits.extend(self._scan_rest(text))
-        hits.sort(key=lambda hit: hit[2])
+            rest = list(self._scan_rest(text))
+            if rest:  # each automaton reports in end order: only a mix needs sorting
+                hits.extend(rest)
+                hits.sort(key=lambda hit: hit[2])
         return hits
 
     def _scan_rest(self, text: str) -> Iterable[tuple[Hashable, int, int]]:
