@@ -7,7 +7,8 @@ import time
 
 import pycurl
 
-from monitor.intake.fetch import curl_failure, fetch_many, wire_url
+from monitor.intake.failures import curl_failure
+from monitor.intake.fetch import fetch_many, wire_url
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
 from monitor.settings import FetchSettings
 from monitor.testing import FeedServer, free_port, gzip_bomb

@@ -32,15 +32,14 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from http import HTTPStatus
 from urllib.parse import quote, urlsplit
 
 import certifi
 import pycurl
 
 from monitor import __version__
+from monitor.intake.failures import curl_failure, http_failure, too_large
 from monitor.model import FeedState, Fetched, FetchFailed, FetchResult, NotModified
-from monitor.retry_after import parse_retry_after
 from monitor.settings import FetchSettings
 from monitor.textsafety import clean
 
@@ -368,7 +367,7 @@ class _Transfer:
             self.stopped = FetchFailed(self.url, "http", f"the compressed body is corrupt: {e}")
             return 0
         if len(decoded) > room or self.wire > self.limits.max_bytes:
-            self.stopped = _too_large(self.url, self.limits)
+            self.stopped = too_large(self.url, self.limits)
             return 0
         self.body += decoded
         return None
@@ -383,7 +382,7 @@ class _Transfer:
         if status == 304:
             return NotModified(self.url, headers)
         if status >= 400:
-            return _http_failure(self.url, status, headers)
+            return http_failure(self.url, status, headers)
         if status >= 300:
             return FetchFailed(self.url, "http", f"HTTP {status} without a usable Location header")
         if status < 200:
@@ -399,52 +398,6 @@ class _Transfer:
             elapsed=timedelta(seconds=handle.getinfo(pycurl.TOTAL_TIME)),
             permanent_redirect=any(hop in (301, 308) for hop, _ in self.responses[:-1]),
         )
-
-
-def curl_failure(url: str, code: int, message: str, limits: FetchSettings) -> FetchFailed:
-    """A libcurl error in words a user can act on, with the kind ``monitor status`` groups by."""
-    host = urlsplit(url).hostname or url
-    if code == pycurl.E_OPERATION_TIMEDOUT:
-        lowered = message.lower()
-        if "too slow" in lowered:
-            return FetchFailed(
-                url, "timeout", f"the server went silent for {limits.read_timeout:g}s; is it overloaded?"
-            )
-        if "connect" in lowered and "received" not in lowered:
-            return FetchFailed(
-                url, "timeout", f"could not connect within {limits.connect_timeout:g}s; is the server down?"
-            )
-        return FetchFailed(
-            url, "timeout", f"no complete answer within {limits.timeout:g}s (a slow server or an endless body)"
-        )
-    if code == pycurl.E_FILESIZE_EXCEEDED:
-        return _too_large(url, limits)
-    if "HTTP/0.9" in message:  # libcurl files a reply without a status line under "unsupported protocol"
-        code = 8
-    kind, words = _CURL_ERRORS.get(code, ("http", "{curl}"))
-    return FetchFailed(url, kind, words.format(host=host, curl=clean(message), redirects=limits.max_redirects))
-
-
-_CURL_ERRORS = {
-    pycurl.E_COULDNT_RESOLVE_HOST: (
-        "dns",
-        "cannot resolve {host}: check the feed URL, or the machine's DNS and network",
-    ),
-    pycurl.E_COULDNT_RESOLVE_PROXY: ("dns", "cannot resolve the proxy's host ({curl}): check HTTPS_PROXY/HTTP_PROXY"),
-    pycurl.E_COULDNT_CONNECT: ("connect", "cannot connect to {host}: {curl}"),
-    pycurl.E_SEND_ERROR: ("connect", "the connection to {host} failed: {curl}"),
-    pycurl.E_RECV_ERROR: ("connect", "the connection to {host} failed: {curl}"),
-    pycurl.E_SSL_CONNECT_ERROR: ("tls", "TLS with {host} failed: {curl}"),
-    pycurl.E_PEER_FAILED_VERIFICATION: ("tls", "TLS with {host} failed: {curl}"),
-    pycurl.E_SSL_CERTPROBLEM: ("tls", "TLS with {host} failed: {curl}"),
-    pycurl.E_SSL_CACERT_BADFILE: ("tls", "TLS with {host} failed: {curl}"),
-    pycurl.E_TOO_MANY_REDIRECTS: ("redirects", "more than {redirects} redirects (a redirect loop?)"),
-    pycurl.E_GOT_NOTHING: ("http", "the server closed the connection without answering"),
-    pycurl.E_PARTIAL_FILE: ("http", "the body was cut short: {curl}"),
-    8: ("http", "the server's answer is not valid HTTP: {curl}"),  # CURLE_WEIRD_SERVER_REPLY
-    pycurl.E_UNSUPPORTED_PROTOCOL: ("http", "not a fetchable http(s) URL, or a redirect to one: {curl}"),
-    pycurl.E_URL_MALFORMAT: ("http", "not a valid URL: {curl}"),
-}
 
 
 Decoder = Callable[[bytes, int], bytes]
@@ -477,31 +430,3 @@ class _Deflate:
             except zlib.error:
                 self.inner = zlib.decompressobj(wbits=-15)
         return self.inner.decompress(chunk, max_length)
-
-
-def _too_large(url: str, limits: FetchSettings) -> FetchFailed:
-    return FetchFailed(
-        url,
-        "too_large",
-        f"the body is larger than {limits.max_bytes} bytes (decompressed); raise [fetch] max_bytes if it is real",
-    )
-
-
-def _http_failure(url: str, status: int, headers: dict[str, str]) -> FetchFailed:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "error"
-    hint = {
-        404: "; check the feed URL",
-        410: "; the feed is gone, remove it",
-        401: "; the feed needs auth",
-        429: "; the server asks us to slow down",
-    }
-    return FetchFailed(
-        url,
-        "http",
-        f"HTTP {status} {reason}{hint.get(status, '')}",
-        status=status,
-        retry_after=parse_retry_after(headers.get("retry-after")) if status in (429, 503) else None,
-    )
