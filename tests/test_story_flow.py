@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -226,6 +226,43 @@ def test_two_feeds_polled_at_the_same_moment_still_make_one_story(
         m.clock.advance(shell.FOLLOW_UP_WAIT)
     assert m.stories() == 1
     assert len(slack_server.top_level()) == 1 and len(slack_server.replies()) == 1
+
+
+class RacingKeys(Items):
+    """Items whose key lookup, once read, waits (up to 2 s) for a second process's: both then find
+    an article unknown and both store it."""
+
+    barrier = threading.Barrier(2)
+
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        known = super().known_keys(keys)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.barrier.wait(timeout=2)
+        return known
+
+
+def test_an_unmatched_article_stored_by_two_feeds_at_the_same_moment_is_kept_once(
+    make_monitor, feed_server: FeedServer
+) -> None:
+    """Items that match nothing are stored outside the story decision's exclusive hold; the
+    second writer of the same article must find it there, not fail its poll."""
+    first = serve(feed_server, "/first.xml", rss(unrelated(1)))
+    second = serve(feed_server, "/second.xml", rss({**unrelated(1), "guid": "other-guid"}))
+    m = make_monitor({"First": first, "Second": second})
+    replica = Monitor(m.path)  # a second process: its own connection to the same file
+    reports: list[shell.PollReport] = []
+    jobs = []
+    for name, runtime in (("First", m.rt), ("Second", replica.rt)):
+        runtime.store.items = RacingKeys(runtime.store.items.db)
+        feed = next(f for f in runtime.config.feeds if f.name == name)
+        jobs.append(threading.Thread(target=lambda rt=runtime, feed=feed: reports.append(shell.poll_feed(rt, feed))))
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    assert [r.status for r in reports] == ["ok", "ok"]
+    stored = m.rt.store.items.db.query("SELECT feed FROM items WHERE url = 'https://bakery.example/1'")
+    assert len(stored) == 1
 
 
 # --- identity -----------------------------------------------------------------------------------

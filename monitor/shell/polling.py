@@ -261,24 +261,29 @@ def _take_items(
 
     # Deciding a story reads the open stories and writes the item into one. Both happen under the
     # store's exclusive hold, one item after another, so items of two feeds polled at the same
-    # moment (scheduler threads, or two processes) cannot both open a story for one event, and an
-    # article that another feed stored meanwhile is caught by the second look at its keys.
-    new_items, recorded, unmatched = [], [], []
-    with rt.store.exclusive():
-        known = rt.store.items.known_keys(key for _, keys, _ in fresh for key in keys)
-        views = open_story_views(rt, now) if any(matches for _, _, matches in fresh) else []
-        for item, keys, matches in fresh:
-            if not known.isdisjoint(keys):
-                continue
-            new = new_item(rt, item, keys, matches, views, now)
-            if not matches:  # no story to decide: remembered with the others in one batch below
-                unmatched.append(new)
-                continue
-            rec = rt.store.items.record([new], now)[0]
-            if rec.story_id is not None:
-                views = stories.with_member(views, rec.story_id, new.story_info)
-            new_items.append(new)
-            recorded.append(rec)
+    # moment (replicas, or the daemon and `monitor poll`) cannot both open a story for one event,
+    # and an article that another feed stored meanwhile is caught by the second look at its keys.
+    # Items that match nothing (most of them) decide no story: they are remembered outside the
+    # hold, and a key stored meanwhile by another feed is simply kept once.
+    matched = [(item, keys, matches) for item, keys, matches in fresh if matches]
+    new_items, recorded = [], []
+    if matched:
+        with rt.store.exclusive():
+            known = rt.store.items.known_keys(key for _, keys, _ in matched for key in keys)
+            views = open_story_views(rt, now)
+            for item, keys, matches in matched:
+                if not known.isdisjoint(keys):
+                    continue
+                new = new_item(rt, item, keys, matches, views, now)
+                rec = rt.store.items.record([new], now)[0]
+                if rec.story_id is not None:
+                    views = stories.with_member(views, rec.story_id, new.story_info)
+                new_items.append(new)
+                recorded.append(rec)
+    plain = [(item, keys) for item, keys, matches in fresh if not matches]
+    if plain:
+        known = rt.store.items.known_keys(key for _, keys in plain for key in keys)
+        unmatched = [NewItem(item, keys) for item, keys in plain if known.isdisjoint(keys)]
         new_items += unmatched
         recorded += rt.store.items.record(unmatched, now)
 

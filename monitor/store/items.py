@@ -125,7 +125,9 @@ class Items:
                     recorded.append(Recorded(new.key, None, ()))
                 else:
                     recorded.append(self._record(new, now))
-            self.db.executemany(_INSERT_ITEM, [_item_row(new.key, new.item, None) for new in plain])
+            self.db.executemany(
+                _INSERT_ITEM + " ON CONFLICT(key) DO NOTHING", [_item_row(new.key, new.item, None) for new in plain]
+            )
             self.db.executemany(_INSERT_KEY, [row for new in plain for row in _key_rows(new)])
         return recorded
 
