@@ -280,6 +280,12 @@ class MonitorSettings:
     story_window: timedelta = setting(
         parse_duration, timedelta(hours=72), "How long a story stays open for follow-ups."
     )
+    pool_size: int = setting(
+        _int_range(2, 100),
+        10,
+        "PostgreSQL only: most connections each process holds (replicas x pool_size must fit max_connections).",
+        restart=True,
+    )
     log_format: str = setting(_choice("text", "json"), "text", "Log lines as key=value text or JSON.", restart=True)
     log_level: str = setting(
         _choice("debug", "info", "warning"), "info", "Least severe log lines written.", restart=True

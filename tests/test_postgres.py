@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run_monitor
+from conftest import run_monitor, write_config
 
-from monitor import config
+from monitor import config, shell
 from monitor.errors import StoreError
 from monitor.model import Explanation, Item, Match, NewItem, OpenStory, Outgoing
 from monitor.settings import FeedConfig
@@ -246,3 +246,25 @@ def test_migrate_then_copy_a_sqlite_install_keeps_dedup_state(tmp_path: Path, pg
 
     again = run_monitor("copy", "--from", str(tmp_path / "monitor.db"), "--to", pg_url)
     assert again.returncode == 1 and "already has data" in again.stderr
+
+
+def test_pool_size_bounds_the_connections_a_process_holds(
+    tmp_path: Path, pg_url: str, postgresql_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas share the server's max_connections: each holds at most [monitor] pool_size."""
+    monkeypatch.setenv(config.DATABASE_URL_ENV, pg_url)
+    path = write_config(tmp_path, {"F": "https://x.example/feed"}, monitor="pool_size = 3")
+    rt = shell.open_runtime(config.load(path))
+    try:
+
+        def busy(i: int) -> None:
+            with rt.store.db.atomic():
+                rt.store.db.execute("SELECT pg_sleep(0.2)")
+
+        race(8, busy)
+        sessions = postgresql_db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+        assert 2 <= sessions <= 3
+    finally:
+        rt.close()

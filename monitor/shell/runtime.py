@@ -56,6 +56,6 @@ def open_runtime(config: Config, clock: Clock | None = None, deliver: bool = Tru
     """Load rules, open the store, build notifiers. Raises MonitorError subclasses."""
     rules = load_rules(config.rules_path, rates=config.money.rates)
     notifiers = build_notifiers(config) if deliver else Notifiers()
-    store = open_store(config.database)
+    store = open_store(config.database, config.monitor.pool_size)
     store.feeds.sync(config.feeds)
     return Runtime(config=config, store=store, rules=rules, clock=clock or SystemClock(), notifiers=notifiers)

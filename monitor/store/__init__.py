@@ -24,13 +24,14 @@ def is_postgres(database: Path | str) -> TypeGuard[str]:
     return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
 
 
-def open_store(database: Path | str) -> Store:
+def open_store(database: Path | str, pool_size: int = 10) -> Store:
     """Open (creating or migrating if needed) the store at ``database``: a ``postgresql://`` URL
-    selects PostgreSQL (``store.postgres``), anything else is a SQLite file path."""
+    selects PostgreSQL (``store.postgres``, at most ``pool_size`` connections), anything else is a
+    SQLite file path."""
     if is_postgres(database):
         from monitor.store.postgres import open_postgres
 
-        return open_postgres(database)
+        return open_postgres(database, pool_size)
     from monitor.store.sqlitedb import open_sqlite
 
     return open_sqlite(Path(database))
