@@ -365,6 +365,18 @@ class NewItem:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyOwner:
+    """The stored item an identity key belongs to: its key, feed, title and canonical URL; for a
+    GUID key, its text too (empty once retention dropped it)."""
+
+    item_key: str
+    feed: str
+    title: str
+    url: str | None
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
     item_key: str
     story_id: int | None

@@ -20,6 +20,14 @@ article (the URL or the words match). Which keys a feed's items use is its ``ide
 A policy's first usable key, in the order guid, url, fingerprint (auto: url, guid, fingerprint),
 names the item in the store.
 
+Some feeds give a new article the GUID of another one (a CMS that gives every entry one id, or
+recycles ids). An edit keeps an article's link, its title or its text: so when an item's GUID
+belongs to a stored item (or to an earlier item of the same poll) whose canonical URL, folded
+title and folded text all differ from the item's (the text counts while retention keeps it), the
+GUID was reused, and the item's GUID key becomes
+``guid:FEED:GUID#URL`` (``#fp:FINGERPRINT`` without a link): a new article, known by that key
+from then on.
+
 Stories
 -------
 A matched item either joins an open story (one opened within ``[monitor] story_window``) or
@@ -52,7 +60,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.matching.text import fold
-from monitor.model import Amount, Item, JoinStory, Match, OpenStory, StoryDecision
+from monitor.model import Amount, Item, JoinStory, KeyOwner, Match, OpenStory, StoryDecision
 from monitor.settings import IdentityPolicy
 
 GUID_CHANGES_TO_DISTRUST = 2
@@ -89,17 +97,48 @@ def identity_keys(item: Item, policy: IdentityPolicy = "auto", trust_guid: bool 
     return (*(key for key in wanted if key), "fp:" + item.fingerprint)
 
 
-def guid_changes(feed: str, items: Iterable[Item], owners: Mapping[str, tuple[str, str]]) -> set[str]:
+def reused_guid_key(item: Item) -> str:
+    """The GUID key of an item whose GUID another article had first."""
+    return f"{guid_key(item)}#{'url:' + item.url if item.url else 'fp:' + item.fingerprint}"
+
+
+def same_article(item: Item, title: str, url: str | None, text: str) -> bool:
+    """Whether ``item`` is the article stored with ``title``, ``url`` and ``text`` under its GUID:
+    it kept its link, its title or its text (case, spacing and dashes aside)."""
+    return item.url == url or fold(item.title) == fold(title) or (bool(text) and fold(item.content) == fold(text))
+
+
+def separate_reused_guids(
+    identified: Sequence[tuple[Item, tuple[str, ...]]], owners: Mapping[str, KeyOwner]
+) -> tuple[list[tuple[Item, tuple[str, ...]]], int]:
+    """The items of one poll with their keys, the GUID key of each item whose GUID names another
+    article (stored, as ``owners`` says, or earlier in the poll) replaced by ``reused_guid_key``;
+    and how many were."""
+    first = {key: (o.title, o.url, o.text) for key, o in owners.items() if key.startswith("guid:")}
+    result, reused = [], 0
+    for item, keys in identified:
+        guid = guid_key(item)
+        if guid in keys and not same_article(item, *first.setdefault(guid, (item.title, item.url, item.content))):
+            keys = tuple(reused_guid_key(item) if key == guid else key for key in keys)
+            reused += 1
+        result.append((item, keys))
+    return result, reused
+
+
+def guid_changes(feed: str, items: Iterable[Item], owners: Mapping[str, KeyOwner]) -> set[str]:
     """Links of ``feed`` that come back under a GUID other than the one stored with them.
 
-    ``owners`` maps a stored key to (the key naming its item, that item's feed), as
-    ``Store.key_owners`` answers it for the URL and GUID keys of ``items``.
+    ``owners`` is ``Store.key_owners`` for the URL, GUID and reused GUID keys of ``items``. An
+    item stored under its reused GUID key kept its GUID.
     """
     changed = set()
     for item in items:
         url, guid = url_key(item), guid_key(item)
-        same_feed = bool(url and url in owners and owners[url][1] == feed)
-        if url and guid and same_feed and owners.get(guid, ("", ""))[0] != owners[url][0]:
+        if not (url and guid and url in owners and owners[url].feed == feed):
+            continue
+        item_key = owners[url].item_key
+        under = {owner.item_key for key in (guid, reused_guid_key(item)) if (owner := owners.get(key))}
+        if item_key not in under:
             changed.add(url.removeprefix("url:"))
     return changed
 

@@ -107,6 +107,17 @@ def test_recent_sends_count_towards_the_burst_limit() -> None:
     assert sends(plan([alert(1)], recent, NOW, pacing(burst_limit=1))) == [((1,), "#alerts", NOW)]  # no summary of one
 
 
+def test_a_burst_is_counted_per_channel_and_takes_high_priority_alerts_too() -> None:
+    """Four alerts for #alerts and two for #deals under a limit of three: only #alerts bursts, and
+    its high-priority alert goes in its summary with the others; #deals gets its two alone."""
+    due = [alert(1), alert(2, "#deals"), alert(3, priority="high"), alert(4), alert(5, "#deals"), alert(6)]
+    assert sends(plan(due, {}, NOW, pacing(burst_limit=3))) == [
+        ((1, 3, 4, 6), "#alerts", NOW),
+        ((2,), "#deals", NOW),
+        ((5,), "#deals", NOW + SECOND),
+    ]
+
+
 def test_follow_ups_stay_threaded_and_are_not_summarised() -> None:
     due = [alert(1), alert(2), alert(3, kind="follow_up")]
     assert sends(plan(due, {}, NOW, pacing(burst_limit=1))) == [

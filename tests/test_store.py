@@ -237,7 +237,8 @@ def test_the_decision_hold_commits_all_or_nothing(store: Store) -> None:
     with store.exclusive():
         story = store.items.record([matched(1)], NOW)[0].story_id
         store.items.record([matched(2, JoinStory(story))], NOW)
-    assert store.items.key_owners(["fp:fp2", "fp:none"]) == {"fp:fp2": ("url:https://x.example/2", "F")}
+    assert list(store.items.key_owners(["fp:fp2", "fp:none"])) == ["fp:fp2"]
+    assert store.items.key_owners(["fp:fp2"])["fp:fp2"].item_key == "url:https://x.example/2"
     [record] = store.items.stories_first_seen(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     assert (record.story_id, len(record.items), len(record.matches)) == (story, 2, 2)
     assert (store.items.story_title(story), store.items.story_title(story + 1)) == ("Title 1", None)

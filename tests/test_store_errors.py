@@ -3,6 +3,7 @@ a full disk, a folder this user cannot write, a damaged file, a lock held too lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
@@ -163,3 +164,51 @@ def test_postgres_errors_are_mapped_too(pg_url: str) -> None:
     finally:
         store.close()
     assert failure(lambda: store.feeds.states()).kind == "unreachable"  # the pool is closed
+
+
+def cut_short(tmp_path: Path) -> bytes:
+    """The first 50 bytes of a SQLite database: the start of its header, no page."""
+    whole = tmp_path / "whole.db"
+    with contextlib.closing(sqlite3.connect(whole)) as conn, conn:
+        conn.execute("CREATE TABLE t(x)")
+    return whole.read_bytes()[:50]
+
+
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [(b"just some text, not a database\n", "file is not a database"), (None, "database disk image is malformed")],
+    ids=["not-sqlite", "cut-short"],
+)
+@pytest.mark.parametrize("command", ["poll", "status", "run", "outbox list", "feeds list"])
+def test_a_file_that_is_not_a_sqlite_database_is_one_line_and_left_as_it_is(
+    tmp_path: Path, content: bytes | None, cause: str, command: str
+) -> None:
+    content = content or cut_short(tmp_path)
+    config = write_config(tmp_path, {"F": "http://127.0.0.1:9/feed"})
+    path = tmp_path / "data" / "monitor.db"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    result = run_monitor(*command.split(), "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr == f"error: the database {path} is damaged ({cause}): stop the monitor, put back the latest " \
+        "backup (README, Backups) and delete monitor.db-wal and monitor.db-shm beside it\n"  # fmt: skip
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in path.parent.iterdir()) == ["monitor.db"]
+
+
+def test_an_empty_file_is_set_up_as_a_new_database_and_said_once(tmp_path: Path) -> None:
+    """SQLite reads an empty file as an empty database, so the monitor sets it up; but it may be a
+    database that lost its content, so the first command says so, naming the file."""
+    config = write_config(tmp_path, {"F": "http://127.0.0.1:9/feed"})
+    path = tmp_path / "data" / "monitor.db"
+    path.parent.mkdir()
+    path.touch()
+    first = run_monitor("status", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == (
+        f"the database {path} was an empty file and is set up as a new one; if it held the monitor's data, stop the "
+        "monitor and put back the latest backup (README, Backups)\n"
+    )
+    assert path.read_bytes().startswith(b"SQLite format 3\x00")
+    again = run_monitor("status", "--config", str(config))
+    assert (again.returncode, again.stderr) == (0, "")

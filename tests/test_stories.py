@@ -17,7 +17,7 @@ from monitor import stories
 from monitor.intake import links
 from monitor.intake.normalise import fingerprint
 from monitor.matching import load_rules
-from monitor.model import Amount, Explanation, Item, JoinStory, Match, NewItem, OpenStory
+from monitor.model import Amount, Explanation, Item, JoinStory, KeyOwner, Match, NewItem, OpenStory
 from monitor.settings import FeedConfig, FetchSettings
 from monitor.store.sqlitedb import open_sqlite
 from monitor.store.storage import Storage
@@ -63,21 +63,69 @@ def test_a_policy_falls_back_when_its_key_is_missing() -> None:
 
 def test_guid_changes_for_the_same_link_are_noticed() -> None:
     owners = {
-        "url:https://a.example/1": ("url:https://a.example/1", "Wire"),
-        "guid:Wire:g1": ("url:https://a.example/1", "Wire"),
-        "url:https://a.example/2": ("url:https://a.example/2", "Other"),
-        "guid:Wire:g2": ("url:https://a.example/3", "Wire"),
-        "url:https://a.example/3": ("url:https://a.example/3", "Wire"),
+        key: KeyOwner(item_key, feed, "Title", item_key.removeprefix("url:"))
+        for key, (item_key, feed) in {
+            "url:https://a.example/1": ("url:https://a.example/1", "Wire"),
+            "guid:Wire:g1": ("url:https://a.example/1", "Wire"),
+            "url:https://a.example/2": ("url:https://a.example/2", "Other"),
+            "guid:Wire:g2": ("url:https://a.example/3", "Wire"),
+            "url:https://a.example/3": ("url:https://a.example/3", "Wire"),
+            "url:https://a.example/4": ("url:https://a.example/4", "Wire"),
+            "guid:Wire:g4": ("url:https://a.example/1", "Wire"),
+            "guid:Wire:g4#url:https://a.example/4": ("url:https://a.example/4", "Wire"),
+        }.items()
     }
     items = [
         make_item(guid="g1", url="https://a.example/1"),  # same link, same GUID
         make_item(guid="g9", url="https://a.example/2"),  # link known from another feed: not this feed's GUID
         make_item(guid="g2", url="https://a.example/1"),  # GUID of another item now on this link (numbered)
         make_item(guid="new", url="https://a.example/3"),  # a fresh GUID for a known link
+        make_item(guid="g4", url="https://a.example/4"),  # stored under its reused GUID: kept its GUID
     ]
     assert stories.guid_changes("Wire", items, owners) == {"https://a.example/1", "https://a.example/3"}
     assert stories.trusts_guids(stories.GUID_CHANGES_TO_DISTRUST - 1)
     assert not stories.trusts_guids(stories.GUID_CHANGES_TO_DISTRUST)
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "text", "same"),
+    [
+        ("Title", "https://a.example/x", "Text", True),  # republished as it was
+        ("Title, edited", "https://a.example/x", "", True),  # an edited title, the same link
+        ("  TITLE ", "https://a.example/new-slug", "", True),  # the same title, a new link
+        ("Edited", "https://a.example/new-slug", " text", True),  # a new title and slug, the same text
+        ("Another story", "https://a.example/other", "Other text", False),  # all differ: the GUID was reused
+        ("Another story", None, "", False),  # ... and retention dropped the stored text
+    ],
+    ids=["same", "edited-title", "new-link", "new-title-and-link", "reused", "reused-no-link"],
+)
+def test_an_article_under_a_stored_guid_is_the_same_unless_title_link_and_text_all_differ(
+    title: str, url: str | None, text: str, same: bool
+) -> None:
+    assert stories.same_article(make_item(), title, url, text) is same
+
+
+def test_a_reused_guid_gets_a_key_of_its_own() -> None:
+    owners = {"guid:Wire:g1": KeyOwner("url:https://a.example/1", "Wire", "First", "https://a.example/1", "First text")}
+    items = [
+        make_item(title="First, updated", url="https://a.example/1"),  # the stored article, edited
+        make_item(title="Second", url="https://a.example/2", text="Second text"),  # another article, same GUID
+        make_item(title="Third", url=None, text="Third text"),
+    ]
+    keyed = [(item, stories.identity_keys(item, "guid")) for item in items]
+    result, reused = stories.separate_reused_guids(keyed, owners)
+    assert reused == 2
+    assert [keys[0] for _, keys in result] == [
+        "guid:Wire:g1",
+        "guid:Wire:g1#url:https://a.example/2",
+        "guid:Wire:g1#fp:" + items[2].fingerprint,
+    ]
+    # not stored yet: the first item of the poll owns the GUID, the others are new articles
+    fresh, reused = stories.separate_reused_guids(keyed[1:], {})
+    assert reused == 1 and [keys[0] for _, keys in fresh] == ["guid:Wire:g1", "guid:Wire:g1#fp:" + items[2].fingerprint]
+    # a feed whose GUIDs are not used (or not trusted) is left as it is
+    unkeyed = [(item, stories.identity_keys(item, "link")) for item in items]
+    assert stories.separate_reused_guids(unkeyed, owners) == (unkeyed, 0)
 
 
 # --- wrapped links ------------------------------------------------------------------------------
@@ -284,9 +332,10 @@ def test_open_stories_are_those_opened_within_the_window(store: Storage) -> None
 
 def test_key_owners_name_the_item_and_its_feed(store: Storage) -> None:
     store.items.record([stored(1)], NOW)
+    owner = KeyOwner("url:https://a.example/1", "Wire", "T1", "https://a.example/1")
     assert store.items.key_owners(["guid:Wire:g1", "url:https://a.example/1", "url:nope"]) == {
-        "guid:Wire:g1": ("url:https://a.example/1", "Wire"),
-        "url:https://a.example/1": ("url:https://a.example/1", "Wire"),
+        "guid:Wire:g1": replace(owner, text="text 1"),  # the text: to tell a reused GUID from an edit
+        "url:https://a.example/1": owner,
     }
 
 

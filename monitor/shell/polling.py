@@ -31,6 +31,7 @@ from monitor.model import (
     FetchFailed,
     FetchResult,
     Item,
+    KeyOwner,
     NewItem,
     NotModified,
     PollOutcome,
@@ -335,24 +336,40 @@ def _identify(
     """The items of one poll that are new, each with its identity keys (see ``stories``)."""
     unwrapped = _unwrapped(rt, items)
     trust_guid = True
+    owners: dict[str, KeyOwner] = {}  # of the keys GUIDs are checked with
+    if feed.identity in ("auto", "guid"):
+        asked = [stories.url_key(item) for item in unwrapped] if feed.identity == "auto" else []
+        asked += [
+            key for item in unwrapped if item.guid for key in (stories.guid_key(item), stories.reused_guid_key(item))
+        ]
+        owners = rt.store.items.key_owners(key for key in asked if key)
     if feed.identity == "auto":
-        url_and_guid = [key for item in unwrapped for key in (stories.url_key(item), stories.guid_key(item)) if key]
-        changed = stories.guid_changes(feed.name, unwrapped, rt.store.items.key_owners(url_and_guid))
+        changed = stories.guid_changes(feed.name, unwrapped, owners)
         if changed and not dry_run:
             rt.store.items.add_guid_changes(feed.name, changed, now)
         trust_guid = stories.trusts_guids(rt.store.items.guid_changes(feed.name) + (len(changed) if dry_run else 0))
-    candidates: list[tuple[Item, tuple[str, ...]]] = []
-    batch_keys: set[str] = set()
+    keyed = []
     for original, item in zip(items, unwrapped, strict=True):
         keys = stories.identity_keys(item, feed.identity, trust_guid)
         wrapped = stories.url_key(original)
         if item.url != original.url and keys[0].startswith("url:") and wrapped:
             keys += (wrapped,)  # the wrapped link too: known next time without a request
+        keyed.append((item, keys))
+    keyed, reused = stories.separate_reused_guids(keyed, owners)
+    candidates: list[tuple[Item, tuple[str, ...]]] = []
+    batch_keys: set[str] = set()
+    for item, keys in keyed:
         if batch_keys.isdisjoint(keys):
             candidates.append((item, keys))
             batch_keys.update(keys)
     known = rt.store.items.known_keys(batch_keys)
-    return [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
+    new = [(item, keys) for item, keys in candidates if known.isdisjoint(keys)]
+    if reused and (taken := sum(1 for item, keys in new if stories.reused_guid_key(item) in keys)):
+        log.warning(
+            "the feed gives new articles the GUID of another article; they are taken as new",
+            extra={"fields": {"event": "GuidReused", "feed": feed.name, "items": taken}},
+        )
+    return new
 
 
 def _unwrapped(rt: Runtime, items: Sequence[Item]) -> list[Item]:

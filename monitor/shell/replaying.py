@@ -37,6 +37,8 @@ def replay(rt: Runtime, items: Iterable[Item], send: bool = False) -> ReplayRepo
                 continue
             # the identity keys it was stored with, by its feed's policy
             keys = stories.identity_keys(item, policies.get(item.feed, "auto"), trusted(item.feed))
+            if (guid := stories.guid_key(item)) in keys:  # stored under its reused GUID key?
+                [(_, keys)], _ = stories.separate_reused_guids([(item, keys)], rt.store.items.key_owners([guid]))
             chosen.append(new_item(rt, item, keys, matches, views, now))
             if send:
                 recorded.append(rt.store.items.replay([chosen[-1]], now)[0])

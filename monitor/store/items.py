@@ -20,6 +20,7 @@ from monitor.model import (
     Explanation,
     Item,
     JoinStory,
+    KeyOwner,
     Match,
     NewItem,
     OpenStory,
@@ -225,16 +226,17 @@ class Items:
                 alert_ids.append(cursor.lastrowid)
         return Recorded(key, story_id, tuple(alert_ids))
 
-    def key_owners(self, keys: Iterable[str]) -> dict[str, tuple[str, str]]:
-        """For each of these identity keys that is stored: (the key naming its item, the item's feed)."""
-        owners: dict[str, tuple[str, str]] = {}
+    def key_owners(self, keys: Iterable[str]) -> dict[str, KeyOwner]:
+        """For each of these identity keys that is stored: the item it belongs to."""
+        owners: dict[str, KeyOwner] = {}
         for chunk, marks in chunks(list(dict.fromkeys(keys))):
-            for key, item_key, feed in self.db.execute(
-                f"SELECT k.key, k.item_key, i.feed FROM item_keys k JOIN items i ON i.key = k.item_key "
-                f"WHERE k.key IN ({marks})",
+            for key, item_key, feed, title, url, text in self.db.execute(
+                "SELECT k.key, k.item_key, i.feed, i.title, i.url, CASE WHEN k.key LIKE 'guid:%' "
+                "THEN COALESCE(NULLIF(i.content, ''), i.summary) ELSE '' END "
+                f"FROM item_keys k JOIN items i ON i.key = k.item_key WHERE k.key IN ({marks})",
                 chunk,
             ):
-                owners[key] = (item_key, feed)
+                owners[key] = KeyOwner(item_key, feed, title, url, text)
         return owners
 
     def guid_changes(self, feed: str) -> int:

@@ -9,6 +9,7 @@ thread's statement never lands in it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import sqlite3
 import threading
@@ -25,12 +26,26 @@ from monitor.store.locks import file_lock
 from monitor.store.schema import SCHEMA, SCHEMA_VERSION, upgrades
 from monitor.store.storage import Storage, migrated
 
+log = logging.getLogger("monitor.store")
+
 BUSY_TIMEOUT_MS = 30_000  # how long a statement waits for another process's write lock
 DRIVER_ERRORS = (sqlite3.Error, OSError)
 
 
 def open_sqlite(path: Path) -> Storage:
-    """Open the SQLite file at ``path``, creating it (and its folder) or migrating it if needed."""
+    """Open the SQLite file at ``path``, creating it (and its folder) or migrating it if needed.
+
+    An empty file is an empty SQLite database (SQLite says so too) and is set up like a new one;
+    but a file that was the monitor's database and lost its content (a crash, a bad copy) looks
+    just like that, and a new database alerts recent items again, so it is said, once."""
+    with contextlib.suppress(OSError):
+        if path.stat().st_size == 0:
+            log.warning(
+                "the database %s was an empty file and is set up as a new one; if it held the monitor's data, stop "
+                "the monitor and put back the latest backup (README, Backups)",
+                path,
+                extra={"fields": {"event": "EmptyDatabase"}},
+            )
     db = SQLiteDatabase(path)
     return migrated(db, SQLiteDialect(db))
 
