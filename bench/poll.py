@@ -290,12 +290,17 @@ def measure_rusage(command: list[str], cwd: Path, env: dict[str, str] | None = N
     )
 
 
-def monitor_config(directory: Path, urls: list[str], concurrency: int, per_host: int) -> Path:
+def monitor_config(
+    directory: Path, urls: list[str], concurrency: int, per_host: int, database: str = "monitor.db"
+) -> Path:
+    """A config.toml in ``directory`` polling ``urls`` every 15 minutes with the shipped rule pack,
+    no health endpoint."""
     lines = [
         "[monitor]",
-        'database = "monitor.db"',
+        f'database = "{database}"',
         f'rules = "{ROOT / "rules"}"',  # the shipped rule pack
         'default_interval = "15m"',
+        "health_port = 0",
         "",
         "[fetch]",
         f"concurrency = {concurrency}",

@@ -38,30 +38,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from poll import feed_urls, free_port, stats
+from poll import feed_urls, free_port, monitor_config, stats
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL = Path(__file__).resolve().parent / "poll.py"
-
-
-def write_config(folder: Path, urls: list[str], database: str, concurrency: int, per_host: int) -> Path:
-    lines = [
-        "[monitor]",
-        f'database = "{database}"',
-        f'rules = "{ROOT / "rules"}"',
-        'default_interval = "15m"',
-        "health_port = 0",
-        "",
-        "[fetch]",
-        f"concurrency = {concurrency}",
-        f"per_host = {per_host}",
-        "timeout = 30",
-    ]
-    for i, url in enumerate(urls):
-        lines += ["", "[[feeds]]", f'name = "feed {i}"', f'url = "{url}"']
-    path = folder / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def peak_mb(pid: int) -> float:
@@ -118,7 +98,7 @@ def run_setup(args: argparse.Namespace, port: int, feeds: int, backend: str, rep
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
         database = fresh_postgres("bench_scale") if backend == "postgresql" else "monitor.db"
-        config = write_config(folder, urls, database, args.concurrency, args.per_host)
+        config = monitor_config(folder, urls, args.concurrency, args.per_host, database)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         logs = [folder / f"replica-{n}.log" for n in range(replicas)]
         stats(port)  # zero the farm's counters
@@ -183,7 +163,7 @@ def stop_during_startup(args: argparse.Namespace, port: int, feeds: int) -> tupl
     """SIGTERM one second after the process starts (config read or feeds being synced)."""
     urls = feed_urls(port, feeds, args.hosts)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        config = write_config(Path(tmp), urls, "monitor.db", args.concurrency, args.per_host)
+        config = monitor_config(Path(tmp), urls, args.concurrency, args.per_host)
         process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--config", str(config)],
             cwd=tmp,
