@@ -306,14 +306,24 @@ def _merge_restatements(text: str, found: list[tuple[int, int, Amount]]) -> list
     return merged
 
 
+def _may_hold_amounts(text: str) -> bool:
+    """Whether ``text`` may hold an amount: a digit, or "mil", "bil" or "trill" (which every
+    scale stem contains). Most texts hold none, and substring tests run far quicker than a pattern."""
+    if text.isascii():
+        if any(digit in text for digit in "0123456789"):
+            return True
+    elif _DIGIT.search(text):
+        return True
+    lowered = text.lower()
+    return "mil" in lowered or "bil" in lowered or "trill" in lowered
+
+
 def amount_spans(
     text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
 ) -> list[tuple[int, int, Amount]]:
     """:func:`find_amounts` with where each amount is in ``text``, which must be NFKC-normalised."""
-    if not _DIGIT.search(text):
-        lowered = text.lower()
-        if not any(stem in lowered for stem in _SCALE_STEMS):
-            return []
+    if not _may_hold_amounts(text):
+        return []
     spans = []
     for start, end, amount in _merge_restatements(text, _raw_amounts(text, rates)):
         size = amount.usd if amount.usd is not None else amount.value

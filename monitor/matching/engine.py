@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -82,11 +82,16 @@ class _Scan:
         self.texts: dict[TextField, FoldedText] = {}
         self.hits: _Hits = {}
         self.fields_of: dict[int, set[TextField]] = {}  # where each term occurs
+        self.company_hits: dict[TextField, list[tuple[Hashable, int, int]]] = {name: [] for name in fields}
         for name in fields:
-            folded = self.texts[name] = fold_text(item.text_of(name))
-            for term_id, start, end in index.scan(folded.text):
-                self.hits.setdefault(term_id, []).append((name, start, end))  # type: ignore[arg-type]
-                self.fields_of.setdefault(term_id, set()).add(name)  # type: ignore[arg-type]
+            self.texts[name] = fold_text(item.text_of(name))
+        for name, found in zip(fields, index.scan_each([text.text for text in self.texts.values()]), strict=True):
+            for key, start, end in found:
+                if isinstance(key, int):  # a term; else a company's name or word (RuleSet.__post_init__)
+                    self.hits.setdefault(key, []).append((name, start, end))
+                    self.fields_of.setdefault(key, set()).add(name)
+                else:
+                    self.company_hits[name].append((key, start, end))
 
     def spans(self, term_id: int, name: TextField) -> list[tuple[int, int]]:
         return [(start, end) for f, start, end in self.hits.get(term_id, ()) if f == name]
@@ -106,8 +111,12 @@ class _Scan:
 
     @cached_property
     def companies(self) -> tuple[str, ...]:
-        folded = [self.texts[f] if f in self.texts else fold_text(self.item.text_of(f)) for f in _BODY]
-        return self.ruleset.companies.find_folded(*folded)
+        companies = self.ruleset.companies
+        if self.ruleset.scans_companies:
+            return companies.named([self.texts[f] for f in _BODY], [self.company_hits[f] for f in _BODY])
+        return companies.find_folded(
+            *[self.texts[f] if f in self.texts else fold_text(self.item.text_of(f)) for f in _BODY]
+        )
 
     @cached_property
     def amounts(self) -> tuple[Amount, ...]:
@@ -247,6 +256,7 @@ class RuleSet:
     _always: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _fields: tuple[TextField, ...] = field(init=False, repr=False, compare=False)
     _index: PatternIndex = field(init=False, repr=False, compare=False)
+    scans_companies: bool = field(init=False, repr=False, compare=False)  # _index holds the company list
 
     def __post_init__(self) -> None:
         term_ids: dict[tuple[tuple[str, ...], bool], int] = {}
@@ -266,7 +276,15 @@ class RuleSet:
             if holds(_NO_HITS):  # type: ignore[arg-type]
                 always.append(number)
         fields = tuple(f for f in FIELDS if any(f in term.fields for r in self.rules for term in _terms(r.tree)))
-        index = PatternIndex((form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms)
+        entries: list[tuple[str, Hashable, bool]] = [
+            (form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms
+        ]
+        # Where the rules read every field the company list is found in, the list joins the terms:
+        # one pass over an item finds both (companies are looked for in most items that match).
+        scans_companies = set(_BODY) <= set(fields)
+        if scans_companies:
+            entries += self.companies.entries
+        index = PatternIndex(entries)
         floors = [r.min_amount_usd for r in self.rules if r.min_amount_usd > 0]
         object.__setattr__(self, "_term_ids", term_ids)
         object.__setattr__(self, "_compiled", tuple(compiled))
@@ -275,6 +293,7 @@ class RuleSet:
         object.__setattr__(self, "_always", tuple(always))
         object.__setattr__(self, "_fields", fields)
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "scans_companies", scans_companies)
         object.__setattr__(self, "amount_floor_usd", min([DEAL_FLOOR_USD, *floors]))
 
     def evaluate(self, item: Item) -> tuple[Match, ...]:

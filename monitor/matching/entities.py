@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import cast
@@ -114,6 +114,7 @@ class Companies:
 
     companies: tuple[Company, ...] = ()
     shared_context: tuple[str, ...] = ()  # words that make an ambiguous name a company when near it
+    entries: tuple[tuple[str, Hashable, bool], ...] = field(init=False, repr=False, compare=False)
     _index: PatternIndex = field(init=False, repr=False, compare=False)
     _by_name: dict[str, Company] = field(init=False, repr=False, compare=False)
     _by_tag: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
@@ -139,6 +140,7 @@ class Companies:
                 by_tag.setdefault(tag, set()).add(company.name)
         object.__setattr__(self, "_by_name", by_name)
         object.__setattr__(self, "_by_tag", {tag: frozenset(names) for tag, names in by_tag.items()})
+        object.__setattr__(self, "entries", tuple(entries))
         object.__setattr__(self, "_index", PatternIndex(entries))
 
     def resolve(self, name: str) -> Company | None:
@@ -151,7 +153,14 @@ class Companies:
 
     def find_folded(self, *texts: FoldedText) -> tuple[str, ...]:
         """:meth:`find` for texts already folded with ``text.fold_text``."""
-        scans = [(text, cast("list[_Hit]", self._index.scan(text.text))) for text in texts]
+        return self.named(texts, self._index.scan_each([text.text for text in texts]))
+
+    def named(
+        self, texts: Sequence[FoldedText], scanned: Sequence[Sequence[tuple[Hashable, int, int]]]
+    ) -> tuple[str, ...]:
+        """:meth:`find_folded` given each text's hits of :attr:`entries` (an index holding them
+        among other patterns, as the rule engine's does, saves a pass over the item)."""
+        scans = list(zip(texts, cast("list[list[_Hit]]", scanned), strict=True))
         vouched: set[int] | None = None  # companies whose own context occurs in the item, once needed
         found: dict[str, None] = {}
         for text, hits in scans:

@@ -18,7 +18,8 @@ pyahocorasick knows nothing of words. Two automata share the work:
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
+from itertools import accumulate
 
 import ahocorasick
 
@@ -81,20 +82,34 @@ class PatternIndex:
 
     def scan(self, text: str) -> list[tuple[Hashable, int, int]]:
         """Every whole-word hit in ``text``, in order of where it ends."""
-        hits: list[tuple[Hashable, int, int]] = []
+        return self.scan_each((text,))[0]
+
+    def scan_each(self, texts: Sequence[str]) -> list[list[tuple[Hashable, int, int]]]:
+        """:meth:`scan` of each text (an item's fields), with one pass of the word automaton over
+        them all: the texts' copies are joined with NULs, which no pattern holds."""
+        found: list[list[tuple[Hashable, int, int]]] = [[] for _ in texts]
         if self._words is not None:
-            # ``last`` indexes the padded copy, one ahead of the text: a prefix form ends at text
-            # position ``last``, an exact one (followed by its closing space) at ``last - 1``.
-            for last, (length, shift, keys) in self._words.iter(_boundary_copy(text)):
-                end = last - shift
+            copies = [_boundary_copy(text) for text in texts]
+            limits = list(accumulate(len(copy) + 1 for copy in copies))  # where each copy's NUL ends
+            number, offset, hits = 0, 0, found[0]
+            # ``last`` indexes the joined copies; within a padded copy it is one ahead of the text: a
+            # prefix form ends at text position ``last``, an exact one (followed by its closing space)
+            # at ``last - 1``.
+            for last, (length, shift, keys) in self._words.iter("\x00".join(copies)):
+                while last >= limits[number]:  # hits come in order of their end, so texts in order
+                    offset, number = limits[number], number + 1
+                    hits = found[number]
+                end = last - offset - shift
                 for key in keys:
                     hits.append((key, end - length, end))
-        if self._rest is not None and (self._rest_has_ascii or not text.isascii()):
-            rest = list(self._scan_rest(text))
-            if rest:  # each automaton reports in end order: only a mix needs sorting
-                hits.extend(rest)
-                hits.sort(key=lambda hit: hit[2])
-        return hits
+        if self._rest is not None:
+            for text, hits in zip(texts, found, strict=True):
+                if self._rest_has_ascii or not text.isascii():
+                    rest = list(self._scan_rest(text))
+                    if rest:  # each automaton reports in end order: only a mix needs sorting
+                        hits.extend(rest)
+                        hits.sort(key=lambda hit: hit[2])
+        return found
 
     def _scan_rest(self, text: str) -> Iterable[tuple[Hashable, int, int]]:
         assert self._rest is not None

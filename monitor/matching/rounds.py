@@ -59,10 +59,14 @@ _ANCHOR_WORDS = (
     "エンジェル", "シリーズ", "シード",
     "엔젤", "전략", "기업공개", "상장", "인수", "시리즈", "시드", "프리", "대출",
 )  # fmt: skip
+# Where _ROUNDS has them, Latin anchor words begin a word ("around", "republic", "bipolar" hold
+# none), except these two: "preseed", "préamorçage".
+_MID_WORD_ANCHORS = frozenset({"seed", "amorçage"})
 _ANCHORS = ahocorasick.Automaton()
 for _word in _ANCHOR_WORDS:
-    _ANCHORS.add_word(_word, len(_word))
+    _ANCHORS.add_word(_word, (len(_word), _word.isascii() and _word not in _MID_WORD_ANCHORS))
 _ANCHORS.make_automaton()
+_ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 _LEAD_IN = 12  # how far before its anchor a mention may start: "agreed to buy", "1.5 billion seed", "完成A+轮"
@@ -74,7 +78,12 @@ def _anchors(text: str) -> list[int]:
     lowered = text.lower()
     if len(lowered) != len(text):
         lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-    return sorted(end - length + 1 for end, length in _ANCHORS.iter(lowered))
+    starts = []
+    for end, (length, word_start) in _ANCHORS.iter(lowered):
+        at = end - length + 1
+        if not (word_start and at > 0 and lowered[at - 1] in _ASCII_WORD_CHARS):
+            starts.append(at)
+    return sorted(starts)
 
 
 def round_match(text: str) -> re.Match[str] | None:
