@@ -269,9 +269,20 @@ ROUNDS = [
     ("it-serie", "un round Serie B da 100 milioni", "Series B"),
     ("it-acquisition", "l'acquisizione di RobCo", "acquisition"),
     ("listed-company-is-no-ipo", "東証プライム上場の企業が", None),
+    ("anchors-inside-words", "Around the background, the republic's bipolar accreditation", None),
+    ("preseed-in-one-word", "a $2 million preseed round", "pre-seed"),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), [r[1:] for r in ROUNDS], ids=[r[0] for r in ROUNDS])
 def test_round(text, expected):
     assert find_round(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [r[1:] for r in ROUNDS], ids=[r[0] for r in ROUNDS])
+def test_the_engine_finds_the_round_in_its_one_pass_over_the_item(one_rule, item, text, expected):
+    """The rule engine's index holds the round anchors (and the company list) beside the terms."""
+    ruleset = one_rule("zzmarker")
+    assert ruleset.scans_body
+    (match,) = ruleset.evaluate(item("zzmarker", text))
+    assert match.explanation.round == expected

@@ -241,7 +241,7 @@ def _currency(written: str, table: Mapping[str, str], reading: _Reading) -> str:
 
 def _anchors(text: str) -> list[int]:
     """Where amounts can be: every run of digits, and every scale word (for "two billion yuan")."""
-    anchors = [m.start() for m in _DIGITS.finditer(text)]
+    anchors = [m.start() for m in _DIGITS.finditer(text)] if _has_digit(text) else []
     lowered = text.lower()
     if len(lowered) == len(text):  # else (a rare capital that lower-cases to two characters) digits only
         for stem in _SCALE_STEMS:
@@ -306,24 +306,24 @@ def _merge_restatements(text: str, found: list[tuple[int, int, Amount]]) -> list
     return merged
 
 
-def _may_hold_amounts(text: str) -> bool:
-    """Whether ``text`` may hold an amount: a digit, or "mil", "bil" or "trill" (which every
-    scale stem contains). Most texts hold none, and substring tests run far quicker than a pattern."""
-    if text.isascii():
-        if any(digit in text for digit in "0123456789"):
-            return True
-    elif _DIGIT.search(text):
-        return True
-    lowered = text.lower()
+def _may_hold_scale(lowered: str) -> bool:
+    """A quick superset test for the scale stems: "mil" or "bil" is in all of them but "trill"."""
     return "mil" in lowered or "bil" in lowered or "trill" in lowered
+
+
+def _has_digit(text: str) -> bool:
+    """``_DIGIT.search`` for ASCII text by substring tests, which run far quicker than a pattern."""
+    if text.isascii():
+        return any(digit in text for digit in "0123456789")
+    return _DIGIT.search(text) is not None
 
 
 def amount_spans(
     text: str, rates: Mapping[str, float] = DEFAULT_RATES_USD, min_usd: float = DEAL_FLOOR_USD
 ) -> list[tuple[int, int, Amount]]:
     """:func:`find_amounts` with where each amount is in ``text``, which must be NFKC-normalised."""
-    if not _may_hold_amounts(text):
-        return []
+    if not _has_digit(text) and not _may_hold_scale(text.lower()):
+        return []  # most texts: no amount to look for
     spans = []
     for start, end, amount in _merge_restatements(text, _raw_amounts(text, rates)):
         size = amount.usd if amount.usd is not None else amount.value

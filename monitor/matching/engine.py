@@ -61,7 +61,9 @@ from monitor.matching.deal import extract_deals
 from monitor.matching.entities import Companies
 from monitor.matching.patterns import PatternIndex
 from monitor.matching.query import FIELDS, And, Near, Node, Not, Or, Term, atoms
-from monitor.matching.rounds import find_round
+from monitor.matching.rounds import ANCHOR as ROUND_ANCHOR
+from monitor.matching.rounds import ANCHOR_ENTRIES as ROUND_ANCHORS
+from monitor.matching.rounds import anchor_starts, find_round, round_match, round_name
 from monitor.matching.text import FoldedText, fold_text
 from monitor.model import PRIORITIES, Amount, Deal, Explanation, Item, Match, TermHit, TextField
 
@@ -82,14 +84,18 @@ class _Scan:
         self.texts: dict[TextField, FoldedText] = {}
         self.hits: _Hits = {}
         self.fields_of: dict[int, set[TextField]] = {}  # where each term occurs
+        # Hits of the company list's names and words, and of the round anchors, when the index holds them
         self.company_hits: dict[TextField, list[tuple[Hashable, int, int]]] = {name: [] for name in fields}
+        self.round_hits: dict[TextField, list[tuple[Hashable, int, int]]] = {name: [] for name in fields}
         for name in fields:
             self.texts[name] = fold_text(item.text_of(name))
         for name, found in zip(fields, index.scan_each([text.text for text in self.texts.values()]), strict=True):
             for key, start, end in found:
-                if isinstance(key, int):  # a term; else a company's name or word (RuleSet.__post_init__)
+                if isinstance(key, int):  # a term
                     self.hits.setdefault(key, []).append((name, start, end))
                     self.fields_of.setdefault(key, set()).add(name)
+                elif key is ROUND_ANCHOR:
+                    self.round_hits[name].append((key, start, end))
                 else:
                     self.company_hits[name].append((key, start, end))
 
@@ -112,7 +118,7 @@ class _Scan:
     @cached_property
     def companies(self) -> tuple[str, ...]:
         companies = self.ruleset.companies
-        if self.ruleset.scans_companies:
+        if self.ruleset.scans_body:
             return companies.named([self.texts[f] for f in _BODY], [self.company_hits[f] for f in _BODY])
         return companies.find_folded(
             *[self.texts[f] if f in self.texts else fold_text(self.item.text_of(f)) for f in _BODY]
@@ -125,7 +131,13 @@ class _Scan:
 
     @cached_property
     def round(self) -> str | None:
-        return find_round(self._body)
+        if not self.ruleset.scans_body:
+            return find_round(self._body)
+        for name in _BODY:  # the first mention, field by field
+            text = self.texts[name]
+            if m := round_match(text.source, anchor_starts(text, self.round_hits[name])):
+                return round_name(m)
+        return None
 
     @cached_property
     def deals(self) -> tuple[Deal | None, tuple[Deal, ...]]:
@@ -256,7 +268,7 @@ class RuleSet:
     _always: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _fields: tuple[TextField, ...] = field(init=False, repr=False, compare=False)
     _index: PatternIndex = field(init=False, repr=False, compare=False)
-    scans_companies: bool = field(init=False, repr=False, compare=False)  # _index holds the company list
+    scans_body: bool = field(init=False, repr=False, compare=False)  # _index holds companies and round anchors
 
     def __post_init__(self) -> None:
         term_ids: dict[tuple[tuple[str, ...], bool], int] = {}
@@ -279,11 +291,11 @@ class RuleSet:
         entries: list[tuple[str, Hashable, bool]] = [
             (form, term_id, prefix) for (forms, prefix), term_id in term_ids.items() for form in forms
         ]
-        # Where the rules read every field the company list is found in, the list joins the terms:
-        # one pass over an item finds both (companies are looked for in most items that match).
-        scans_companies = set(_BODY) <= set(fields)
-        if scans_companies:
-            entries += self.companies.entries
+        # Where the rules read every field of the body, the company list and the round anchors join the
+        # terms: one pass over an item finds them all (most items that match need all three).
+        scans_body = set(_BODY) <= set(fields)
+        if scans_body:
+            entries += (*self.companies.entries, *ROUND_ANCHORS)
         index = PatternIndex(entries)
         floors = [r.min_amount_usd for r in self.rules if r.min_amount_usd > 0]
         object.__setattr__(self, "_term_ids", term_ids)
@@ -293,7 +305,7 @@ class RuleSet:
         object.__setattr__(self, "_always", tuple(always))
         object.__setattr__(self, "_fields", fields)
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "scans_companies", scans_companies)
+        object.__setattr__(self, "scans_body", scans_body)
         object.__setattr__(self, "amount_floor_usd", min([DEAL_FLOOR_USD, *floors]))
 
     def evaluate(self, item: Item) -> tuple[Match, ...]:

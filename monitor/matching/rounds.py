@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
-import ahocorasick
+from monitor.matching.patterns import PatternIndex
+from monitor.matching.text import FoldedText, fold, fold_text
 
 _NOT_AFTER_LATIN = r"(?<![A-Za-z0-9])"  # CJK may stand right before a round name: 完成A轮
 _ROUNDS = re.compile(
@@ -49,47 +51,38 @@ def _is_round(m: re.Match[str]) -> bool:
 
 
 # A word one of which every _ROUNDS alternative contains. The pattern is tried only around them, as
-# it is slow to try at every position of a long text; one Aho-Corasick pass finds them.
+# it is slow to try at every position of a long text; one Aho-Corasick pass finds them. Where
+# _ROUNDS has them, Latin anchor words begin a word, so they are prefix patterns ("around",
+# "republic", "bipolar" hold none); "preseed" and "préamorçage" are the two words that end in one.
 _ANCHOR_WORDS = (
     "acqui", "buy", "takeover", "series", "serie", "série", "round", "seed", "amorçage", "semilla", "semente",
     "angel", "strateg", "stratég", "estratég", "ipo", "public", "börsengang", "bourse", "bolsa", "borsa", "opv",
     "abertura", "übern", "erwirbt", "rach", "adqui", "aquisi", "debt", "credit", "darlehen", "prêt", "préstamo",
-    "empréstimo", "prestito",
+    "empréstimo", "prestito", "preseed", "préseed", "préamorçage",
     "轮", "輪", "天使", "种子", "战略", "戦略", "業務資本", "上市", "上場", "收购", "并购", "入主", "買収", "贷款",
     "エンジェル", "シリーズ", "シード",
     "엔젤", "전략", "기업공개", "상장", "인수", "시리즈", "시드", "프리", "대출",
 )  # fmt: skip
-# Where _ROUNDS has them, Latin anchor words begin a word ("around", "republic", "bipolar" hold
-# none), except these two: "preseed", "préamorçage".
-_MID_WORD_ANCHORS = frozenset({"seed", "amorçage"})
-_ANCHORS = ahocorasick.Automaton()
-for _word in _ANCHOR_WORDS:
-    _ANCHORS.add_word(_word, (len(_word), _word.isascii() and _word not in _MID_WORD_ANCHORS))
-_ANCHORS.make_automaton()
-_ASCII_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-
+ANCHOR = "round anchor"  # the key of ANCHOR_ENTRIES, for an index that holds them among others
+ANCHOR_ENTRIES = tuple((fold(word), ANCHOR, True) for word in _ANCHOR_WORDS)
+_ANCHORS = PatternIndex(ANCHOR_ENTRIES)
 
 _LEAD_IN = 12  # how far before its anchor a mention may start: "agreed to buy", "1.5 billion seed", "完成A+轮"
 
 
-def _anchors(text: str) -> list[int]:
-    """Where an anchor word starts, in order (case-insensitive; a few capitals lower-case to two
-    characters, so those are kept as they are to keep positions)."""
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        lowered = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
-    starts = []
-    for end, (length, word_start) in _ANCHORS.iter(lowered):
-        at = end - length + 1
-        if not (word_start and at > 0 and lowered[at - 1] in _ASCII_WORD_CHARS):
-            starts.append(at)
-    return sorted(starts)
+def anchor_starts(text: FoldedText, hits: Iterable[tuple[object, int, int]]) -> list[int]:
+    """Where in ``text.source`` the anchor words among the folded ``hits`` start, in order."""
+    return sorted(text.source_span(start, end)[0] for key, start, end in hits if key == ANCHOR)
 
 
-def round_match(text: str) -> re.Match[str] | None:
-    """The first round or deal-type mention in ``text``, if any."""
+def round_match(text: str, anchors: Sequence[int] | None = None) -> re.Match[str] | None:
+    """The first round or deal-type mention in ``text``, if any. ``anchors``: the
+    :func:`anchor_starts` of ``text`` (NFC), when a larger scan has found them already."""
+    if anchors is None:
+        folded = fold_text(text)
+        text, anchors = folded.source, anchor_starts(folded, _ANCHORS.scan(folded.text))
     first = None
-    for at in _anchors(text):
+    for at in anchors:
         if first is not None and at - _LEAD_IN > first.start():
             break  # any later mention starts after the first one found
         for start in range(max(0, at - _LEAD_IN), at + 1):  # anchored tries: far cheaper than a search
