@@ -88,8 +88,11 @@ def fold_text(source: str) -> FoldedText:
         lowered = source.lower().replace("-", " ")  # the only ASCII dash
         if "  " not in lowered and lowered.isprintable():  # no tab, newline or other odd space
             return FoldedText(source, lowered, None)
-    else:
-        source = unicodedata.normalize("NFC", source)
+        return _collapsed(source, lowered.translate(_ASCII_SPACES))
+    source = unicodedata.normalize("NFC", source)
+    table = {ord(ch): _fold_char(ch) for ch in set(source)}
+    if all(len(piece) == 1 for piece in table.values()):  # most text: one folded character each
+        return _collapsed(source, source.translate(table))
     chars: list[str] = []
     offsets: list[int] = []
     last_space = True  # drops leading whitespace as fold() does
@@ -104,6 +107,27 @@ def fold_text(source: str) -> FoldedText:
         chars.append(piece)
         offsets.extend([index] * len(piece))
     return FoldedText(source, "".join(chars), tuple(offsets))
+
+
+_ASCII_SPACES = str.maketrans(dict.fromkeys("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", " "))  # str.isspace() in ASCII
+_EXTRA_SPACES = re.compile(r"^ +|(?<= ) +")  # leading spaces, and every space after a space
+
+
+def _collapsed(source: str, folded: str) -> FoldedText:
+    """``folded``, one character for each of ``source``'s, with leading spaces dropped and runs of
+    spaces made one, as fold() does; offsets only when that changed anything."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    kept = 0
+    for m in _EXTRA_SPACES.finditer(folded):
+        pieces.append(folded[kept : m.start()])
+        offsets.extend(range(kept, m.start()))
+        kept = m.end()
+    if not kept:
+        return FoldedText(source, folded, None)
+    pieces.append(folded[kept:])
+    offsets.extend(range(kept, len(folded)))
+    return FoldedText(source, "".join(pieces), tuple(offsets))
 
 
 _INVARIANT = frozenset({"news", "series", "species", "means", "headquarters", "data", "media"})
