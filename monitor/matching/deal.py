@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, amount_spans
-from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names
+from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names, words_before
+from monitor.matching.deal_subject import as_written, is_pronoun, known, title_subject
 from monitor.matching.deal_words import (
     ACQUIRE_VERBS,
     CJK_ACQUIRE,
@@ -51,6 +52,7 @@ from monitor.matching.deal_words import (
     RAISE_VERBS,
     WITH_INVESTORS,
 )
+from monitor.matching.entities import Companies
 from monitor.matching.money_words import alternation
 from monitor.matching.patterns import PatternIndex
 from monitor.matching.rounds import round_match, round_name
@@ -116,14 +118,15 @@ class _Event:
     leads: list[str] = field(default_factory=list)
     investors: list[str] = field(default_factory=list)
     acquisition: bool = False
+    written: str = ""  # the company's name as the story writes it, when the card reports another
 
     def add(self, leads: Iterable[str] = (), investors: Iterable[str] = ()) -> None:
         """Add names not yet here ("深创投" and "深创投集团" are one), never the company itself."""
         for name in leads:
-            if not any(_same(name, n) for n in (self.company, *self.leads)):
+            if not any(_same(name, n) for n in (self.company, self.written, *self.leads)):
                 self.leads.append(name)
         for name in investors:
-            if not any(_same(name, n) for n in (self.company, *self.leads, *self.investors)):
+            if not any(_same(name, n) for n in (self.company, self.written, *self.leads, *self.investors)):
                 self.investors.append(name)
 
 
@@ -218,7 +221,8 @@ def _japanese_object(before: str) -> str | None:
     return name_after(before[:end], max(starts, default=0))
 
 
-def _events(sentence: _Sentence, index: int) -> list[_Event]:
+def _events(sentence: _Sentence, index: int, subject: str | None) -> list[_Event]:
+    """The deal events of one sentence; ``subject``: the company "it" and "the company" stand for."""
     text = sentence.text
     events = list(_acquisitions(sentence, index))
     for start, end, amount in sentence.amounts:  # "a $50 million investment in Tripo AI"
@@ -247,13 +251,21 @@ def _events(sentence: _Sentence, index: int) -> list[_Event]:
     taken = {n for e in events for n in (*e.leads, *e.investors)}
     raised = []  # "X raises", after the events above: their company is surer ("A verhandelt über Investition in X")
     for start, _, _ in sentence.cue("raise"):
-        if (company := name_before(text, start)) and company not in taken:
+        company = name_before(text, start) or (subject if subject and _pronoun_before(text, start) else None)
+        if company and company not in taken:
             raised.append(_Event(company, index, start))
     for m in _NOUN_FOR.finditer(text) if nouns else ():
         if company := name_after(text, m.end()):
             raised.append(_Event(company, index, m.start()))
     surer = _merged(events, sentence)
     return surer + [e for e in _merged(raised, sentence) if not any(_same(e.company, o.company) for o in surer)]
+
+
+def _pronoun_before(text: str, at: int) -> bool:
+    """Whether the subject of a verb at ``at`` is "it" or "the company", also before an appositive
+    ("The startup, which builds world models, raised")."""
+    before = words_before(text, at)
+    return is_pronoun(before) or (at <= WINDOW and ", " in before and is_pronoun(before.split(",", 1)[0]))
 
 
 def _merged(events: list[_Event], sentence: _Sentence) -> list[_Event]:
@@ -330,10 +342,20 @@ def extract_deals(
     content: str,
     rates: Mapping[str, float] = DEFAULT_RATES_USD,
     min_usd: float = DEAL_FLOOR_USD,
+    companies: Companies | None = None,
 ) -> tuple[Deal | None, tuple[Deal, ...]]:
-    """The principal deal of a story (None when it reports none) and the deals it mentions in passing."""
+    """The principal deal of a story (None when it reports none) and the deals it mentions in passing.
+    ``companies``: the company list, whose canonical names the card reports."""
     sentences = _sentences(title, summary, content, rates, min_usd)
-    events = [event for index, sentence in enumerate(sentences) for event in _events(sentence, index)]
+    known_subject, leading = title_subject(title, companies)
+    events: list[_Event] = []
+    for index, sentence in enumerate(sentences):
+        subject = known_subject or (events[0].company if events else None) or leading
+        events += _events(sentence, index, subject)
+    story = "\n".join(s.text for s in sentences)
+    for event in events:
+        event.company, event.written = as_written(event.company, companies, story), event.company
+    events = _with_subject_first(events, sentences, known_subject or leading, companies)
     if not events:
         return None, ()
     for index, sentence in enumerate(sentences):
@@ -351,6 +373,36 @@ def extract_deals(
             used.add(id(event.amount))
             others.append(_deal(event, sentences, principal=False))
     return _deal(principal, sentences, principal=True), tuple(others)
+
+
+def _with_subject_first(
+    events: list[_Event], sentences: Sequence[_Sentence], subject: str | None, companies: Companies | None
+) -> list[_Event]:
+    """The events with the principal one first. That is the title's, unless what the title's verb
+    follows is no known company and is named nowhere else ("Robot-Brain Startup Lands New Backing",
+    "Adds Funding in Hollywood Push"): then the first event of the company the title is about. A
+    story whose grammar yields no event is about that company ("Skild AI emerges with $300M")."""
+    if not subject:
+        return events
+    in_title = [e for e in events if sentences[e.sentence].part == "title"]
+    if in_title and (known(in_title[0].company, companies) or _named_elsewhere(in_title[0].company, sentences)):
+        return events
+    if not in_title and events:
+        return events if not any(_same(e.company, subject) for e in events) else _first(events, subject)
+    if in_title:
+        return _first(events, subject)
+    about_money = any(a.kind in ("deal", "valuation") for s in sentences for _, _, a in s.amounts)
+    return [_Event(subject, 0, 0)] if about_money or any(round_match(s.text) for s in sentences) else []
+
+
+def _first(events: list[_Event], company: str) -> list[_Event]:
+    chosen = next((e for e in events if _same(e.company, company)), None)
+    return events if chosen is None else [chosen, *(e for e in events if e is not chosen)]
+
+
+def _named_elsewhere(name: str, sentences: Sequence[_Sentence]) -> bool:
+    folded = name.casefold()
+    return any(folded in s.text.casefold() for s in sentences if s.part != "title")
 
 
 def _principal(events: list[_Event], sentences: Sequence[_Sentence]) -> _Event:

@@ -45,8 +45,9 @@ _TYPED = re.compile(rf"^.*(?<![\w-])(?:[\w-]+-)?(?:{alternation(TYPE_NOUNS)})\s+
 _POSSESSOR = re.compile(r"^.*['\u2019]s\s+(?=\S)")  # "Yann LeCun's AMI Labs" -> AMI Labs
 _BACKED = re.compile(r"^(?:[\w-]+-(?:backed|based|owned)\s+)+", re.IGNORECASE)
 _BEFORE_VERB = re.compile(
-    r"(?:\s+(?:has|have|had|also|now|just|reportedly|officially|ha|hat|a|ya|já|ha\s+annunciato\s+di"
-    r"|announced(?:\s+that)?(?:\s+it)?|said(?:\s+it)?|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce))+\s*$",
+    r"(?:\s+(?:has|have|had|is|are|was|were|also|now|just|reportedly|officially|ha|hat|a|ya|já"
+    r"|ha\s+annunciato\s+di|(?:announced|said|says|disclosed|confirmed|revealed|stated)(?:\s+that)?(?:\s+it)?"
+    r"|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce))+\s*$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r",\s+(?=[a-zà-ÿ«\"“(])")
@@ -169,10 +170,15 @@ def _in_cjk_clause(before: str) -> bool:
     return bool(_IS_CJK.search(CLAUSE_BREAK.split(before)[-1]))
 
 
+def words_before(text: str, at: int) -> str:
+    """The text before a verb at ``at`` without "has", adverbs and "announced that it"."""
+    return _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
+
+
 def name_before(text: str, at: int) -> str | None:
     """The name that ends right before ``at``, skipping "has", adverbs, "announced that" and an
     appositive ("ShengShu, the Beijing startup behind Vidu, has raised")."""
-    before = _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
+    before = words_before(text, at)
     if _in_cjk_clause(before):
         return cjk_subject(before)
     m = _NAME_AT_END.search(before)
