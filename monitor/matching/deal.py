@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, amount_spans
-from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names, words_before
-from monitor.matching.deal_subject import as_written, is_pronoun, known, title_subject
+from monitor.matching.deal_names import NAME, WINDOW, list_before, name_after, name_before, names, words_before
+from monitor.matching.deal_subject import as_written, is_pronoun, known, one_per_company, title_subject
 from monitor.matching.deal_words import (
     ACQUIRE_VERBS,
     CJK_ACQUIRE,
@@ -66,7 +66,10 @@ _TOOK_PART_WORDS = (
     "chipped in", "participent", "participan", "beteiligten sich", "跟投", "参投", "も出資", "も参加", "등이 참여",
     "이 참여", "가 참여",
 )  # fmt: skip
-_LED_WORDS = ("led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò")
+_LED_WORDS = (
+    "led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò", "guida", "ha guidato",
+    "lidera", "liderou",
+)  # fmt: skip
 _CUE_WORDS: dict[str, Iterable[str]] = {
     "raise": (*RAISE_VERBS, *CJK_RAISE_VERBS),
     "invest": INVEST_VERBS,
@@ -103,6 +106,11 @@ _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 …
 _KOREAN_STAKE = re.compile(r"(\S+)\s지분")  # 레인보우로보틱스 지분을
 _LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
 _FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
+_ROUND_OF = re.compile(r"\s+\S+\s+(?:round|ronda|rodada|tour)\b[^.;:]{0,60}?\s(?:di|de|da|do)\s+(?=[A-Z])")
+_JAPANESE_INTO = re.compile(r"([^\s、,。がは「」]{2,30}?)への[^、。]{0,25}?(?:出資|投資)")
+_VON_ANGEFUHRT = re.compile(r"\bvon\s+([A-Z].{1,80}?)\s+(?:angeführt|geführt)(?:en|e)?\b")
+_HYPHEN_LED = re.compile(rf"((?:{NAME}))-(?:led|co-led|Led)\b")
+_AL_FRENTE = re.compile(r"\b(?:con|com)\s+(.{2,80}?)\s+(?:al|à|a)\s+frente\b")
 _SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했다. 이번 투자는"
     r"(?<=[.!?…])[\"'”\u2019)]*\s+(?=[\"'“\u2018(]?[A-ZÀ-Þ0-9¿¡\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])|(?<=。)|\n+"
 )
@@ -235,7 +243,7 @@ def _events(sentence: _Sentence, index: int, subject: str | None) -> list[_Event
             if company := name_after(text, m.end()):
                 events.append(_Event(company, index, m.start()))
     for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
-        into = _INTO.search(text, end, min(len(text), end + 90))
+        into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
         if into and (company := name_after(text, into.end())):
             event = _Event(company, index, start)
             if investor := name_before(text, start):
@@ -244,6 +252,13 @@ def _events(sentence: _Sentence, index: int, subject: str | None) -> list[_Event
     for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
         if not _INTO.match(text, end) and not _BY.match(text, end) and (company := name_after(text, end)):
             events.append(_Event(company, index, start))
+    if "への" in text:  # AがXへの…出資: A invests in X
+        for m in _JAPANESE_INTO.finditer(text):
+            if company := name_after(m.group(1), 0):
+                event = _Event(company, index, m.start(1))
+                investor = name_before(text, m.start(1))
+                event.add([investor] if investor else [], [])
+                events.append(event)
     if _HANGUL.search(text):
         for m in _KOREAN_INTO.finditer(text):
             if company := name_after(m.group(1), 0):
@@ -251,7 +266,7 @@ def _events(sentence: _Sentence, index: int, subject: str | None) -> list[_Event
     taken = {n for e in events for n in (*e.leads, *e.investors)}
     raised = []  # "X raises", after the events above: their company is surer ("A verhandelt über Investition in X")
     for start, _, _ in sentence.cue("raise"):
-        company = name_before(text, start) or (subject if subject and _pronoun_before(text, start) else None)
+        company = (subject if subject and _pronoun_before(text, start) else None) or name_before(text, start)
         if company and company not in taken:
             raised.append(_Event(company, index, start))
     for m in _NOUN_FOR.finditer(text) if nouns else ():
@@ -315,6 +330,14 @@ def _investor_lists(sentence: _Sentence, about_money: bool) -> Iterable[tuple[in
     if "führt" in text:
         for m in _FUHRT_AN.finditer(text):
             yield m.start(), True, names(m.group(1))
+        for m in _VON_ANGEFUHRT.finditer(text):  # "in einer von General Atlantic angeführten Runde"
+            yield m.start(), True, names(m.group(1))
+    if "-led" in text or "-Led" in text:  # "the SoftBank-led Series C"
+        for m in _HYPHEN_LED.finditer(text):
+            yield m.start(), True, names(m.group(1))
+    if "frente" in text:  # "con Uber y Khosla al frente", "com a CATL à frente"
+        for m in _AL_FRENTE.finditer(text):
+            yield m.start(), True, names(m.group(1))
     for start, end, word in sentence.cue("with"):
         found = names(text[end : end + WINDOW])
         if len(word) > 4 or len(found) > 1:  # not "with Baidu", but "from Alibaba and Baidu"
@@ -372,6 +395,9 @@ def extract_deals(
         if id(event.amount) not in used and event.amount != principal.amount:
             used.add(id(event.amount))
             others.append(_deal(event, sentences, principal=False))
+    for deal_event in (principal, *events):
+        deal_event.leads = list(one_per_company(deal_event.leads, companies))
+        deal_event.investors = list(one_per_company(deal_event.investors, companies))
     return _deal(principal, sentences, principal=True), tuple(others)
 
 

@@ -12,6 +12,7 @@ name the title starts with.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from monitor.matching.deal_names import NAME, clean
 from monitor.matching.entities import Companies, Company
@@ -87,3 +88,14 @@ def title_subject(title: str, companies: Companies | None) -> tuple[str | None, 
     m = _NAME_FIRST.match(title)
     leading = clean(m.group(1)) if m and _VERB_AFTER_NAME.match(title[m.end() :]) else None
     return first_known, leading
+
+
+def one_per_company(names: Sequence[str], companies: Companies | None) -> tuple[str, ...]:
+    """``names`` with one name per known company, the longest ("a16z" and "Andreessen Horowitz")."""
+    kept: dict[object, str] = {}
+    for name in names:
+        found = known(name, companies)
+        key: object = found[0].name if found is not None else name
+        if len(name) > len(kept.get(key, "")):
+            kept[key] = name
+    return tuple(kept.values())
