@@ -146,8 +146,17 @@ _RESTATE = re.compile(
 )
 
 
+# "the round is worth 70 million": a verb of worth after a deal noun sizes the deal, not the company.
+_ROUND_IS_WORTH = re.compile(
+    r"\b(?:round|operazione|finanziamento|ronda|operación|rodada|aporte|operação|tour)\s+(?:vale|valeu|valía|vaut)\s*\Z",
+    re.IGNORECASE,
+)
+
+
 def _kind(text: str, start: int, end: int) -> str:
     before, after = text[max(0, start - 60) : start], text[end : end + 30]
+    if _ROUND_IS_WORTH.search(before):
+        return "deal"
     for kind, pattern in _KINDS_BEFORE:
         if pattern.search(before):
             return kind

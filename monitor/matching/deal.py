@@ -27,61 +27,20 @@ the one next to its verb, else the first deal amount of the title, the summary, 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
 
-from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD, amount_spans
-from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, names
-from monitor.matching.deal_words import (
-    ACQUIRE_VERBS,
-    CJK_ACQUIRE,
-    CJK_LEAD_IS,
-    CJK_LED,
-    CJK_RAISE_VERBS,
-    DEAL_NOUNS,
-    DIRECT_INVEST_VERBS,
-    GERMAN_DEAL_NOUN_ENDS,
-    IN_TALKS,
-    INTO,
-    INVEST_VERBS,
-    LED_BY,
-    PASSIVE_ACQUIRED,
-    RAISE_VERBS,
-    WITH_INVESTORS,
-)
+from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD
+from monitor.matching.deal_investors import about_money, investor_lists
+from monitor.matching.deal_names import WINDOW, name_after, name_before, words_before
+from monitor.matching.deal_subject import as_written, is_pronoun, known, one_per_company, title_subject
+from monitor.matching.deal_text import LED_WORDS, Sentence, key, sentences
+from monitor.matching.deal_text import same as _same
+from monitor.matching.deal_words import DEAL_NOUNS, GERMAN_DEAL_NOUN_ENDS, INTO
+from monitor.matching.entities import Companies
 from monitor.matching.money_words import alternation
-from monitor.matching.patterns import PatternIndex
 from monitor.matching.rounds import round_match, round_name
-from monitor.matching.text import fold, fold_text
 from monitor.model import Amount, Deal
-
-# The cue words of deal reports, found in each sentence with one Aho-Corasick pass (whole words,
-# any case; CJK cues need no word boundary): regexes over every word list cost ten times as much.
-_TOOK_PART_WORDS = (
-    "took part", "also took part", "participated", "also participated", "joined", "also joined", "invested too",
-    "chipped in", "participent", "participan", "beteiligten sich", "跟投", "参投", "も出資", "も参加", "등이 참여",
-    "이 참여", "가 참여",
-)  # fmt: skip
-_LED_WORDS = ("led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò")
-_CUE_WORDS: dict[str, Iterable[str]] = {
-    "raise": (*RAISE_VERBS, *CJK_RAISE_VERBS),
-    "invest": INVEST_VERBS,
-    "direct": DIRECT_INVEST_VERBS,
-    "acquire": ACQUIRE_VERBS,
-    "acquired_by": PASSIVE_ACQUIRED,
-    "cjk_acquire": CJK_ACQUIRE,
-    "led_by": (*LED_BY, *CJK_LEAD_IS),
-    "cjk_led": CJK_LED,
-    "led": _LED_WORDS,
-    "with": WITH_INVESTORS,
-    "took_part": _TOOK_PART_WORDS,
-    "in_talks": IN_TALKS,
-    "noun": DEAL_NOUNS,
-}
-_CUES = PatternIndex((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words)
-_Cue = tuple[int, int, str]  # start and end in the sentence, the cue word as listed
 
 _INTO = re.compile(rf"(?<![\w-])(?:{alternation(INTO)})\s+", re.IGNORECASE)
 _PREPOSITION = rf"(?:{alternation(INTO)}|of)"  # "a $50 million investment in X"; not "for 3D generation"
@@ -99,12 +58,8 @@ _NOUN_FOR = re.compile(  # "funding round for X", "un financement record pour X"
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
 _KOREAN_STAKE = re.compile(r"(\S+)\s지분")  # 레인보우로보틱스 지분을
-_LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
-_FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
-_SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했다. 이번 투자는"
-    r"(?<=[.!?…])[\"'”\u2019)]*\s+(?=[\"'“\u2018(]?[A-ZÀ-Þ0-9¿¡\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])|(?<=。)|\n+"
-)
-_ABBREVIATION = re.compile(r"(?:\b(?:Mio|Mrd|Tsd|bzw|ca|Inc|Corp|Ltd|Co|St|Dr|Mr|Mrs|Ms|vs|No|approx|U\.S)|\b[A-Z])\.$")
+_ROUND_OF = re.compile(r"\s+\S+\s+(?:round|ronda|rodada|tour)\b[^.;:]{0,60}?\s(?:di|de|da|do)\s+(?=[A-Z])")
+_JAPANESE_INTO = re.compile(r"([^\s、,。がは「」]{2,30}?)への[^、。]{0,25}?(?:出資|投資)")
 
 
 @dataclass(slots=True)
@@ -116,75 +71,22 @@ class _Event:
     leads: list[str] = field(default_factory=list)
     investors: list[str] = field(default_factory=list)
     acquisition: bool = False
+    written: str = ""  # the company's name as the story writes it, when the card reports another
 
     def add(self, leads: Iterable[str] = (), investors: Iterable[str] = ()) -> None:
         """Add names not yet here ("深创投" and "深创投集团" are one), never the company itself."""
         for name in leads:
-            if not any(_same(name, n) for n in (self.company, *self.leads)):
+            if not any(_same(name, n) for n in (self.company, self.written, *self.leads)):
                 self.leads.append(name)
         for name in investors:
-            if not any(_same(name, n) for n in (self.company, *self.leads, *self.investors)):
+            if not any(_same(name, n) for n in (self.company, self.written, *self.leads, *self.investors)):
                 self.investors.append(name)
-
-
-@dataclass(frozen=True, slots=True)
-class _Sentence:
-    text: str  # NFKC
-    part: str  # title, summary or content
-    amounts: tuple[tuple[int, int, Amount], ...]
-    cues: Mapping[str, Sequence[_Cue]]
-
-    def cue(self, kind: str) -> Sequence[_Cue]:
-        return self.cues.get(kind, ())
-
-
-def _cues(text: str) -> dict[str, list[_Cue]]:
-    folded = fold_text(text)
-    found: dict[str, list[_Cue]] = {}
-    for key, start, end in _CUES.scan(folded.text):
-        kind, word = cast(tuple[str, str], key)
-        source_start, source_end = folded.source_span(start, end)
-        if text[source_start - 1 : source_start] != "-":  # "Saudi-backed Humain" is no investment verb
-            found.setdefault(kind, []).append((source_start, source_end, word))
-    for cues in found.values():
-        cues.sort()
-    return found
-
-
-def _sentences(title: str, summary: str, content: str, rates: Mapping[str, float], floor: float) -> list[_Sentence]:
-    seen: set[str] = set()
-    sentences = []
-    for part, text in (("title", title), ("summary", summary), ("content", content)):
-        for piece in _split(unicodedata.normalize("NFKC", text)):
-            if piece and piece not in seen:
-                seen.add(piece)
-                sentences.append(_Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), _cues(piece)))
-    return sentences
-
-
-def _split(text: str) -> list[str]:
-    pieces, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if not _ABBREVIATION.search(text[max(start, m.start() - 8) : m.start()]):  # "Mio." "U.S." end no sentence
-            pieces.append(text[start : m.start()].strip())
-            start = m.end()
-    pieces.append(text[start:].strip())
-    return pieces
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[\W_]+", "", name.casefold())
-
-
-def _same(a: str, b: str) -> bool:
-    ka, kb = _key(a), _key(b)
-    return bool(ka and kb) and (ka in kb or kb in ka)
 
 
 # --- events in one sentence ----------------------------------------------------------------------------
 
 
-def _acquisitions(sentence: _Sentence, index: int) -> Iterable[_Event]:
+def _acquisitions(sentence: Sentence, index: int) -> Iterable[_Event]:
     text = sentence.text
     for start, end, _ in sentence.cue("acquired_by"):
         if (company := name_before(text, start)) and (buyer := name_after(text, end)):
@@ -218,7 +120,8 @@ def _japanese_object(before: str) -> str | None:
     return name_after(before[:end], max(starts, default=0))
 
 
-def _events(sentence: _Sentence, index: int) -> list[_Event]:
+def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]:
+    """The deal events of one sentence; ``subject``: the company "it" and "the company" stand for."""
     text = sentence.text
     events = list(_acquisitions(sentence, index))
     for start, end, amount in sentence.amounts:  # "a $50 million investment in Tripo AI"
@@ -231,15 +134,22 @@ def _events(sentence: _Sentence, index: int) -> list[_Event]:
             if company := name_after(text, m.end()):
                 events.append(_Event(company, index, m.start()))
     for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
-        into = _INTO.search(text, end, min(len(text), end + 90))
+        into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
         if into and (company := name_after(text, into.end())):
             event = _Event(company, index, start)
             if investor := name_before(text, start):
-                event.add([investor], []) if word in _LED_WORDS else event.add([], [investor])
+                event.add([investor], []) if word in LED_WORDS else event.add([], [investor])
             events.append(event)
     for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
         if not _INTO.match(text, end) and not _BY.match(text, end) and (company := name_after(text, end)):
             events.append(_Event(company, index, start))
+    if "への" in text:  # AがXへの…出資: A invests in X
+        for m in _JAPANESE_INTO.finditer(text):
+            if company := name_after(m.group(1), 0):
+                event = _Event(company, index, m.start(1))
+                investor = name_before(text, m.start(1))
+                event.add([investor] if investor else [], [])
+                events.append(event)
     if _HANGUL.search(text):
         for m in _KOREAN_INTO.finditer(text):
             if company := name_after(m.group(1), 0):
@@ -247,7 +157,8 @@ def _events(sentence: _Sentence, index: int) -> list[_Event]:
     taken = {n for e in events for n in (*e.leads, *e.investors)}
     raised = []  # "X raises", after the events above: their company is surer ("A verhandelt über Investition in X")
     for start, _, _ in sentence.cue("raise"):
-        if (company := name_before(text, start)) and company not in taken:
+        company = (subject if subject and _pronoun_before(text, start) else None) or name_before(text, start)
+        if company and company not in taken:
             raised.append(_Event(company, index, start))
     for m in _NOUN_FOR.finditer(text) if nouns else ():
         if company := name_after(text, m.end()):
@@ -256,14 +167,21 @@ def _events(sentence: _Sentence, index: int) -> list[_Event]:
     return surer + [e for e in _merged(raised, sentence) if not any(_same(e.company, o.company) for o in surer)]
 
 
-def _merged(events: list[_Event], sentence: _Sentence) -> list[_Event]:
+def _pronoun_before(text: str, at: int) -> bool:
+    """Whether the subject of a verb at ``at`` is "it" or "the company", also before an appositive
+    ("The startup, which builds world models, raised")."""
+    before = words_before(text, at)
+    return is_pronoun(before) or (at <= WINDOW and ", " in before and is_pronoun(before.split(",", 1)[0]))
+
+
+def _merged(events: list[_Event], sentence: Sentence) -> list[_Event]:
     """One event per company, by first mention, with everything the mentions say; amounts go to
     the nearest event after which they stand."""
     by_company: dict[str, _Event] = {}
     for event in sorted(events, key=lambda e: e.at):
         kept = next((k for k in by_company.values() if _same(k.company, event.company)), None)
         if kept is None:
-            by_company[_key(event.company)] = event
+            by_company[key(event.company)] = event
             continue
         kept.amount = kept.amount or event.amount
         kept.add(event.leads, event.investors)
@@ -278,37 +196,6 @@ def _merged(events: list[_Event], sentence: _Sentence) -> list[_Event]:
             )
             claimed.add(id(event.amount))
     return merged
-
-
-# --- investors -------------------------------------------------------------------------------------------
-
-
-def _about_money(sentence: _Sentence) -> bool:
-    return bool(sentence.amounts or sentence.cue("noun")) or round_match(sentence.text) is not None
-
-
-def _investor_lists(sentence: _Sentence, about_money: bool) -> Iterable[tuple[int, bool, list[str]]]:
-    """Where a sentence names investors, whether they lead, and who they are. "led by" counts only
-    in or right after a sentence about money ("La società, guidata da Daniele Pucci" names its
-    chief executive)."""
-    text = sentence.text
-    for start, end, _ in sentence.cue("led_by"):
-        if about_money:
-            yield start, True, names(text[end : end + WINDOW])
-    for start, _, _ in sentence.cue("cjk_led"):
-        yield start, True, list_before(text[max(0, start - WINDOW) : start])
-    for start, end, _ in sentence.cue("led"):  # "Alibaba led the round"; "led a round in X" is an event
-        if _LED_OBJECT.match(text, end):
-            yield start, True, list_before(text[max(0, start - WINDOW) : start])
-    if "führt" in text:
-        for m in _FUHRT_AN.finditer(text):
-            yield m.start(), True, names(m.group(1))
-    for start, end, word in sentence.cue("with"):
-        found = names(text[end : end + WINDOW])
-        if len(word) > 4 or len(found) > 1:  # not "with Baidu", but "from Alibaba and Baidu"
-            yield start, False, found
-    for start, _, _ in sentence.cue("took_part"):
-        yield start, False, list_before(text[max(0, start - WINDOW) : start])
 
 
 def _owner(events: Sequence[_Event], index: int, at: int) -> _Event | None:
@@ -330,18 +217,28 @@ def extract_deals(
     content: str,
     rates: Mapping[str, float] = DEFAULT_RATES_USD,
     min_usd: float = DEAL_FLOOR_USD,
+    companies: Companies | None = None,
 ) -> tuple[Deal | None, tuple[Deal, ...]]:
-    """The principal deal of a story (None when it reports none) and the deals it mentions in passing."""
-    sentences = _sentences(title, summary, content, rates, min_usd)
-    events = [event for index, sentence in enumerate(sentences) for event in _events(sentence, index)]
+    """The principal deal of a story (None when it reports none) and the deals it mentions in passing.
+    ``companies``: the company list, whose canonical names the card reports."""
+    read = sentences(title, summary, content, rates, min_usd)
+    known_subject, leading = title_subject(title, companies)
+    events: list[_Event] = []
+    for index, sentence in enumerate(read):
+        subject = known_subject or (events[0].company if events else None) or leading
+        events += _events(sentence, index, subject)
+    story = "\n".join(s.text for s in read)
+    for event in events:
+        event.company, event.written = as_written(event.company, companies, story), event.company
+    events = _with_subject_first(events, read, known_subject or leading, companies)
     if not events:
         return None, ()
-    for index, sentence in enumerate(sentences):
-        about_money = _about_money(sentence) or (index > 0 and _about_money(sentences[index - 1]))
-        for at, lead, found in _investor_lists(sentence, about_money):
+    for index, sentence in enumerate(read):
+        on_money = about_money(sentence) or (index > 0 and about_money(read[index - 1]))
+        for at, lead, found in investor_lists(sentence, on_money):
             if owner := _owner(events, index, at):
                 owner.add(found, []) if lead else owner.add([], found)
-    principal = _principal(events, sentences)
+    principal = _principal(events, read)
     used = {id(principal.amount)}
     others = []
     for event in events:
@@ -349,11 +246,44 @@ def extract_deals(
             continue
         if id(event.amount) not in used and event.amount != principal.amount:
             used.add(id(event.amount))
-            others.append(_deal(event, sentences, principal=False))
-    return _deal(principal, sentences, principal=True), tuple(others)
+            others.append(_deal(event, read, principal=False))
+    for deal_event in (principal, *events):
+        deal_event.leads = list(one_per_company(deal_event.leads, companies))
+        deal_event.investors = list(one_per_company(deal_event.investors, companies))
+    return _deal(principal, read, principal=True), tuple(others)
 
 
-def _principal(events: list[_Event], sentences: Sequence[_Sentence]) -> _Event:
+def _with_subject_first(
+    events: list[_Event], sentences: Sequence[Sentence], subject: str | None, companies: Companies | None
+) -> list[_Event]:
+    """The events with the principal one first. That is the title's, unless what the title's verb
+    follows is no known company and is named nowhere else ("Robot-Brain Startup Lands New Backing",
+    "Adds Funding in Hollywood Push"): then the first event of the company the title is about. A
+    story whose grammar yields no event is about that company ("Skild AI emerges with $300M")."""
+    if not subject:
+        return events
+    in_title = [e for e in events if sentences[e.sentence].part == "title"]
+    if in_title and (known(in_title[0].company, companies) or _named_elsewhere(in_title[0].company, sentences)):
+        return events
+    if not in_title and events:
+        return events if not any(_same(e.company, subject) for e in events) else _first(events, subject)
+    if in_title:
+        return _first(events, subject)
+    about_money = any(a.kind in ("deal", "valuation") for s in sentences for _, _, a in s.amounts)
+    return [_Event(subject, 0, 0)] if about_money or any(round_match(s.text) for s in sentences) else []
+
+
+def _first(events: list[_Event], company: str) -> list[_Event]:
+    chosen = next((e for e in events if _same(e.company, company)), None)
+    return events if chosen is None else [chosen, *(e for e in events if e is not chosen)]
+
+
+def _named_elsewhere(name: str, sentences: Sequence[Sentence]) -> bool:
+    folded = name.casefold()
+    return any(folded in s.text.casefold() for s in sentences if s.part != "title")
+
+
+def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
     """The title's deal, else the first one, with what later mentions of the company say. Without
     an amount of its own it takes the first deal amount no other event claims in the title, then the
     summary, then an amount of the same company's later mention, then the body's first free one."""
@@ -375,7 +305,7 @@ def _principal(events: list[_Event], sentences: Sequence[_Sentence]) -> _Event:
     return first
 
 
-def _most_telling(amount: Amount | None, sentences: Sequence[_Sentence]) -> Amount | None:
+def _most_telling(amount: Amount | None, sentences: Sequence[Sentence]) -> Amount | None:
     """The fullest mention of the same sum: "2 billion yuan ($290 million)" for "2 billion yuan"."""
     if amount is None:
         return None
@@ -383,7 +313,7 @@ def _most_telling(amount: Amount | None, sentences: Sequence[_Sentence]) -> Amou
     return max(same, key=lambda a: len(a.text), default=amount)
 
 
-def _deal(event: _Event, sentences: Sequence[_Sentence], principal: bool) -> Deal:
+def _deal(event: _Event, sentences: Sequence[Sentence], principal: bool) -> Deal:
     """The card of ``event``: a deal mentioned in passing takes its round and valuation from its own
     sentence only; the principal one from the title and the sentences around it, then the rest."""
     own = sentences[event.sentence]

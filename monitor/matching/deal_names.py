@@ -42,11 +42,13 @@ _DESCRIPTOR = re.compile(
     rf"^(?:(?:{alternation(DESCRIPTORS)})\s+)+(?=\S+\s)", re.IGNORECASE
 )  # "The" of "The Bot Company" stays
 _TYPED = re.compile(rf"^.*(?<![\w-])(?:[\w-]+-)?(?:{alternation(TYPE_NOUNS)})\s+(?=\S)", re.IGNORECASE)
+_GERMAN_TYPED = re.compile(r"^.*\b\w+(?:fonds|konzern|hersteller|anbieter|entwickler|investor|riese)\s+(?=[A-Z0-9])")
 _POSSESSOR = re.compile(r"^.*['\u2019]s\s+(?=\S)")  # "Yann LeCun's AMI Labs" -> AMI Labs
 _BACKED = re.compile(r"^(?:[\w-]+-(?:backed|based|owned)\s+)+", re.IGNORECASE)
 _BEFORE_VERB = re.compile(
-    r"(?:\s+(?:has|have|had|also|now|just|reportedly|officially|ha|hat|a|ya|já|ha\s+annunciato\s+di"
-    r"|announced(?:\s+that)?(?:\s+it)?|said(?:\s+it)?|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce))+\s*$",
+    r"(?:\s+(?:has|have|had|is|are|was|were|also|now|just|reportedly|officially|ha|hat|a|ya|já"
+    r"|ha\s+annunciato\s+di|(?:announced|said|says|disclosed|confirmed|revealed|stated)(?:\s+that)?(?:\s+it)?"
+    r"|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce))+\s*$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r",\s+(?=[a-zà-ÿ«\"“(])")
@@ -66,8 +68,17 @@ _COMPLEMENT = re.compile(
     re.IGNORECASE,
 )
 # Nouns after a name that make it an adjective: "the New York company", "a Paris startup".
-_NOUN_AFTER = re.compile(r"^\s+(?:company|startup|start-up|firm|maker|group|lab|unicorn|based)\b", re.IGNORECASE)
+_NOUN_AFTER = re.compile(r"^\s*-?\s*(?:company|startup|start-up|firm|maker|group|lab|unicorn|based)\b", re.IGNORECASE)
+_DESCRIBED = re.compile(
+    rf"^(?:(?:{alternation(DESCRIPTION_WORDS)})\s+)+(?:(?-i:[a-zà-ÿ])[\w-]*\s+){{1,2}}(?=(?-i:[A-Z0-9])[\w-])",
+    re.IGNORECASE,
+)
+_LOWER_WORDS = re.compile(r"^(?:[a-zà-ÿ][\w'\u2019-]*\s+){1,4}(?=[A-Z0-9][\w-])")  # lower-case words before a name
+_POSSESSIVE_DESCRIPTION = re.compile(r"['\u2019]s(?:\s+[a-zà-ÿ][\w-]*)+\s*$")  # "'s infrastructure fund"
 _LOWER_DESCRIPTION = re.compile(rf"^(?:(?:{alternation(DESCRIPTION_WORDS)})\s+){{1,4}}(?=[A-Z0-9])", re.IGNORECASE)
+_JOINTLY = re.compile(r"\s*(?:공동으로|공동|共同で|共同)\s*$")
+_LIST_CONJUNCTION = re.compile(r"\s(?:and|&|et|y|e|und)\s")
+_KOREAN_TYPE_NOUNS = frozenset({"기업", "스타트업", "업체", "회사", "개발사", "신생기업"})
 _KANA = re.compile("[\u3040-\u30ff]")
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _LIST_ITEM = re.compile(r"[^\s\d]{1,15}(?:\s[^\s\d]{1,15}){0,2}")  # a short name in a CJK list
@@ -90,9 +101,9 @@ def clean(name: str | None) -> str | None:
         return None
     name = _PARENS.sub("", name).strip(" ,.;:'\"“”\u2018\u2019-·")
     if name and not is_cjk(name):
-        name = _BACKED.sub("", _POSSESSOR.sub("", _TYPED.sub("", name)))
+        name = _BACKED.sub("", _POSSESSOR.sub("", _GERMAN_TYPED.sub("", _TYPED.sub("", name))))
         name = _DESCRIPTOR.sub("", name) if not name.startswith("The ") else name
-    name = re.sub(r"['\u2019]s$", "", name).strip()
+    name = _japanese_group(re.sub(r"['\u2019]s$", "", name).strip())
     if not name or name.casefold() in _GENERIC or len(name) > 60 or _NOT_CJK_NAME.search(name):
         return None
     return name
@@ -113,6 +124,11 @@ def _korean_subject(clause: str) -> str | None:
     words = clause.split()
     for particles in ("가이", "는은"):
         for index, word in enumerate(words):
+            following = words[index + 1] if index + 1 < len(words) else ""
+            if re.search(r"(?:은|한|던|운|든|낸)$", following) and len(following) >= 2:
+                return None  # the subject of a relative clause: 오픈AI가 찍은 스타트업, 베이조스가 투자한
+            if following in KOREAN_DESCRIPTORS or following in _KOREAN_TYPE_NOUNS:
+                continue  # a verb before a noun, not a subject: 오픈AI 투자받은 휴머노이드 기업
             if len(word) > 2 and word[-1] in particles and not re.search(r"(?:하는|있는|되는|만드는|라는)$", word):
                 name = [word[:-1]]
                 for previous in reversed(words[:index]):
@@ -159,6 +175,9 @@ def _korean_descriptor_free(clause: str) -> str:
     possessive = [index for index, word in enumerate(words) if word.endswith("의")]
     if possessive:
         words = words[possessive[-1] + 1 :] or words
+    typed = [index for index, word in enumerate(words[:-1]) if word in _KOREAN_TYPE_NOUNS]
+    if typed:  # 오픈AI 투자받은 휴머노이드 기업 1X -> 1X; 로봇 파운데이션 모델 스타트업 리얼월드 -> 리얼월드
+        words = words[typed[-1] + 1 :]
     while len(words) > 1 and (words[0] in KOREAN_DESCRIPTORS or words[0].endswith("의")):
         words = words[1:]
     return " ".join(words)
@@ -169,10 +188,15 @@ def _in_cjk_clause(before: str) -> bool:
     return bool(_IS_CJK.search(CLAUSE_BREAK.split(before)[-1]))
 
 
+def words_before(text: str, at: int) -> str:
+    """The text before a verb at ``at`` without "has", adverbs and "announced that it"."""
+    return _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
+
+
 def name_before(text: str, at: int) -> str | None:
     """The name that ends right before ``at``, skipping "has", adverbs, "announced that" and an
     appositive ("ShengShu, the Beijing startup behind Vidu, has raised")."""
-    before = _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
+    before = words_before(text, at)
     if _in_cjk_clause(before):
         return cjk_subject(before)
     m = _NAME_AT_END.search(before)
@@ -196,9 +220,12 @@ def name_after(text: str, at: int) -> str | None:
             return None
         latin = re.match(rf"({NAME})の", m.group(1))  # ABBのロボット事業 -> ABB
         return clean(latin.group(1) if latin else _without_cjk_descriptor(m.group(1)).split("の")[0])
-    after = _LOWER_DESCRIPTION.sub("", after)  # "backs AI film studio Promise", "in robotics startup X"
+    described = _LOWER_DESCRIPTION.sub("", after)  # "backs AI film studio Promise", "in robotics startup X"
+    if not described[:1].isupper() and (m := _DESCRIBED.match(after)):  # "la start-up bordelaise Pollen"
+        described = after[m.end() :]
+    after = described
     m = _NAME_AT_START.match(after)
-    if not m or _NOUN_AFTER.match(after[m.end() :]):
+    if not m or _NOUN_AFTER.match(after[m.end() :]) or after[m.end() : m.end() + 1] == "-":  # "Paris-based"
         return None
     return clean(m.group(1))
 
@@ -206,7 +233,7 @@ def name_after(text: str, at: int) -> str | None:
 def names(text: str) -> list[str]:
     """The names a list starts with: "Alibaba, Tencent and Geely", "美团战投、北汽产投等", "阿里雲と国科投資"."""
     text = _LIST_END.sub("", _LIST_STOP.split(_PARENS.sub("", text), maxsplit=1)[0])
-    found = []
+    found: list[str] = []
     for piece in _LIST_SPLIT.split(text):
         piece = re.sub(r"^\s*(?:other|existing|new|investors?|backers?|such as|including|plus)\s+", "", piece).strip()
         if _IS_CJK.search(piece):  # ウィプロ創業家系のPremji Investが -> Premji Invest
@@ -217,16 +244,26 @@ def names(text: str) -> list[str]:
             )
             name = clean(_without_cjk_descriptor(piece))
         else:
+            if not found:  # the list's first name: "battery giant CATL", "la fabricante de baterias CATL"
+                piece = _LOWER_WORDS.sub("", piece)
             m = _NAME_AT_START.match(piece)
+            if m and found and _POSSESSIVE_DESCRIPTION.search(piece):  # ", Alphabet's independent growth fund"
+                continue  # an appositive of the name before it
             name = clean(m.group(1)) if m else None
         if name:
             found.append(name)
     return found
 
 
+def _japanese_group(name: str) -> str:
+    """ソフトバンクG -> ソフトバンクグループ: Japanese papers shorten グループ to G after a name."""
+    return re.sub(r"(?<=[\u30a0-\u30ff\u3400-\u9fff])G$", "グループ", name)
+
+
 def list_before(text: str) -> list[str]:
     """The names that end ``text``: "Earlier, Alibaba and Tencent" -> Alibaba, Tencent; "由A和B" -> A, B."""
     text = _CJK_TRAILING.sub("", _PARENS.sub("", text).rstrip())
+    text = _JOINTLY.sub("", text)  # B캐피털과 캐피털팩토리가 공동으로 (주도)
     if _in_cjk_clause(text):
         pieces = re.split(f"({CLAUSE_BREAK.pattern})", text)  # clause, break, clause, ..., clause
         clause = pieces.pop()
@@ -244,5 +281,10 @@ def list_before(text: str) -> list[str]:
             clause = re.split(r"\S(?:는|은|을|를|에서|에|으로|로)\s", clause)[-1]
             clause = _korean_descriptor_free(re.sub(r"가$", "", clause.strip()))
         return names(clause)
-    m = _LIST_AT_END.search(text)
-    return names(m.group(1)) if m else []
+    m = _LIST_AT_END.search(_POSSESSIVE_DESCRIPTION.sub("", text))  # "Andreessen Horowitz's growth fund"
+    if not m:
+        return []
+    found = m.group(1)
+    if "," in found and not _LIST_CONJUNCTION.search(found):  # "Robotica, Lingotto guida": a topic, then a name
+        found = found.rsplit(",", 1)[1]
+    return names(found)

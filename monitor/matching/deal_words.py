@@ -39,8 +39,9 @@ CJK_RAISE_VERBS = (
 # "Alibaba led a $60M round in PixVerse": the company comes after the preposition.
 INVEST_VERBS = (
     "led", "leads", "co-led", "co-leads", "leading", "invests", "invested", "invest", "investing", "backs",
-    "backed", "bets", "bet", "puts", "pours", "injects", "funds", "investiert", "investit", "investi", "invierte",
-    "investe", "investiu", "apuesta", "mise",
+    "backed", "bets", "bet", "puts", "put", "pours", "pour", "injects", "inject", "funds", "investiert", "investit",
+    "investi", "investir", "invierte", "invertir", "investe", "investire", "investiu", "investieren", "apuesta",
+    "mise", "guida", "ha guidato", "lidera", "liderou",
 )  # fmt: skip
 INTO = ("in", "into", "on", "dans", "en", "em", "na", "no", "bei", "nella", "nel")
 # Investment verbs whose object is the company itself: "to back Skild AI", "soutient X".
@@ -67,7 +68,10 @@ LED_BY = (
     "led by", "co-led by", "is led by", "was led by", "headed by", "with participation from lead investor",
     "angeführt von", "angeführt wurde sie von", "angeführt wurde die runde von", "unter führung von",
     "mené par", "menée par", "emmenée par", "conduit par", "co-dirigé par", "co-dirigée par", "co-menée par",
-    "liderada por", "liderado por", "encabezada por", "co-liderada por", "guidato da", "guidata da",
+    "liderada por", "liderado por", "encabezada por", "co-liderada por", "codirigida por", "codirigido por",
+    "coliderada por", "coliderado por", "co-liderado por", "co-liderada pela", "coliderada pela",
+    "angeführt wird die runde von", "angeführt wird sie von", "angeführt wurde sie von", "geführt von",
+    "guidato da", "guidata da",
     "liderada pela", "liderada pelo", "liderado pela", "liderado pelo", "guidati da", "guidato dal",
     "guidata dal", "guidato dalla", "guidata dalla", "guidato dai", "guidata dai",
 )  # fmt: skip
@@ -100,8 +104,12 @@ IN_TALKS = (
     "negotiating", "reportedly raising", "in gesprächen", "verhandelt", "gespräche über", "en discussions",
     "en négociation", "négocie", "pourrait lever", "espérait", "en conversaciones", "mantiene conversaciones",
     "negocia", "busca recaudar", "podría", "em negociações", "pode ganhar", "pode receber", "poderá",
-    "in trattativa", "in trattative", "potrebbe", "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
-    "協議中", "交渉中", "検討", "논의 중", "협상 중", "논의하고", "검토 중", "투자하는 방안",
+    "in trattativa", "in trattative", "potrebbe", "letter of intent", "lettre d'intention", "prêt à investir",
+    "is said to", "are said to", "said to be", "sources say", "according to people", "en negociaciones",
+    "en négociations", "gespräche", "erwägt", "prepares", "preparing", "preparations", "pre-listing",
+    "plans to list", "plans an ipo", "to go public", "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
+    "協議中", "交渉中", "検討", "で協議", "協議して", "上場準備", "上場を目指",
+    "논의 중", "협상", "상장 추진", "상장을 추진", "협상 중", "논의하고", "검토 중", "투자하는 방안",
     "上市辅导", "辅导备案", "接洽", "被曝", "拟融资",
     "递表", "招股书", "files for", "filed for", "plans to go public",
 )  # fmt: skip
@@ -128,5 +136,5 @@ KOREAN_DESCRIPTORS = frozenset(
      "휴머노이드", "AI", "인공지능", "개발사", "업체", "회사", "텍사스", "대학", "스핀오프", "반도체"}
 )  # fmt: skip  # fmt: skip
 # Where a CJK subject's descriptive prefix ends: 具身智能公司|自变量机器人, 深圳の|自変量機器人.
-CJK_DESCRIPTOR_ENDS = ("公司", "企业", "初创", "独角兽", "厂商", "平台", "的", "の", "新興", "スタートアップ",
+CJK_DESCRIPTOR_ENDS = ("公司", "企业", "初创", "独角兽", "厂商", "平台", "的", "の", "新興", "スタートアップ", "旗下",
                        "스타트업", "기업", "업체", "개발사")  # fmt: skip

@@ -145,7 +145,9 @@ class _Scan:
         if not self.amounts and self.round is None:
             return None, ()
         item, ruleset = self.item, self.ruleset
-        return extract_deals(item.title, item.summary, item.content, ruleset.rates, ruleset.amount_floor_usd)
+        return extract_deals(
+            item.title, item.summary, item.content, ruleset.rates, ruleset.amount_floor_usd, ruleset.companies
+        )
 
 
 _Test = Callable[[_Scan], bool]

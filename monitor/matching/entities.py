@@ -206,6 +206,23 @@ class Companies:
             for other, start, end in hits
         )
 
+    def within(self, text: str) -> list[tuple[Company, int, int]]:
+        """The companies whose names occur in a short ``text`` (a name a deal report gives, or a
+        title), with where in ``text`` they are, in order; not inside a longer name. An ambiguous
+        name counts when written as listed ("Runway", not "runway"): a caller that asks already
+        knows it stands where a company's name does."""
+        folded = fold_text(text)
+        found: list[_Hit] = []
+        for key, start, end in cast("list[_Hit]", self._index.scan(folded.text)):
+            if key[0] <= _AMBIGUOUS:
+                source_start, source_end = folded.source_span(start, end)
+                if key[0] == _AMBIGUOUS and key[2] and not _capital_first(text[source_start:source_end]):
+                    continue
+                found.append((key, source_start, source_end))
+        inside = _inside_longer({(start, end) for _, start, end in found}) if len(found) > 1 else set()
+        kept = [(self.companies[key[1]], start, end) for key, start, end in found if (start, end) not in inside]
+        return sorted(kept, key=lambda hit: hit[1])
+
     def tagged(self, tag: str) -> frozenset[str]:
         return self._by_tag.get(tag, frozenset())
 

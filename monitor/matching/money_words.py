@@ -119,6 +119,12 @@ KIND_WORDS_BEFORE = {
         "valued",
         "valuing it",
         "valuing the company",
+        "value it",  # "a round that would value it at about $5 billion"
+        "values it",
+        "value the company",
+        "values the company",
+        "valuing the startup",
+        "value the startup",
         "valuation",
         "valuations",
         "bewertet",
@@ -225,6 +231,8 @@ KIND_WORDS_AFTER = {
         "的估值",
         "元估值",
         "估值",
+        "value",  # "at a $14 billion value"; "market value" is a market cap
+        "wert",  # "ist jetzt 5,6 Mrd. Dollar wert"
     ),
     "market_cap": ("market cap", "market value", "de capitalización", "de capitalisation"),
     "revenue": ("in revenue", "in annual revenue", "in yearly revenue", "of revenue", "in sales", "of sales"),

@@ -1,0 +1,101 @@
+"""Who a deal story is about, for ``deal.py``: known companies, the title's subject, pronouns. Pure.
+
+The grammar of ``deal_names.py`` reads a name where a deal verb puts one, but a report often puts a
+description there ("Robot-Brain Startup Lands New Backing", "KI-Videogenerator Runway", "Chinesa
+Galbot", "美 어질리티로보틱스") or a pronoun ("The company has raised", "It closed"). The company
+list (``rules/entities.toml``) settles the first: a known company's name or alias that ends the
+words found is the company, reported by its canonical name (宇树科技 -> Unitree). The title settles
+the second: the story is about the first company the title names that is not an investor, else the
+name the title starts with.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from monitor.matching.deal_names import NAME, clean
+from monitor.matching.entities import Companies, Company
+
+# A nationality mark before a name in CJK headlines: 美 어질리티로보틱스, 英Wayve, 米Skild AI, 中 유니트리;
+# only before Latin, kana, Hangul or a space (英伟达 and 美团 are names).
+_CJK_NATIONALITY = re.compile(r"^[美英中日韩韓独德法仏米加印以瑞](?:\s+|(?=[A-Za-z\u30a0-\u30ff\uac00-\ud7af]))")
+# What a company's name may be followed by and still be that name: "Field AI Inc", "Neura Robotics GmbH".
+_LEGAL_SUFFIX = re.compile(
+    r"^[\s,.]*(?:Inc|Corp|Corporation|Ltd|Limited|LLC|GmbH|AG|SA|SAS|S\.A|SpA|S\.p\.A|BV|NV|Co|Labs?)?\.?$"
+)
+# A subject that names the story's company without its name: "The company has raised", "It closed".
+_PRONOUN = re.compile(
+    r"(?:^|[\s,;:(\"“])(?:it|the\s+(?:company|startup|start-up|firm|group|business|maker|developer|lab|unicorn)"
+    r"|l['\u2019](?:entreprise|entreprise)|la\s+(?:société|start-up|startup|jeune\s+pousse|empresa|compañía"
+    r"|companhia|società|azienda)|a\s+(?:empresa|startup|companhia)|el\s+grupo|die\s+firma|das\s+(?:unternehmen"
+    r"|start-up)|der\s+(?:konzern|hersteller)|l['\u2019]azienda|sie|elle|该公司|公司|同社|회사)\s*$",
+    re.IGNORECASE,
+)
+_IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
+# A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
+# "Robot maker raises" (a noun) nor a possessive.
+_VERB_AFTER_NAME = re.compile(r"^,?\s+(?:[a-z]+[^s\W]s|[a-z]+ed|is|has|to|will|gets|hits|wins|nets)\b")
+
+
+def known(name: str, companies: Companies | None) -> tuple[Company, str] | None:
+    """The known company ``name`` is, and its name as written there: all of ``name``, or its last
+    words ("Chinesa Galbot" -> Galbot, "Fei-Fei Li's World Labs" -> World Labs, "具身智能公司银河通用"
+    -> 银河通用), or its first before a legal suffix ("Field AI Inc" -> Field AI)."""
+    if companies is None or not name:
+        return None
+    if company := companies.resolve(name):
+        return company, name
+    for company, start, end in reversed(companies.within(name)):
+        rest = name[end:]
+        if not rest.strip(" '\u2019s") or _LEGAL_SUFFIX.match(rest):
+            return company, name[start:end]
+    return None
+
+
+def as_written(name: str, companies: Companies | None, story: str) -> str:
+    """The name to report for ``name`` as found in ``story``: as the story writes it, without the
+    descriptors around a known company's name (see :func:`known`) or a CJK nationality mark (美,
+    英); a name in CJK or Hangul is given in Latin letters when the story also writes it so
+    ("银河通用(Galbot)", "앱트로닉(Apptronik)", or a known company's Latin name anywhere)."""
+    name = (clean(stripped) or name) if (stripped := _CJK_NATIONALITY.sub("", name)) != name else name
+    found = known(name, companies)
+    if found is not None:
+        name = found[1]
+    if not _IS_CJK.search(name):
+        return name
+    latin = re.search(re.escape(name) + r"\s*\(([A-Za-z0-9][^()]{0,40})\)", story)
+    if latin and (written := clean(latin.group(1))) and (written[0].isupper() or written[0].isdigit()):
+        return written
+    for form in (found[0].name, *found[0].aliases) if found is not None else ():
+        if not _IS_CJK.search(form) and (m := re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", story, re.I)):
+            return m.group()
+    return name
+
+
+def is_pronoun(before: str) -> bool:
+    """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company"."""
+    return bool(_PRONOUN.search(before))
+
+
+def title_subject(title: str, companies: Companies | None) -> tuple[str | None, str | None]:
+    """The company a title is about: the first known one it names that is not only an investor,
+    and the name it starts with when a verb follows ("Sunday Robotics shows off Memo")."""
+    first_known = None
+    if companies is not None:
+        first_known = next((c.name for c, _, _ in companies.within(title) if "investor" not in c.tags), None)
+    m = _NAME_FIRST.match(title)
+    leading = clean(m.group(1)) if m and _VERB_AFTER_NAME.match(title[m.end() :]) else None
+    return first_known, leading
+
+
+def one_per_company(names: Sequence[str], companies: Companies | None) -> tuple[str, ...]:
+    """``names`` with one name per known company, the longest ("a16z" and "Andreessen Horowitz")."""
+    kept: dict[object, str] = {}
+    for name in names:
+        found = known(name, companies)
+        key: object = found[0].name if found is not None else name
+        if len(name) > len(kept.get(key, "")):
+            kept[key] = name
+    return tuple(kept.values())

@@ -1,0 +1,96 @@
+"""The deal card's lead investors, amounts and status in the ways reports write them, in several
+languages. Made-up companies and texts."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.matching.amounts import amount_spans
+from monitor.matching.deal import extract_deals
+from monitor.matching.entities import Companies, Company
+
+COMPANIES = Companies((Company("Halvard Capital", aliases=("HC7",), tags=("investor",)),))
+
+
+def card(title: str, body: str = ""):
+    deal, _ = extract_deals(title, body, body, companies=COMPANIES)
+    return deal
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "leads"),
+    [
+        ("Pelican Robotics raises $40M", "The round was led by battery giant Voltaro.", ("Voltaro",)),
+        (
+            "Pelican Robotics raises $40M",
+            "The round was led by Brightfield, Mercator's early-stage fund, with others.",
+            ("Brightfield",),
+        ),
+        ("Pelican Robotics raises $40M", "Orvell Capital's growth fund led the round.", ("Orvell Capital",)),
+        ("Pelican Robotics raises $40M in an Orvell-led Series B", "", ("Orvell",)),
+        (
+            "Pelican Robotics cierra una ronda de 40 millones de dólares con Orvell y Damaro al frente",
+            "",
+            ("Orvell", "Damaro"),
+        ),
+        (
+            "Pelican Robotics capta 40 millones de dólares",
+            "La ronda está codirigida por Orvell y Damaro.",
+            ("Orvell", "Damaro"),
+        ),
+        (
+            "Pelican Robotics sammelt 40 Mio. Euro ein",
+            "Das Start-up hat in einer von Orvell Capital angeführten Runde 40 Mio. Euro eingesammelt.",
+            ("Orvell Capital",),
+        ),
+        (
+            "Pelican Robotics sammelt 40 Mio. Euro ein",
+            "Angeführt wird die Runde von Orvell Capital.",
+            ("Orvell Capital",),
+        ),
+        (
+            "Pelican Robotics sammelt 40 Mio. Euro ein",
+            "Die Runde wurde angeführt von Mercators Wachstumsfonds Orvell.",
+            ("Orvell",),
+        ),
+        ("Robotica, Orvell guida il round da 40 milioni di euro di Pelican Robotics", "", ("Orvell",)),
+        (
+            "펠리컨로보틱스, 500억 원 투자 유치",
+            "이번 투자는 오르벨캐피털과 다마로벤처스가 공동으로 주도했다.",
+            ("오르벨캐피털", "다마로벤처스"),
+        ),
+        ("ペリカン、トリトンG主導で50億円を調達", "", ("トリトングループ",)),
+        ("鹈鹕机器人完成3亿元融资", "本轮由天衡资本及其旗下青石基金领投。", ("天衡资本", "青石基金")),
+        ("Pelican Robotics raises $40M led by HC7", "Halvard Capital led the round.", ("Halvard Capital",)),
+    ],
+)
+def test_lead_investors(title, body, leads):
+    assert card(title, body).lead_investors == leads
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Talks to back Pelican at about $14 billion value", "valuation"),
+        ("a round that would value it at about $5 billion", "valuation"),
+        ("Pelican ist jetzt 5 Mrd. Dollar wert", "valuation"),
+        ("Il round vale 70 milioni di euro", "deal"),
+        ("Pelican vale 700 milioni di euro", "valuation"),
+    ],
+)
+def test_the_kind_of_an_amount(text, kind):
+    ((_, _, amount),) = amount_spans(text)
+    assert amount.kind == kind
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Orvell signs letter of intent to put $50m into Pelican's next round",
+        "Pelican Robotics is said to be raising $50 million",
+        "オルベル、米Pelicanへの5億ドル出資で協議",
+        "Pelican Robotics kicks off IPO preparations",
+    ],
+)
+def test_deals_not_yet_closed(title):
+    assert card(title).status == "in_talks"
