@@ -123,6 +123,7 @@ def test_article_in_our_own_words_gets_every_fact(default_pack, item):
         "world-model-company-deals",
         "world-model-company-money",
         "world-model-news",
+        "world-model-company-news",
     ]
     facts = matches[0].explanation
     assert [(a.text, a.usd) for a in facts.amounts] == [
@@ -153,3 +154,55 @@ def test_the_tuning_set_is_read_as_json_lines():
     for number, line in enumerate(TUNE.read_text(encoding="utf-8").splitlines(), start=1):
         record = json.loads(line)
         assert {"id", "lang", "label", "outlet", "date", "title", "summary"} <= set(record), number
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "priority"),
+    [
+        # a listing day's share price is the deal, not stock chatter
+        (
+            "Video-AI maker MiniMax shares soar 40% in Hong Kong trading debut",
+            "Its Hailuo video model drew retail buyers.",
+            "high",
+        ),
+        ("某视频生成公司登陆港交所 首日股价大涨", "这家视频生成模型公司今日挂牌上市。", "high"),
+        # acquisitions seldom state a price
+        ("Nvidia agreed to buy Lucky Robots, maker of a robot simulator", "Terms were not disclosed.", "high"),
+        # Turing is the Japanese self-driving maker only in self-driving context
+        ("Tokyo self-driving startup Turing raises 10 billion yen", "It trains an end-to-end driving model.", "high"),
+        (
+            "Turing, the coding-data startup, raises $111 million to train LLMs",
+            "The round values it at $2.2 billion.",
+            None,
+        ),
+        # 'X가 투자한 Y' (Y, backed by X) is news about Y, not a deal
+        ("엔비디아가 투자한 피규어, 새 휴머노이드 공개", "가정용 휴머노이드 신모델을 공개했다.", "normal"),
+        # a watch-listed company with AI context is the field's news without a field phrase
+        (
+            "Runway's new Act-Two tool animates characters from one phone video",
+            "The AI tool needs no motion capture.",
+            "normal",
+        ),
+        (
+            "An AI model that makes videos from text prompts, with sound",
+            "The lab showed clips of 16 seconds.",
+            "normal",
+        ),
+        ("Waymo robotaxis start AI-driven service in Miami", "Riders can hail a car from the app.", None),
+        # films about robots are not the field
+        (
+            "'Robot Dreams 2' review: the humanoid sequel loses its heart",
+            "The horror movie opens in theaters Friday.",
+            None,
+        ),
+        (
+            "« Le Robot rêveur » : un film d'animation tendre, en salles mercredi",
+            "Un robot humanoïde apprend à aimer.",
+            None,
+        ),
+        ("A camera that can produce 8K video with AI autofocus", "The body costs $3,999.", None),
+    ],
+)
+def test_pack_reads_what_the_story_is(default_pack, item, title, summary, priority):
+    matches = default_pack.evaluate(item(title, summary))
+    assert (matches[0].priority if matches else None) == priority, [m.rule_id for m in matches]
