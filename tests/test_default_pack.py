@@ -189,6 +189,11 @@ def test_the_tuning_set_is_read_as_json_lines():
             "normal",
         ),
         ("Waymo robotaxis start AI-driven service in Miami", "Riders can hail a car from the app.", None),
+        # an ambiguous company name beside "AI" is still the ordinary word
+        ("Genesis of the AI boom: how generative models began", "A history of the field.", None),
+        ("Covariant relationships in machine learning models explained", "A statistics primer.", None),
+        ("1X speed playback: YouTube adds AI video summaries", "The feature rolls out today.", None),
+        ("Luma Arena review: the robot-themed light show dazzles", "Tickets start at $40.", None),
         # films about robots are not the field
         (
             "'Robot Dreams 2' review: the humanoid sequel loses its heart",
