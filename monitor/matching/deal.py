@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD
 from monitor.matching.deal_investors import about_money, investor_lists
-from monitor.matching.deal_names import WINDOW, name_after, name_before, words_before
+from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, words_before
 from monitor.matching.deal_subject import as_written, is_pronoun, known, one_per_company, title_subject
 from monitor.matching.deal_text import LED_WORDS, Sentence, key, sentences
 from monitor.matching.deal_text import same as _same
 from monitor.matching.deal_words import DEAL_NOUNS, GERMAN_DEAL_NOUN_ENDS, INTO
 from monitor.matching.entities import Companies
 from monitor.matching.money_words import alternation
-from monitor.matching.rounds import round_match, round_name
+from monitor.matching.rounds import round_name
 from monitor.model import Amount, Deal
 
 _INTO = re.compile(rf"(?<![\w-])(?:{alternation(INTO)})\s+", re.IGNORECASE)
@@ -54,6 +54,19 @@ _NOUN_IN = re.compile(  # "Milliardeninvestition in X", "investment in X"
 )
 _NOUN_FOR = re.compile(  # "funding round for X", "un financement record pour X": weaker, "a round for 3D generation"
     rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:for|pour|para|per|für)\s+(?=[A-Z0-9])", re.IGNORECASE
+)
+# Between an investor and its verb: "SoftBank, Nvidia in Talks to (back)", "Disney to (invest)", "A signs a
+# letter of intent to (put)", "A prêt à (investir)".
+_INTENT = re.compile(
+    r"\s+(?:(?:is|are|was|were|has|have)\s+)?(?:(?:reportedly|also|now|said|set|poised|plans?|planning|agreed|agrees"
+    r"|in\s+talks|in\s+advanced\s+talks|signs?\s+(?:a\s+)?letter\s+of\s+intent|prêt|prête|dispuesto|pronto)\s+)*"
+    r"(?:to|à|a)?\s*$",
+    re.IGNORECASE,
+)
+_PAST = re.compile(
+    r"\b(?:previously|earlier|last year|a year ago|in 20\d\d|zuvor|bereits|précédemment|auparavant|anteriormente"
+    r"|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
+    re.IGNORECASE,
 )
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
@@ -137,12 +150,16 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
         into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
         if into and (company := name_after(text, into.end())):
             event = _Event(company, index, start)
-            if investor := name_before(text, start):
-                event.add([investor], []) if word in LED_WORDS else event.add([], [investor])
+            investors = list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start]))  # "A and B invest"
+            # They lead when they lead the round or put in the sum: "Disney to invest $1 billion in OpenAI"
+            sums = any(a.kind == "deal" and end <= at < into.start() for at, _, a in sentence.amounts)
+            event.add(investors, []) if word in LED_WORDS or sums else event.add([], investors)
             events.append(event)
     for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
         if not _INTO.match(text, end) and not _BY.match(text, end) and (company := name_after(text, end)):
-            events.append(_Event(company, index, start))
+            event = _Event(company, index, start)  # the backers named before: "SoftBank, Nvidia in talks to back"
+            event.add([], list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start])))
+            events.append(event)
     if "への" in text:  # AがXへの…出資: A invests in X
         for m in _JAPANESE_INTO.finditer(text):
             if company := name_after(m.group(1), 0):
@@ -170,8 +187,7 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
 def _pronoun_before(text: str, at: int) -> bool:
     """Whether the subject of a verb at ``at`` is "it" or "the company", also before an appositive
     ("The startup, which builds world models, raised")."""
-    before = words_before(text, at)
-    return is_pronoun(before) or (at <= WINDOW and ", " in before and is_pronoun(before.split(",", 1)[0]))
+    return is_pronoun(words_before(text, at), sentence_start=at <= WINDOW)
 
 
 def _merged(events: list[_Event], sentence: Sentence) -> list[_Event]:
@@ -270,7 +286,7 @@ def _with_subject_first(
     if in_title:
         return _first(events, subject)
     about_money = any(a.kind in ("deal", "valuation") for s in sentences for _, _, a in s.amounts)
-    return [_Event(subject, 0, 0)] if about_money or any(round_match(s.text) for s in sentences) else []
+    return [_Event(subject, 0, 0)] if about_money or any(s.round for s in sentences) else []
 
 
 def _first(events: list[_Event], company: str) -> list[_Event]:
@@ -286,7 +302,9 @@ def _named_elsewhere(name: str, sentences: Sequence[Sentence]) -> bool:
 def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
     """The title's deal, else the first one, with what later mentions of the company say. Without
     an amount of its own it takes the first deal amount no other event claims in the title, then the
-    summary, then an amount of the same company's later mention, then the body's first free one."""
+    summary, then an amount of the same company's later mention, then the body's first free one.
+    An event found outside the title takes a free amount of the title even when it has its own
+    ("Figure hits $39 billion valuation after raising over $1 billion" / "…when it raised $675 million")."""
     first, same = events[0], [e for e in events[1:] if _same(e.company, events[0].company)]
     for event in same:
         first.add(event.leads, event.investors)
@@ -301,8 +319,18 @@ def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
         *(e.amount for e in same if e.amount is not None),
         *(a for a in free["content"] if a.kind == "deal" and id(a) not in claimed),
     ]
+    in_title = [a for a in free["title"] if a.kind == "deal" and id(a) not in claimed]
+    if in_title and sentences[first.sentence].part != "title" and not _same_sum(first.amount, in_title[0]):
+        first.amount = in_title[0]  # the headline's sum is the story's deal
     first.amount = _most_telling(first.amount or next(iter(candidates), None), sentences)
     return first
+
+
+def _same_sum(a: Amount | None, b: Amount) -> bool:
+    """ "2 billion yuan ($290 million)" and "$290M" are one sum."""
+    if a is None or a.usd is None or b.usd is None:
+        return False
+    return abs(a.usd - b.usd) <= 0.02 * max(a.usd, b.usd)
 
 
 def _most_telling(amount: Amount | None, sentences: Sequence[Sentence]) -> Amount | None:
@@ -315,12 +343,13 @@ def _most_telling(amount: Amount | None, sentences: Sequence[Sentence]) -> Amoun
 
 def _deal(event: _Event, sentences: Sequence[Sentence], principal: bool) -> Deal:
     """The card of ``event``: a deal mentioned in passing takes its round and valuation from its own
-    sentence only; the principal one from the title and the sentences around it, then the rest."""
+    sentence only; the principal one from the title and the sentences around it, then the rest
+    but those about an earlier deal ("previously raised a Series A", "2024年末に…調達していた")."""
     own = sentences[event.sentence]
-    nearby = [own, *(s for s in sentences if s.part == "title"), *sentences[event.sentence + 1 : event.sentence + 2]]
-    searched = (*nearby, *sentences) if principal else (own,)
+    nearby = [*(s for s in sentences if s.part == "title"), own, *sentences[event.sentence + 1 : event.sentence + 2]]
+    searched = (*nearby, *(s for s in sentences if not _PAST.search(s.text))) if principal else (own,)
     valuation = next((a.usd for s in searched for _, _, a in s.amounts if a.kind == "valuation"), None)
-    found = next((m for s in searched if (m := round_match(s.text))), None)
+    found = next((s.round for s in searched if s.round), None)
     amount = event.amount
     return Deal(
         company=event.company,

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from monitor.matching.deal_names import NAME, WINDOW, list_before, names
 from monitor.matching.deal_text import Sentence
-from monitor.matching.rounds import round_match
 
 _LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
 _FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
@@ -23,7 +22,7 @@ _AL_FRENTE = re.compile(r"\b(?:con|com)\s+(.{2,80}?)\s+(?:al|à|a)\s+frente\b")
 
 
 def about_money(sentence: Sentence) -> bool:
-    return bool(sentence.amounts or sentence.cue("noun")) or round_match(sentence.text) is not None
+    return bool(sentence.amounts or sentence.cue("noun")) or sentence.round is not None
 
 
 def investor_lists(sentence: Sentence, about_money: bool) -> Iterable[tuple[int, bool, list[str]]]:

@@ -25,14 +25,21 @@ _LEGAL_SUFFIX = re.compile(
     r"^[\s,.]*(?:Inc|Corp|Corporation|Ltd|Limited|LLC|GmbH|AG|SA|SAS|S\.A|SpA|S\.p\.A|BV|NV|Co|Labs?)?\.?$"
 )
 # A subject that names the story's company without its name: "The company has raised", "It closed".
-_PRONOUN = re.compile(
-    r"(?:^|[\s,;:(\"“])(?:it|the\s+(?:company|startup|start-up|firm|group|business|maker|developer|lab|unicorn)"
-    r"|l['\u2019](?:entreprise|entreprise)|la\s+(?:société|start-up|startup|jeune\s+pousse|empresa|compañía"
-    r"|companhia|società|azienda)|a\s+(?:empresa|startup|companhia)|el\s+grupo|die\s+firma|das\s+(?:unternehmen"
-    r"|start-up)|der\s+(?:konzern|hersteller)|l['\u2019]azienda|sie|elle|该公司|公司|同社|회사)\s*$",
+_PRONOUNS = (
+    r"it|the\s+(?:company|startup|start-up|firm|group|business|maker|developer|lab|unicorn)"
+    r"|l['\u2019](?:entreprise|azienda)|la\s+(?:société|start-up|startup|jeune\s+pousse|empresa|compañía|companhia"
+    r"|società|azienda)|a\s+(?:empresa|startup|companhia)|el\s+grupo|die\s+firma|das\s+(?:unternehmen|start-up)"
+    r"|der\s+(?:konzern|hersteller)|sie|elle|该公司|公司|同社|회사"
+)
+_PRONOUN = re.compile(rf"(?:^|[\s,;:(\"“])(?:{_PRONOUNS})\s*$", re.IGNORECASE)
+# A sentence that opens with one, then says more of it: "La empresa fundada por … ha cerrado".
+_PRONOUN_OPENS = re.compile(
+    rf"^\s*(?:{_PRONOUNS})(?:\s*,|\s+(?:fundad[ao]|founded|based|which|that|que|qui|die|der|das|che|gegründet"
+    r"|fondée?|fundad[ao]|created|backed|headquartered|known|conocida|conhecida|nota|bekannt))\b",
     re.IGNORECASE,
 )
 _IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_SEVERAL_WORDS = re.compile(r"[\s'\u2019-]")
 _NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
 # A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
 # "Robot maker raises" (a noun) nor a possessive.
@@ -47,6 +54,8 @@ def known(name: str, companies: Companies | None) -> tuple[Company, str] | None:
         return None
     if company := companies.resolve(name):
         return company, name
+    if not _IS_CJK.search(name) and not _SEVERAL_WORDS.search(name):
+        return None  # one Latin word: only all of it could be a known name
     for company, start, end in reversed(companies.within(name)):
         rest = name[end:]
         if not rest.strip(" '\u2019s") or _LEGAL_SUFFIX.match(rest):
@@ -74,9 +83,11 @@ def as_written(name: str, companies: Companies | None, story: str) -> str:
     return name
 
 
-def is_pronoun(before: str) -> bool:
-    """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company"."""
-    return bool(_PRONOUN.search(before))
+def is_pronoun(before: str, sentence_start: bool = False) -> bool:
+    """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company", or
+    (``sentence_start``: it starts its sentence) opens with one that the words after describe ("The
+    startup, which builds …", "La empresa fundada por …")."""
+    return bool(_PRONOUN.search(before) or (sentence_start and _PRONOUN_OPENS.match(before)))
 
 
 def title_subject(title: str, companies: Companies | None) -> tuple[str | None, str | None]:
@@ -92,6 +103,8 @@ def title_subject(title: str, companies: Companies | None) -> tuple[str | None, 
 
 def one_per_company(names: Sequence[str], companies: Companies | None) -> tuple[str, ...]:
     """``names`` with one name per known company, the longest ("a16z" and "Andreessen Horowitz")."""
+    if len(names) < 2:
+        return tuple(names)
     kept: dict[object, str] = {}
     for name in names:
         found = known(name, companies)

@@ -30,6 +30,7 @@ from monitor.matching.deal_words import (
     WITH_INVESTORS,
 )
 from monitor.matching.patterns import PatternIndex
+from monitor.matching.rounds import ANCHOR, ANCHOR_ENTRIES, anchor_starts, round_match
 from monitor.matching.text import fold, fold_text
 from monitor.model import Amount
 
@@ -59,7 +60,9 @@ _CUE_WORDS: dict[str, Iterable[str]] = {
     "in_talks": IN_TALKS,
     "noun": DEAL_NOUNS,
 }
-_CUES = PatternIndex((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words)
+_CUES = PatternIndex(  # and the round anchors, so that a sentence's round costs no second pass
+    [*((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words), *ANCHOR_ENTRIES]
+)
 Cue = tuple[int, int, str]  # start and end in the sentence, the cue word as listed
 
 _SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했다. 이번 투자는"
@@ -74,22 +77,28 @@ class Sentence:
     part: str  # title, summary or content
     amounts: tuple[tuple[int, int, Amount], ...]
     cues: Mapping[str, Sequence[Cue]]
+    round: re.Match[str] | None  # the first round or deal type it names (``rounds.py``)
 
     def cue(self, kind: str) -> Sequence[Cue]:
         return self.cues.get(kind, ())
 
 
-def _cues(text: str) -> dict[str, list[Cue]]:
+def _cues(text: str) -> tuple[dict[str, list[Cue]], re.Match[str] | None]:
+    """The cue words of a sentence (NFKC) by kind, and the round it names."""
     folded = fold_text(text)
     found: dict[str, list[Cue]] = {}
-    for key, start, end in _CUES.scan(folded.text):
+    hits = _CUES.scan(folded.text)
+    anchors = [hit for hit in hits if hit[0] == ANCHOR]
+    for key, start, end in hits:
+        if key == ANCHOR:
+            continue
         kind, word = cast(tuple[str, str], key)
         source_start, source_end = folded.source_span(start, end)
         if text[source_start - 1 : source_start] != "-":  # "Saudi-backed Humain" is no investment verb
             found.setdefault(kind, []).append((source_start, source_end, word))
     for cues in found.values():
         cues.sort()
-    return found
+    return found, round_match(folded.source, anchor_starts(folded, anchors)) if anchors else None
 
 
 def sentences(title: str, summary: str, content: str, rates: Mapping[str, float], floor: float) -> list[Sentence]:
@@ -99,7 +108,7 @@ def sentences(title: str, summary: str, content: str, rates: Mapping[str, float]
         for piece in _split(unicodedata.normalize("NFKC", text)):
             if piece and piece not in seen:
                 seen.add(piece)
-                sentences.append(Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), _cues(piece)))
+                sentences.append(Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), *_cues(piece)))
     return sentences
 
 

@@ -140,6 +140,14 @@ KIND_WORDS_BEFORE = {
         "valorada",
         "valorado",
         "valora",
+        "valoró",
+        "valoraba",
+        "valorou",
+        "valutazione",
+        "valutata",
+        "valutato",
+        "valorizzazione",
+        "avaliação",
         "vale",
         "valer",
         "avaliada",
@@ -207,7 +215,7 @@ KIND_LINKS = (
     "würde", "damit",
     "steigt auf", "in höhe von", "de", "à", "a", "en", "em", "di", "del total de la empresa de",
     "la compañía en", "la empresa en", "hasta", "de hasta", "a empresa em", "pari a", "superiore ai",
-    "superiore a", "는", "은", "가", "이", "は", "が", "の", "为", "达", "达到",
+    "superiore a", "pre-money", "post-money", "는", "은", "가", "이", "は", "が", "の", "为", "达", "达到",
 )  # fmt: skip  # fmt: skip
 HEDGES = (
     "about", "around", "nearly", "roughly", "over", "more than", "almost", "some", "up to", "at least", "near",
