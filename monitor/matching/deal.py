@@ -50,7 +50,7 @@ _NOUN = (
 _AFTER_AMOUNT = re.compile(rf"^[^.;:]{{0,40}}?{_NOUN}\s+{_PREPOSITION}\s+", re.IGNORECASE)
 _BY = re.compile(r"\s+(?:by|von|par|por|da)\b", re.IGNORECASE)
 _NOUN_IN = re.compile(  # "Milliardeninvestition in X", "investment in X"
-    rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:in|an)\s+(?=[A-Z0-9])", re.IGNORECASE
+    rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:in|an|bei)\s+(?=[A-Z0-9])", re.IGNORECASE
 )
 _NOUN_FOR = re.compile(  # "funding round for X", "un financement record pour X": weaker, "a round for 3D generation"
     rf"{_NOUN}(?:\s+\w+){{0,2}}?\s+(?:for|pour|para|per|für)\s+(?=[A-Z0-9])", re.IGNORECASE
@@ -63,16 +63,20 @@ _INTENT = re.compile(
     r"(?:to|à|a)?\s*$",
     re.IGNORECASE,
 )
+_MONEY_VERBS = frozenset({"put", "puts", "pour", "pours", "inject", "injects"})  # invest verbs only with a sum
 _PAST = re.compile(
-    r"\b(?:previously|earlier|last year|a year ago|in 20\d\d|zuvor|bereits|précédemment|auparavant|anteriormente"
-    r"|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
+    r"\b(?:previously|earlier|last year|a year ago|(?:in|en|em|nel|im)\s+20\d\d|zuvor|bereits|précédemment"
+    r"|auparavant|déjà|anteriormente|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
     re.IGNORECASE,
 )
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
+_CJK_CONTROL = re.compile(
+    r"取得([^,。、的]{2,20}?)(?:公司)?(?:的)?(?:控制权|控股权)"
+)  # text is NFKC: no full-width comma
 _KOREAN_STAKE = re.compile(r"(\S+)\s지분")  # 레인보우로보틱스 지분을
 _ROUND_OF = re.compile(r"\s+\S+\s+(?:round|ronda|rodada|tour)\b[^.;:]{0,60}?\s(?:di|de|da|do)\s+(?=[A-Z])")
-_JAPANESE_INTO = re.compile(r"([^\s、,。がは「」]{2,30}?)への[^、。]{0,25}?(?:出資|投資)")
+_JAPANESE_INTO = re.compile(r"([^、,。がは「」]{2,30}?)への[^、。]{0,25}?(?:出資|投資)")
 
 
 @dataclass(slots=True)
@@ -119,6 +123,11 @@ def _acquisitions(sentence: Sentence, index: int) -> Iterable[_Event]:
             company, buyer = name_after(text, end), name_before(text, start)
         if company:
             yield _Event(company, index, start, leads=[buyer] if buyer else [], acquisition=True)
+    if "控制权" in text or "控股权" in text:  # A拟取得X控制权
+        for m in _CJK_CONTROL.finditer(text):
+            if company := name_after(m.group(1), 0):
+                buyer = name_before(text, m.start())
+                yield _Event(company, index, m.start(), leads=[buyer] if buyer else [], acquisition=True)
     if "최대주주" in text:
         for m in _KOREAN_STAKE.finditer(text):  # 삼성전자가 … 레인보우로보틱스 지분을 늘려 최대주주에
             if company := name_after(m.group(1), 0):
@@ -141,11 +150,14 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
         after = _AFTER_AMOUNT.match(text[end : end + WINDOW])
         if amount.kind == "deal" and after and (company := name_after(text, end + after.end())):
             events.append(_Event(company, index, start, amount))
-    nouns = bool(sentence.cue("noun")) or any(ending in text for ending in GERMAN_DEAL_NOUN_ENDS)
+    lowered = text.lower()
+    nouns = bool(sentence.cue("noun")) or any(ending in lowered for ending in GERMAN_DEAL_NOUN_ENDS)
+    noun_events = []
     if nouns:
         for m in _NOUN_IN.finditer(text):
             if company := name_after(text, m.end()):
-                events.append(_Event(company, index, m.start()))
+                noun_events.append(_Event(company, index, m.start()))
+    events += noun_events
     for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
         into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
         if into and (company := name_after(text, into.end())):
@@ -153,6 +165,8 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
             investors = list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start]))  # "A and B invest"
             # They lead when they lead the round or put in the sum: "Disney to invest $1 billion in OpenAI"
             sums = any(a.kind == "deal" and end <= at < into.start() for at, _, a in sentence.amounts)
+            if word in _MONEY_VERBS and not sums:
+                continue  # "put trucks on the road": only "put $500m into X" is an investment
             event.add(investors, []) if word in LED_WORDS or sums else event.add([], investors)
             events.append(event)
     for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
@@ -164,7 +178,8 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
         for m in _JAPANESE_INTO.finditer(text):
             if company := name_after(m.group(1), 0):
                 event = _Event(company, index, m.start(1))
-                investor = name_before(text, m.start(1))
+                before = text[: m.start(1)].rstrip("、, ")  # "ソフトバンクG、米Skild AIへの…"
+                investor = name_before(before, len(before))
                 event.add([investor] if investor else [], [])
                 events.append(event)
     if _HANGUL.search(text):
@@ -180,6 +195,11 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
     for m in _NOUN_FOR.finditer(text) if nouns else ():
         if company := name_after(text, m.end()):
             raised.append(_Event(company, index, m.start()))
+    for event in list(raised):  # "Tether verhandelt über einen Einstieg bei Neura": Tether invests, Neura raises
+        stake = next((n for n in noun_events if n.at > event.at and not _same(n.company, event.company)), None)
+        if stake is not None and sentence.cue("in_talks"):
+            stake.add([event.company], [])
+            raised.remove(event)
     surer = _merged(events, sentence)
     return surer + [e for e in _merged(raised, sentence) if not any(_same(e.company, o.company) for o in surer)]
 
@@ -251,8 +271,9 @@ def extract_deals(
         return None, ()
     for index, sentence in enumerate(read):
         on_money = about_money(sentence) or (index > 0 and about_money(read[index - 1]))
+        past = bool(_PAST.search(sentence.text))  # "…participé au tour … mené par SoftBank en 2024"
         for at, lead, found in investor_lists(sentence, on_money):
-            if owner := _owner(events, index, at):
+            if (owner := _owner(events, index, at)) and not (past and owner.sentence != index):
                 owner.add(found, []) if lead else owner.add([], found)
     principal = _principal(events, read)
     used = {id(principal.amount)}

@@ -34,8 +34,7 @@ _PRONOUNS = (
 _PRONOUN = re.compile(rf"(?:^|[\s,;:(\"“])(?:{_PRONOUNS})\s*$", re.IGNORECASE)
 # A sentence that opens with one, then says more of it: "La empresa fundada por … ha cerrado".
 _PRONOUN_OPENS = re.compile(
-    rf"^\s*(?:{_PRONOUNS})(?:\s*,|\s+(?:fundad[ao]|founded|based|which|that|que|qui|die|der|das|che|gegründet"
-    r"|fondée?|fundad[ao]|created|backed|headquartered|known|conocida|conhecida|nota|bekannt))\b",
+    rf"^\s*(?:{_PRONOUNS})(?:\s*,|\s+(?-i:[a-zà-ÿ]))",  # "La società texana dei robot … ha chiuso"
     re.IGNORECASE,
 )
 _IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")

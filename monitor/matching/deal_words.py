@@ -54,10 +54,13 @@ DEAL_NOUNS = (
     "finanziamento",
 )  # fmt: skip
 # German compounds end in these: "Milliardeninvestition in Neura Robotics", "Beteiligung an RobCo".
-GERMAN_DEAL_NOUN_ENDS = ("investition", "beteiligung", "finanzierung", "finanzierungsrunde", "runde")  # fmt: skip
+GERMAN_DEAL_NOUN_ENDS = (
+    "investition", "beteiligung", "finanzierung", "finanzierungsrunde", "runde", "einstieg",
+)  # fmt: skip
 ACQUIRE_VERBS = (
     "acquires", "acquired", "to acquire", "will acquire", "agrees to buy", "agreed to buy", "to buy", "buys",
-    "bought", "takes over", "übernimmt", "kauft", "erwirbt", "rachète", "acquiert", "met la main sur",
+    "bought", "takes over", "take control of", "takes control of", "took control of", "to take control of",
+    "übernimmt", "kauft", "erwirbt", "rachète", "acquiert", "met la main sur",
     "adquiere", "adquirió", "compra", "adquire", "adquiriu", "comprou", "acquisisce", "rileva",
 )  # fmt: skip
 PASSIVE_ACQUIRED = ("acquired by", "bought by", "übernommen von", "racheté par", "adquirida por", "adquirido por",
@@ -107,7 +110,9 @@ IN_TALKS = (
     "in trattativa", "in trattative", "potrebbe", "letter of intent", "lettre d'intention", "prêt à investir",
     "is said to", "are said to", "said to be", "sources say", "according to people", "en negociaciones",
     "en négociations", "gespräche", "erwägt", "prepares", "preparing", "preparations", "pre-listing",
-    "plans to list", "plans an ipo", "to go public", "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
+    "plans to list", "plans an ipo", "to go public", "first step toward", "first step towards", "primer paso",
+    "premier pas", "primeiro passo", "primo passo", "erster schritt",
+    "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
     "協議中", "交渉中", "検討", "で協議", "協議して", "上場準備", "上場を目指",
     "논의 중", "협상", "상장 추진", "상장을 추진", "협상 중", "논의하고", "검토 중", "투자하는 방안",
     "上市辅导", "辅导备案", "接洽", "被曝", "拟融资",
