@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD
 from monitor.matching.deal_investors import about_money, investor_lists
-from monitor.matching.deal_names import WINDOW, list_before, name_after, name_before, words_before
+from monitor.matching.deal_names import WINDOW, clean, list_before, name_after, name_before, words_before
 from monitor.matching.deal_subject import as_written, is_pronoun, known, one_per_company, title_subject
 from monitor.matching.deal_text import LED_WORDS, Sentence, key, sentences
 from monitor.matching.deal_text import same as _same
@@ -64,11 +64,6 @@ _INTENT = re.compile(
     re.IGNORECASE,
 )
 _MONEY_VERBS = frozenset({"put", "puts", "pour", "pours", "inject", "injects"})  # invest verbs only with a sum
-_PAST = re.compile(
-    r"\b(?:previously|earlier|last year|a year ago|(?:in|en|em|nel|im)\s+20\d\d|zuvor|bereits|précédemment"
-    r"|auparavant|déjà|anteriormente|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
-    re.IGNORECASE,
-)
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
 _CJK_CONTROL = re.compile(
@@ -117,8 +112,8 @@ def _acquisitions(sentence: Sentence, index: int) -> Iterable[_Event]:
         if "を" in before[-30:]:  # AがXを…買収, A、Xを…買収
             company = _japanese_object(before)
             buyer = name_before(before, before.find("が")) if "が" in before else name_before(before, before.find("、"))
-        elif word == "인수":  # A, X 인수
-            company, buyer = name_before(text, start), None
+        elif word == "인수":  # A, X 인수; A가 X를 인수
+            company, buyer = _korean_acquired(before)
         else:  # A收购X
             company, buyer = name_after(text, end), name_before(text, start)
         if company:
@@ -133,6 +128,18 @@ def _acquisitions(sentence: Sentence, index: int) -> Iterable[_Event]:
             if company := name_after(m.group(1), 0):
                 buyer = name_before(text, m.start())
                 yield _Event(company, index, m.start(), leads=[buyer] if buyer else [], acquisition=True)
+
+
+def _korean_acquired(before: str) -> tuple[str | None, str | None]:
+    """The company bought and the buyer before 인수: "오르벨, 펠리컨 인수", "오르벨이 펠리컨을 인수"."""
+    clauses = [c for c in re.split(r"[,、…]", before) if c.strip()]
+    words = clauses[-1].split() if clauses else []
+    if not words:
+        return None, None
+    company = clean(re.sub(r"(?:을|를)$", "", words[-1]))
+    if len(words) > 1 and words[0][-1] in "가이는은":
+        return company, clean(words[0][:-1])
+    return company, name_before(before, before.rfind(",")) if len(clauses) > 1 and "," in before else None
 
 
 def _japanese_object(before: str) -> str | None:
@@ -174,6 +181,9 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
             event = _Event(company, index, start)  # the backers named before: "SoftBank, Nvidia in talks to back"
             event.add([], list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start])))
             events.append(event)
+    for _, end, _ in sentence.cue("spin_out"):  # "Niantic spins out Niantic Spatial with $250 million"
+        if company := name_after(text, end):
+            events.append(_Event(company, index, end))
     if "への" in text:  # AがXへの…出資: A invests in X
         for m in _JAPANESE_INTO.finditer(text):
             if company := name_after(m.group(1), 0):
@@ -271,9 +281,8 @@ def extract_deals(
         return None, ()
     for index, sentence in enumerate(read):
         on_money = about_money(sentence) or (index > 0 and about_money(read[index - 1]))
-        past = bool(_PAST.search(sentence.text))  # "…participé au tour … mené par SoftBank en 2024"
         for at, lead, found in investor_lists(sentence, on_money):
-            if (owner := _owner(events, index, at)) and not (past and owner.sentence != index):
+            if (owner := _owner(events, index, at)) and not (sentence.past and owner.sentence != index):  # 2024
                 owner.add(found, []) if lead else owner.add([], found)
     principal = _principal(events, read)
     used = {id(principal.amount)}
@@ -368,7 +377,7 @@ def _deal(event: _Event, sentences: Sequence[Sentence], principal: bool) -> Deal
     but those about an earlier deal ("previously raised a Series A", "2024年末に…調達していた")."""
     own = sentences[event.sentence]
     nearby = [*(s for s in sentences if s.part == "title"), own, *sentences[event.sentence + 1 : event.sentence + 2]]
-    searched = (*nearby, *(s for s in sentences if not _PAST.search(s.text))) if principal else (own,)
+    searched = (*nearby, *(s for s in sentences if not s.past)) if principal else (own,)
     valuation = next((a.usd for s in searched for _, _, a in s.amounts if a.kind == "valuation"), None)
     found = next((s.round for s in searched if s.round), None)
     amount = event.amount

@@ -38,6 +38,8 @@ _PRONOUN_OPENS = re.compile(
     re.IGNORECASE,
 )
 _IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_LATIN_IN_PARENS = re.compile(r"\s*\(([A-Za-z0-9][^()]{0,40})\)")
+_WORDISH = re.compile(r"[\w-]")
 _SEVERAL_WORDS = re.compile(r"[\s'\u2019-]")
 _NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
 # A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
@@ -73,12 +75,19 @@ def as_written(name: str, companies: Companies | None, story: str) -> str:
         name = found[1]
     if not _IS_CJK.search(name):
         return name
-    latin = re.search(re.escape(name) + r"\s*\(([A-Za-z0-9][^()]{0,40})\)", story)
-    if latin and (written := clean(latin.group(1))) and (written[0].isupper() or written[0].isdigit()):
-        return written
-    for form in (found[0].name, *found[0].aliases) if found is not None else ():
-        if not _IS_CJK.search(form) and (m := re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", story, re.I)):
-            return m.group()
+    at = story.find(name)
+    while at >= 0:  # 银河通用(Galbot)
+        latin = _LATIN_IN_PARENS.match(story, at + len(name))
+        if latin and (written := clean(latin.group(1))) and (written[0].isupper() or written[0].isdigit()):
+            return written
+        at = story.find(name, at + 1)
+    if found is not None:  # a known company's Latin name anywhere in the story, as written there
+        folded = story.casefold()
+        for form in (found[0].name, *found[0].aliases):
+            start = folded.find(form.casefold()) if not _IS_CJK.search(form) else -1
+            end = start + len(form)
+            if start >= 0 and not _WORDISH.match(story[start - 1 : start]) and not _WORDISH.match(story[end : end + 1]):
+                return story[start:end]
     return name
 
 
@@ -86,7 +95,7 @@ def is_pronoun(before: str, sentence_start: bool = False) -> bool:
     """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company", or
     (``sentence_start``: it starts its sentence) opens with one that the words after describe ("The
     startup, which builds …", "La empresa fundada por …")."""
-    return bool(_PRONOUN.search(before) or (sentence_start and _PRONOUN_OPENS.match(before)))
+    return bool(_PRONOUN.search(before[-40:]) or (sentence_start and _PRONOUN_OPENS.match(before)))
 
 
 def title_subject(title: str, companies: Companies | None) -> tuple[str | None, str | None]:

@@ -27,6 +27,7 @@ from monitor.matching.deal_words import (
     LED_BY,
     PASSIVE_ACQUIRED,
     RAISE_VERBS,
+    SPIN_OUT_VERBS,
     WITH_INVESTORS,
 )
 from monitor.matching.patterns import PatternIndex
@@ -42,13 +43,15 @@ _TOOK_PART_WORDS = (
     "이 참여", "가 참여",
 )  # fmt: skip
 LED_WORDS = (
-    "led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò", "guida", "ha guidato",
+    "led", "co-led", "leads", "co-leads", "is leading", "headed", "co-headed", "co-mènent", "mène", "lideró", "guidò",
+    "guida", "ha guidato",
     "lidera", "liderou",
 )  # fmt: skip
 _CUE_WORDS: dict[str, Iterable[str]] = {
     "raise": (*RAISE_VERBS, *CJK_RAISE_VERBS),
     "invest": INVEST_VERBS,
     "direct": DIRECT_INVEST_VERBS,
+    "spin_out": SPIN_OUT_VERBS,
     "acquire": ACQUIRE_VERBS,
     "acquired_by": PASSIVE_ACQUIRED,
     "cjk_acquire": CJK_ACQUIRE,
@@ -71,6 +74,13 @@ _SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했�
 _ABBREVIATION = re.compile(r"(?:\b(?:Mio|Mrd|Tsd|bzw|ca|Inc|Corp|Ltd|Co|St|Dr|Mr|Mrs|Ms|vs|No|approx|U\.S)|\b[A-Z])\.$")
 
 
+_PAST = re.compile(
+    r"\b(?:previously|earlier|last year|a year ago|(?:in|en|em|nel|im)\s+20\d\d|zuvor|bereits|précédemment"
+    r"|auparavant|déjà|anteriormente|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     text: str  # NFKC
@@ -78,6 +88,7 @@ class Sentence:
     amounts: tuple[tuple[int, int, Amount], ...]
     cues: Mapping[str, Sequence[Cue]]
     round: re.Match[str] | None  # the first round or deal type it names (``rounds.py``)
+    past: bool  # it tells of an earlier deal: "previously", "in 2024", "déjà", "此前", "していた"
 
     def cue(self, kind: str) -> Sequence[Cue]:
         return self.cues.get(kind, ())
@@ -108,7 +119,9 @@ def sentences(title: str, summary: str, content: str, rates: Mapping[str, float]
         for piece in _split(unicodedata.normalize("NFKC", text)):
             if piece and piece not in seen:
                 seen.add(piece)
-                sentences.append(Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), *_cues(piece)))
+                cues, found = _cues(piece)
+                amounts = tuple(amount_spans(piece, rates, floor))
+                sentences.append(Sentence(piece, part, amounts, cues, found, bool(_PAST.search(piece))))
     return sentences
 
 

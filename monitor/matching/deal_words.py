@@ -13,6 +13,8 @@ RAISE_VERBS = (
     "bags", "bagged", "nabs", "snags", "gets", "receives", "received", "pulls in", "picks up", "brings in",
     "collects", "hauls in", "attracts", "wins", "emerges from stealth with", "becomes a unicorn with",
     "is valued at", "valued at", "is raising", "seeks", "is seeking", "in talks to raise", "is in talks",
+    "raise",  # after "plans to", "in talks to"; the noun ("a $40M raise") has no name before it
+    "lever", "recaudar", "levantar", "captar", "raccogliere", "obtenir", "obtener", "einsammeln",
     "mantiene conversaciones", "en conversaciones", "negocia",
     "files for", "attracts",
     # German
@@ -33,6 +35,7 @@ RAISE_VERBS = (
 )  # fmt: skip
 CJK_RAISE_VERBS = (
     "宣布完成", "完成", "获得", "再获", "喜获", "获投", "拿下", "斩获", "募集", "启动上市辅导", "递表",  # Chinese
+    "洽谈", "寻求", "筹集",
     "を調達", "調達", "資金調達", "投資を受け", "出資を受け",  # Japanese: Xが…億円を調達
     "투자를 유치", "투자 유치", "유치", "조달", "확대",  # Korean: X가 … 투자 유치
 )  # fmt: skip
@@ -44,6 +47,8 @@ INVEST_VERBS = (
     "mise", "guida", "ha guidato", "lidera", "liderou",
 )  # fmt: skip
 INTO = ("in", "into", "on", "dans", "en", "em", "na", "no", "bei", "nella", "nel")
+# "Niantic spins out Niantic Spatial with $250 million": the company is the one spun out.
+SPIN_OUT_VERBS = ("spins out", "spun out", "spins off", "spun off", "to spin out", "to spin off")
 # Investment verbs whose object is the company itself: "to back Skild AI", "soutient X".
 DIRECT_INVEST_VERBS = ("back", "backs", "backed", "funds", "funded", "finances", "soutient", "respalda", "apoia")
 # "round in PixVerse", "investment in Tripo AI": the company after a deal noun and a preposition.
