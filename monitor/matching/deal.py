@@ -63,6 +63,13 @@ _INTENT = re.compile(
     r"(?:to|à|a)?\s*$",
     re.IGNORECASE,
 )
+_OWNER_OF = re.compile(r"\s+([A-Z0-9][^\s,;:]*(?:\s[A-Z0-9][^\s,;:]*){0,3}?(?:['\u2019]s|s['\u2019]))\s")  # whose round
+# What a company announces when it announces a deal: "a $40 million Series A", "une levée de fonds".
+_ANNOUNCED_DEAL = re.compile(
+    r"\s+(?:(?:a|an|its|une|un|sa|son|una|uma|eine|einen)\s+)?(?:new\s+|nouvelle\s+)?"
+    r"(?:series|seed|funding|financing|round|levée|tour|ronda|rodada|finanziamento|finanzierung|investment)\b",
+    re.IGNORECASE,
+)
 _MONEY_VERBS = frozenset({"put", "puts", "pour", "pours", "inject", "injects"})  # invest verbs only with a sum
 _HANGUL = re.compile("[\uac00-\ud7af]")
 _KOREAN_INTO = re.compile(r"(\S+?)에\s(?=.{0,80}투자)")  # 스킬드AI에 … 투자
@@ -176,6 +183,16 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
                 continue  # "put trucks on the road": only "put $500m into X" is an investment
             event.add(investors, []) if word in LED_WORDS or sums else event.add([], investors)
             events.append(event)
+        elif (
+            word in LED_WORDS  # "Orvell led Pelican's $40M round"
+            and (owner := _OWNER_OF.match(text, end))
+            and (company := name_after(owner.group(1), 0))
+        ):
+            events.append(_Event(company, index, start, leads=list_before(text[max(0, start - WINDOW) : start])))
+    for start, end, _ in sentence.cue("announce"):  # "Pelican announced a $40 million Series A"
+        sums = any(a.kind == "deal" and end <= at <= end + 12 for at, _, a in sentence.amounts)  # "announced a $40M"
+        if (sums or _ANNOUNCED_DEAL.match(text, end)) and (company := name_before(text, start)):
+            events.append(_Event(company, index, start))
     for start, end, _ in sentence.cue("direct"):  # "SoftBank in talks to back Skild AI", not "backed by a16z"
         if not _INTO.match(text, end) and not _BY.match(text, end) and (company := name_after(text, end)):
             event = _Event(company, index, start)  # the backers named before: "SoftBank, Nvidia in talks to back"

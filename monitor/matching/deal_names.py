@@ -106,7 +106,7 @@ def clean(name: str | None) -> str | None:
     """A name without brackets, quotes, descriptors and possessive; None when nothing is left."""
     if not name:
         return None
-    name = _PARENS.sub("", name).strip(" ,.;:'\"“”\u2018\u2019-·")
+    name = _PARENS.sub("", name).strip(" ,.;:'\"“”\u2018\u2019-·。、")
     if name and not is_cjk(name):
         name = _BACKED.sub("", _POSSESSOR.sub("", _GERMAN_TYPED.sub("", _TYPED.sub("", name))))
         name = _DESCRIPTOR.sub("", name) if not name.startswith("The ") else name

@@ -40,6 +40,10 @@ _PRONOUN_OPENS = re.compile(
 _IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _LATIN_IN_PARENS = re.compile(r"\s*\(([A-Za-z0-9][^()]{0,40})\)")
 _WORDISH = re.compile(r"[\w-]")
+# An investor's verb: the name before it is not the company ("Orvell led …", "Orvell buys …").
+_INVESTOR_VERB = re.compile(
+    r"^,?\s+(?:co-)?(?:led|leads|backs|backed|invests|invested|acquires|acquired|buys|bought)\b"
+)
 _SEVERAL_WORDS = re.compile(r"[\s'\u2019-]")
 _NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
 # A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
@@ -105,7 +109,8 @@ def title_subject(title: str, companies: Companies | None) -> tuple[str | None, 
     if companies is not None:
         first_known = next((c.name for c, _, _ in companies.within(title) if "investor" not in c.tags), None)
     m = _NAME_FIRST.match(title)
-    leading = clean(m.group(1)) if m and _VERB_AFTER_NAME.match(title[m.end() :]) else None
+    verb = _VERB_AFTER_NAME.match(title[m.end() :]) if m else None
+    leading = clean(m.group(1)) if m and verb and not _INVESTOR_VERB.match(title[m.end() :]) else None
     return first_known, leading
 
 

@@ -16,6 +16,7 @@ from typing import cast
 from monitor.matching.amounts import amount_spans
 from monitor.matching.deal_words import (
     ACQUIRE_VERBS,
+    ANNOUNCE_VERBS,
     CJK_ACQUIRE,
     CJK_LEAD_IS,
     CJK_LED,
@@ -52,6 +53,7 @@ _CUE_WORDS: dict[str, Iterable[str]] = {
     "invest": INVEST_VERBS,
     "direct": DIRECT_INVEST_VERBS,
     "spin_out": SPIN_OUT_VERBS,
+    "announce": ANNOUNCE_VERBS,
     "acquire": ACQUIRE_VERBS,
     "acquired_by": PASSIVE_ACQUIRED,
     "cjk_acquire": CJK_ACQUIRE,

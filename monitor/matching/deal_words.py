@@ -47,6 +47,9 @@ INVEST_VERBS = (
     "mise", "guida", "ha guidato", "lidera", "liderou",
 )  # fmt: skip
 INTO = ("in", "into", "on", "dans", "en", "em", "na", "no", "bei", "nella", "nel")
+# "X announced a $40 million Series A": the company before, a deal right after.
+ANNOUNCE_VERBS = ("announced", "announces", "annonce", "a annoncé", "anuncia", "anunció", "anunciou", "annuncia",
+                  "kündigt", "gibt bekannt", "unveils", "unveiled")  # fmt: skip
 # "Niantic spins out Niantic Spatial with $250 million": the company is the one spun out.
 SPIN_OUT_VERBS = ("spins out", "spun out", "spins off", "spun off", "to spin out", "to spin off")
 # Investment verbs whose object is the company itself: "to back Skild AI", "soutient X".
