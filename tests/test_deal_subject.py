@@ -154,3 +154,19 @@ def test_investors_of_an_earlier_deal_are_not_this_one_s():
 
 def test_a_first_step_toward_a_listing_is_not_yet_closed():
     assert card("Pelican Robotics takes first step toward an IPO").status == "in_talks"
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "Quillbot Motion launches its first desk robot",
+            "The robot comes from the acquisition of Larkspur last year.",
+        ),
+        ("Quillbot Motion lance un robot de bureau", "Le robot, issu du rachat de Larkspur, se programme en Python."),
+        ("Quillbot Motion says its robot app has $100 million in annualized revenue", "Users doubled."),
+        ("Quillbot Motion says its robot app reached $100M ARR", "Users doubled."),
+    ],
+)
+def test_news_of_a_known_company_that_only_recalls_a_deal_or_gives_revenue_has_no_card(title, summary):
+    assert card(title, summary) is None

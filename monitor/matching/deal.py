@@ -333,7 +333,10 @@ def _with_subject_first(
     if in_title:
         return _first(events, subject)
     about_money = any(a.kind in ("deal", "valuation") for s in sentences for _, _, a in s.amounts)
-    return [_Event(subject, 0, 0)] if about_money or any(s.round for s in sentences) else []
+    # a round named near the top, but not a takeover it only recalls ("issu du rachat de Pollen Robotics")
+    rounds = [s.round for s in sentences if s.round and s.part != "content"]
+    about_a_round = any(round_name(r) != "acquisition" for r in rounds)
+    return [_Event(subject, 0, 0)] if about_money or about_a_round else []
 
 
 def _first(events: list[_Event], company: str) -> list[_Event]:

@@ -243,7 +243,22 @@ KIND_WORDS_AFTER = {
         "wert",  # "ist jetzt 5,6 Mrd. Dollar wert"
     ),
     "market_cap": ("market cap", "market value", "de capitalización", "de capitalisation"),
-    "revenue": ("in revenue", "in annual revenue", "in yearly revenue", "of revenue", "in sales", "of sales"),
+    "revenue": (
+        "in revenue",
+        "in annual revenue",
+        "in yearly revenue",
+        "of revenue",
+        "in sales",
+        "of sales",
+        "in annualized revenue",
+        "in annualised revenue",
+        "annualized revenue",
+        "annualised revenue",
+        "in annual recurring revenue",
+        "in arr",
+        "of arr",
+        "arr",
+    ),
 }
 
 # Between an amount and its restatement in another currency: "2 billion yuan ($290 million)",
