@@ -52,7 +52,8 @@ _BEFORE_VERB = re.compile(
     # "X plans to (raise)", "X en discussions pour (lever)", "X in trattative per (raccogliere)"
     r"|(?:plans?|aims?|looks?|seeks?|hopes?|wants?|set|is\s+set|in\s+talks|in\s+advanced\s+talks)\s+to"
     r"|en\s+discussions?\s+pour|en\s+négociations?\s+pour|cherche\s+à|en\s+negociaciones\s+para|busca"
-    r"|em\s+negociações\s+para|in\s+trattativ[ae]\s+per|punta\s+a|will|would|could|may))+\s*$",
+    r"|em\s+negociações\s+para|in\s+trattativ[ae]\s+per|punta\s+a|will|would|could|may|está|estaria|sarebbe"
+    r"|è|soll|sollen|könnte|pourrait|podría|poderia|potrebbe))+\s*$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r",\s+(?=[a-zà-ÿ«\"“(])")
@@ -61,7 +62,8 @@ _GENERIC = frozenset(
      "company", "startup", "he", "she", "they", "earlier", "meanwhile", "previously", "also", "however", "today",
      "now", "separately", "additionally", "existing", "investors", "in", "on", "the", "its", "their", "both", "new",
      "la", "le", "el", "january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"}
+     "october", "november", "december", "euro", "euros", "dollar", "dollars", "yuan", "yen", "won", "mio", "mrd",
+     "millionen", "milliarden", "millions", "millones", "milioni", "milhões"}
 )  # fmt: skip
 _CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|在|正在|正|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
 _NOT_CJK_NAME = re.compile(r"通过|方式|协议|要约|により|によると")  # clauses, not names

@@ -48,7 +48,10 @@ _SEVERAL_WORDS = re.compile(r"[\s'\u2019-]")
 _NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
 # A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
 # "Robot maker raises" (a noun) nor a possessive.
-_VERB_AFTER_NAME = re.compile(r"^,?\s+(?:[a-z]+[^s\W]s|[a-z]+ed|is|has|to|will|gets|hits|wins|nets)\b")
+_VERB_AFTER_NAME = re.compile(
+    r"^,?\s+(?:[a-z]+[^s\W]s|[a-z]+ed|is|has|to|will|gets|hits|wins|nets"
+    r"|soll|sollen|plant|könnte|pourrait|podría|poderia|potrebbe|sarebbe|está|estaria)\b"
+)
 
 
 def known(name: str, companies: Companies | None) -> tuple[Company, str] | None:

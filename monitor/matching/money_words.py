@@ -239,6 +239,8 @@ KIND_WORDS_AFTER = {
         "的估值",
         "元估值",
         "估值",
+        "post-money",  # "at $400M post-money"
+        "pre-money",
         "value",  # "at a $14 billion value"; "market value" is a market cap
         "wert",  # "ist jetzt 5,6 Mrd. Dollar wert"
     ),
