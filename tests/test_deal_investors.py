@@ -94,3 +94,50 @@ def test_the_kind_of_an_amount(text, kind):
 )
 def test_deals_not_yet_closed(title):
     assert card(title).status == "in_talks"
+
+
+@pytest.mark.parametrize(
+    ("title", "leads", "investors"),
+    [
+        ("Orvell to invest $1 billion in Pelican Robotics", ("Orvell",), ()),
+        ("Orvell prêt à investir 500 millions de dollars dans le français Pelican", ("Orvell",), ()),
+        ("Orvell's venture fund backs robot maker Pelican", (), ("Orvell",)),
+        ("Orvell and Damaro in talks to back Pelican Robotics at a $2 billion valuation", (), ("Orvell", "Damaro")),
+    ],
+)
+def test_an_investor_that_puts_in_the_sum_leads(title, leads, investors):
+    deal = card(title)
+    assert (deal.lead_investors, deal.investors) == (leads, investors)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("cerró una ronda que la valoró en más de 9.000 millones de yuanes", "valuation"),
+        ("con una valutazione pre-money superiore ai 9 miliardi di yuan", "valuation"),
+    ],
+)
+def test_valuations_in_spanish_and_italian(text, kind):
+    ((_, _, amount),) = amount_spans(text)
+    assert amount.kind == kind
+
+
+def test_the_title_s_round_and_sum_come_first_and_an_earlier_deal_s_never():
+    deal = card(
+        "Pelican Robotics hits $9 billion valuation after raising over $700 million",
+        "The company said the money came from a Series C. It previously raised a Series B when it raised $300 million.",
+    )
+    assert (deal.amount_usd, deal.round) == (700e6, "Series C")
+    deal = card(
+        "ペリカン、新たな資金調達ラウンドを完了",
+        "ペリカンは1億ドルを調達した。同社は2023年にシリーズAで2000万ドルを調達していた。",
+    )
+    assert (deal.amount_usd, deal.round) == (100e6, None)
+
+
+def test_a_sentence_that_opens_with_the_company_described():
+    deal = card(
+        "Pelican, la startup de robots, capta 80 millones de dólares",
+        "La empresa fundada por dos ingenieros de Valencia ha cerrado una ronda liderada por Orvell Capital.",
+    )
+    assert (deal.company, deal.lead_investors) == ("Pelican", ("Orvell Capital",))

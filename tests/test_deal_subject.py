@@ -97,3 +97,76 @@ def test_an_investor_in_the_title_is_not_the_story_s_subject():
 
 def test_no_money_and_no_round_no_card():
     assert card("Quillbot Motion shows off a robot that folds laundry", "It folds shirts.") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "company", "leads"),
+    [
+        (
+            "Orvell to acquire Ada Moss's robotics startup Pelican Robotics for $900 million",
+            "",
+            "Pelican Robotics",
+            ("Orvell",),
+        ),
+        (
+            "Pelican Robotics lands $200M Series B to put its robots on the road by 2030",
+            "Orvell and Damaro co-led the round for Ada Moss's Toronto startup.",
+            "Pelican Robotics",
+            ("Orvell", "Damaro"),
+        ),
+        ("オルベル、米Pelican Roboticsへの5億ドル出資で協議", "", "Pelican Robotics", ("オルベル",)),
+        ("베이조스가 찍은 로봇 스타트업 펠리컨, 500억 원 유치", "", "펠리컨", ()),
+        (
+            "펠리컨, 1억 달러 투자 유치",
+            "노르웨이에서 출발한 로봇 기업 펠리컨이 오르벨벤처스 주도로 1억 달러 규모의 투자를 유치했다.",
+            "펠리컨",
+            ("오르벨벤처스",),
+        ),
+        ("Orvell to take control of Pelican in $2 billion deal", "", "Pelican", ("Orvell",)),
+        ("奥维尔拟取得鹈鹕新材控制权", "交易金额约20亿元。", "鹈鹕新材", ("奥维尔",)),
+        (
+            "Orvell verhandelt über einen Einstieg bei Pelican Robotics",
+            "Es geht um 1 Mrd. Euro.",
+            "Pelican Robotics",
+            ("Orvell",),
+        ),
+        (
+            "Pelican raccoglie 350 milioni in una Serie A",
+            "La società texana dei robot Apollo ha chiuso una Serie A da 350 milioni di dollari guidata da Orvell.",
+            "Pelican",
+            ("Orvell",),
+        ),
+        ("Pelican chiude un round da 70 milioni", "La società, guidata da Ada Moss, costruisce robot.", "Pelican", ()),
+    ],
+)
+def test_who_raised_and_who_led(title, body, company, leads):
+    deal = card(title, body, body)
+    assert (deal.company, deal.lead_investors) == (company, leads)
+
+
+def test_investors_of_an_earlier_deal_are_not_this_one_s():
+    deal = card(
+        "Orvell to invest $500m in Pelican Robotics",
+        "Orvell had already joined a round led by Damaro in 2024.",
+    )
+    assert deal.lead_investors == ("Orvell",)
+
+
+def test_a_first_step_toward_a_listing_is_not_yet_closed():
+    assert card("Pelican Robotics takes first step toward an IPO").status == "in_talks"
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        (
+            "Quillbot Motion launches its first desk robot",
+            "The robot comes from the acquisition of Larkspur last year.",
+        ),
+        ("Quillbot Motion lance un robot de bureau", "Le robot, issu du rachat de Larkspur, se programme en Python."),
+        ("Quillbot Motion says its robot app has $100 million in annualized revenue", "Users doubled."),
+        ("Quillbot Motion says its robot app reached $100M ARR", "Users doubled."),
+    ],
+)
+def test_news_of_a_known_company_that_only_recalls_a_deal_or_gives_revenue_has_no_card(title, summary):
+    assert card(title, summary) is None

@@ -155,7 +155,7 @@ _ROUND_IS_WORTH = re.compile(
 
 def _kind(text: str, start: int, end: int) -> str:
     before, after = text[max(0, start - 60) : start], text[end : end + 30]
-    if _ROUND_IS_WORTH.search(before):
+    if ("val" in before or "vaut" in before) and _ROUND_IS_WORTH.search(before):
         return "deal"
     for kind, pattern in _KINDS_BEFORE:
         if pattern.search(before):

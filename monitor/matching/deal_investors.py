@@ -13,17 +13,22 @@ from collections.abc import Iterable
 
 from monitor.matching.deal_names import NAME, WINDOW, list_before, names
 from monitor.matching.deal_text import Sentence
-from monitor.matching.rounds import round_match
 
 _LED_OBJECT = re.compile(r"\s+(?:the|this|le|la|les|el|il|den|die|das)\b", re.IGNORECASE)
-_FUHRT_AN = re.compile(r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?(.+?)\s+an\b")  # führt der Investor Creandum an
+_RUN_BY = re.compile(
+    r"(?:company|startup|start-up|firm|société|entreprise|empresa|compañía|società|azienda|unternehmen)\s*,\s*$",
+    re.IGNORECASE,
+)
+_FUHRT_AN = re.compile(
+    r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?([A-Z].{0,60}?)\s+an\b"
+)  # führt der Investor Creandum an
 _VON_ANGEFUHRT = re.compile(r"\bvon\s+([A-Z].{1,80}?)\s+(?:angeführt|geführt)(?:en|e)?\b")
 _HYPHEN_LED = re.compile(rf"((?:{NAME}))-(?:led|co-led|Led)\b")
 _AL_FRENTE = re.compile(r"\b(?:con|com)\s+(.{2,80}?)\s+(?:al|à|a)\s+frente\b")
 
 
 def about_money(sentence: Sentence) -> bool:
-    return bool(sentence.amounts or sentence.cue("noun")) or round_match(sentence.text) is not None
+    return bool(sentence.amounts or sentence.cue("noun")) or sentence.round is not None
 
 
 def investor_lists(sentence: Sentence, about_money: bool) -> Iterable[tuple[int, bool, list[str]]]:
@@ -32,7 +37,7 @@ def investor_lists(sentence: Sentence, about_money: bool) -> Iterable[tuple[int,
     chief executive)."""
     text = sentence.text
     for start, end, _ in sentence.cue("led_by"):
-        if about_money:
+        if about_money and not _RUN_BY.search(text, 0, start):  # "La società, guidata da Daniele Pucci, …"
             yield start, True, names(text[end : end + WINDOW])
     for start, _, _ in sentence.cue("cjk_led"):
         yield start, True, list_before(text[max(0, start - WINDOW) : start])

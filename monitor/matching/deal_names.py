@@ -48,7 +48,12 @@ _BACKED = re.compile(r"^(?:[\w-]+-(?:backed|based|owned)\s+)+", re.IGNORECASE)
 _BEFORE_VERB = re.compile(
     r"(?:\s+(?:has|have|had|is|are|was|were|also|now|just|reportedly|officially|ha|hat|a|ya|já"
     r"|ha\s+annunciato\s+di|(?:announced|said|says|disclosed|confirmed|revealed|stated)(?:\s+that)?(?:\s+it)?"
-    r"|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce))+\s*$",
+    r"|anunciou\s+que|anunció\s+que|a\s+annoncé|annonce"
+    # "X plans to (raise)", "X en discussions pour (lever)", "X in trattative per (raccogliere)"
+    r"|(?:plans?|aims?|looks?|seeks?|hopes?|wants?|set|is\s+set|in\s+talks|in\s+advanced\s+talks)\s+to"
+    r"|en\s+discussions?\s+pour|en\s+négociations?\s+pour|cherche\s+à|en\s+negociaciones\s+para|busca"
+    r"|em\s+negociações\s+para|in\s+trattativ[ae]\s+per|punta\s+a|will|would|could|may|está|estaria|sarebbe"
+    r"|è|soll|sollen|könnte|pourrait|podría|poderia|potrebbe))+\s*$",
     re.IGNORECASE,
 )
 _APPOSITIVE = re.compile(r",\s+(?=[a-zà-ÿ«\"“(])")
@@ -57,9 +62,10 @@ _GENERIC = frozenset(
      "company", "startup", "he", "she", "they", "earlier", "meanwhile", "previously", "also", "however", "today",
      "now", "separately", "additionally", "existing", "investors", "in", "on", "the", "its", "their", "both", "new",
      "la", "le", "el", "january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"}
+     "october", "november", "december", "euro", "euros", "dollar", "dollars", "yuan", "yen", "won", "mio", "mrd",
+     "millionen", "milliarden", "millions", "millones", "milioni", "milhões"}
 )  # fmt: skip
-_CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|在|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
+_CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|在|正在|正|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
 _NOT_CJK_NAME = re.compile(r"通过|方式|协议|要约|により|によると")  # clauses, not names
 # Words before a name that make it a complement, not the subject: "ex-CEO of Cruise", "behind Oasis".
 _COMPLEMENT = re.compile(
@@ -76,6 +82,9 @@ _DESCRIBED = re.compile(
 _LOWER_WORDS = re.compile(r"^(?:[a-zà-ÿ][\w'\u2019-]*\s+){1,4}(?=[A-Z0-9][\w-])")  # lower-case words before a name
 _POSSESSIVE_DESCRIPTION = re.compile(r"['\u2019]s(?:\s+[a-zà-ÿ][\w-]*)+\s*$")  # "'s infrastructure fund"
 _LOWER_DESCRIPTION = re.compile(rf"^(?:(?:{alternation(DESCRIPTION_WORDS)})\s+){{1,4}}(?=[A-Z0-9])", re.IGNORECASE)
+_OWNED = re.compile(
+    r"\s+(?:[\w-]+\s+){0,3}?(?:startup|start-up|company|firm|lab|unicorn|maker|developer|spinout|venture)\b(\s+(?=[A-Z0-9]))?"
+)
 _JOINTLY = re.compile(r"\s*(?:공동으로|공동|共同で|共同)\s*$")
 _LIST_CONJUNCTION = re.compile(r"\s(?:and|&|et|y|e|und)\s")
 _KOREAN_TYPE_NOUNS = frozenset({"기업", "스타트업", "업체", "회사", "개발사", "신생기업"})
@@ -99,12 +108,12 @@ def clean(name: str | None) -> str | None:
     """A name without brackets, quotes, descriptors and possessive; None when nothing is left."""
     if not name:
         return None
-    name = _PARENS.sub("", name).strip(" ,.;:'\"“”\u2018\u2019-·")
+    name = _PARENS.sub("", name).strip(" ,.;:'\"“”\u2018\u2019-·。、")
     if name and not is_cjk(name):
         name = _BACKED.sub("", _POSSESSOR.sub("", _GERMAN_TYPED.sub("", _TYPED.sub("", name))))
         name = _DESCRIPTOR.sub("", name) if not name.startswith("The ") else name
     name = _japanese_group(re.sub(r"['\u2019]s$", "", name).strip())
-    if not name or name.casefold() in _GENERIC or len(name) > 60 or _NOT_CJK_NAME.search(name):
+    if not name or name.casefold() in _GENERIC or len(name) > 60 or _NOT_CJK_NAME.search(name) or name.isdigit():
         return None
     return name
 
@@ -124,12 +133,12 @@ def _korean_subject(clause: str) -> str | None:
     words = clause.split()
     for particles in ("가이", "는은"):
         for index, word in enumerate(words):
-            following = words[index + 1] if index + 1 < len(words) else ""
-            if re.search(r"(?:은|한|던|운|든|낸)$", following) and len(following) >= 2:
-                return None  # the subject of a relative clause: 오픈AI가 찍은 스타트업, 베이조스가 투자한
-            if following in KOREAN_DESCRIPTORS or following in _KOREAN_TYPE_NOUNS:
-                continue  # a verb before a noun, not a subject: 오픈AI 투자받은 휴머노이드 기업
             if len(word) > 2 and word[-1] in particles and not re.search(r"(?:하는|있는|되는|만드는|라는)$", word):
+                following = words[index + 1] if index + 1 < len(words) else ""
+                if len(following) >= 2 and re.search(r"(?:은|한|던|운|든|낸)$", following):
+                    return None  # the subject of a relative clause: 오픈AI가 찍은 스타트업, 베이조스가 투자한
+                if following in KOREAN_DESCRIPTORS or following in _KOREAN_TYPE_NOUNS:
+                    continue  # a verb before a noun, not a subject: 오픈AI 투자받은 휴머노이드 기업
                 name = [word[:-1]]
                 for previous in reversed(words[:index]):
                     if previous in KOREAN_DESCRIPTORS or re.search(r"(?:는|은|을|를|의|한|된|인|에서|로)$", previous):
@@ -150,7 +159,8 @@ def cjk_subject(before: str) -> str | None:
         if subject:
             return subject
         first = clauses[0]
-        if len(clauses) > 1 and len(first) <= 25 and not re.search(r"\d\s?(?:만|억|조|달러|원)", first):
+        typed = any(word in _KOREAN_TYPE_NOUNS for word in first.split()[:-1])  # … 스타트업 피지컬인텔리전스
+        if len(clauses) > 1 and (len(first) <= 25 or typed) and not re.search(r"\d\s?(?:만|억|조|달러|원)", first):
             return clean(_korean_descriptor_free(first))
         return clean(_korean_descriptor_free(clauses[-1]).split()[-1]) if clauses[-1].split() else None
     # Japanese: the last topic (は) before the verb, else the last subject (が): in "…の立役者らが設立した
@@ -190,7 +200,9 @@ def _in_cjk_clause(before: str) -> bool:
 
 def words_before(text: str, at: int) -> str:
     """The text before a verb at ``at`` without "has", adverbs and "announced that it"."""
-    return _BEFORE_VERB.sub("", text[max(0, at - WINDOW) : at]).rstrip()
+    before = text[max(0, at - WINDOW) : at]
+    cut = max(0, len(before) - 90)  # what is stripped is a few words: the pattern need not try the whole window
+    return (before[:cut] + _BEFORE_VERB.sub("", before[cut:])).rstrip()
 
 
 def name_before(text: str, at: int) -> str | None:
@@ -227,6 +239,10 @@ def name_after(text: str, at: int) -> str | None:
     m = _NAME_AT_START.match(after)
     if not m or _NOUN_AFTER.match(after[m.end() :]) or after[m.end() : m.end() + 1] == "-":  # "Paris-based"
         return None
+    if m.group(1).endswith(("'s", "\u2019s")) and (owned := _OWNED.match(after, m.end())):
+        # "Shashua's humanoid startup Mentee Robotics" -> Mentee Robotics; "Urtasun's Toronto startup" names none
+        named = _NAME_AT_START.match(after[owned.end() :])
+        return clean(named.group(1)) if named and owned.group(1) else None
     return clean(m.group(1))
 
 

@@ -25,18 +25,33 @@ _LEGAL_SUFFIX = re.compile(
     r"^[\s,.]*(?:Inc|Corp|Corporation|Ltd|Limited|LLC|GmbH|AG|SA|SAS|S\.A|SpA|S\.p\.A|BV|NV|Co|Labs?)?\.?$"
 )
 # A subject that names the story's company without its name: "The company has raised", "It closed".
-_PRONOUN = re.compile(
-    r"(?:^|[\s,;:(\"“])(?:it|the\s+(?:company|startup|start-up|firm|group|business|maker|developer|lab|unicorn)"
-    r"|l['\u2019](?:entreprise|entreprise)|la\s+(?:société|start-up|startup|jeune\s+pousse|empresa|compañía"
-    r"|companhia|società|azienda)|a\s+(?:empresa|startup|companhia)|el\s+grupo|die\s+firma|das\s+(?:unternehmen"
-    r"|start-up)|der\s+(?:konzern|hersteller)|l['\u2019]azienda|sie|elle|该公司|公司|同社|회사)\s*$",
+_PRONOUNS = (
+    r"it|the\s+(?:company|startup|start-up|firm|group|business|maker|developer|lab|unicorn)"
+    r"|l['\u2019](?:entreprise|azienda)|la\s+(?:société|start-up|startup|jeune\s+pousse|empresa|compañía|companhia"
+    r"|società|azienda)|a\s+(?:empresa|startup|companhia)|el\s+grupo|die\s+firma|das\s+(?:unternehmen|start-up)"
+    r"|der\s+(?:konzern|hersteller)|sie|elle|该公司|公司|同社|회사"
+)
+_PRONOUN = re.compile(rf"(?:^|[\s,;:(\"“])(?:{_PRONOUNS})\s*$", re.IGNORECASE)
+# A sentence that opens with one, then says more of it: "La empresa fundada por … ha cerrado".
+_PRONOUN_OPENS = re.compile(
+    rf"^\s*(?:{_PRONOUNS})(?:\s*,|\s+(?-i:[a-zà-ÿ]))",  # "La società texana dei robot … ha chiuso"
     re.IGNORECASE,
 )
 _IS_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_LATIN_IN_PARENS = re.compile(r"\s*\(([A-Za-z0-9][^()]{0,40})\)")
+_WORDISH = re.compile(r"[\w-]")
+# An investor's verb: the name before it is not the company ("Orvell led …", "Orvell buys …").
+_INVESTOR_VERB = re.compile(
+    r"^,?\s+(?:co-)?(?:led|leads|backs|backed|invests|invested|acquires|acquired|buys|bought)\b"
+)
+_SEVERAL_WORDS = re.compile(r"[\s'\u2019-]")
 _NAME_FIRST = re.compile(rf"^(?:(?:the|a|an|exclusive|breaking|update|report)\b[:\s]+)*({NAME})")
 # A headline verb after a name: "Sunday Robotics shows off", "Foo is raising", "Foo to list"; not
 # "Robot maker raises" (a noun) nor a possessive.
-_VERB_AFTER_NAME = re.compile(r"^,?\s+(?:[a-z]+[^s\W]s|[a-z]+ed|is|has|to|will|gets|hits|wins|nets)\b")
+_VERB_AFTER_NAME = re.compile(
+    r"^,?\s+(?:[a-z]+[^s\W]s|[a-z]+ed|is|has|to|will|gets|hits|wins|nets"
+    r"|soll|sollen|plant|könnte|pourrait|podría|poderia|potrebbe|sarebbe|está|estaria)\b"
+)
 
 
 def known(name: str, companies: Companies | None) -> tuple[Company, str] | None:
@@ -47,6 +62,8 @@ def known(name: str, companies: Companies | None) -> tuple[Company, str] | None:
         return None
     if company := companies.resolve(name):
         return company, name
+    if not _IS_CJK.search(name) and not _SEVERAL_WORDS.search(name):
+        return None  # one Latin word: only all of it could be a known name
     for company, start, end in reversed(companies.within(name)):
         rest = name[end:]
         if not rest.strip(" '\u2019s") or _LEGAL_SUFFIX.match(rest):
@@ -65,18 +82,27 @@ def as_written(name: str, companies: Companies | None, story: str) -> str:
         name = found[1]
     if not _IS_CJK.search(name):
         return name
-    latin = re.search(re.escape(name) + r"\s*\(([A-Za-z0-9][^()]{0,40})\)", story)
-    if latin and (written := clean(latin.group(1))) and (written[0].isupper() or written[0].isdigit()):
-        return written
-    for form in (found[0].name, *found[0].aliases) if found is not None else ():
-        if not _IS_CJK.search(form) and (m := re.search(rf"(?<![\w-]){re.escape(form)}(?![\w-])", story, re.I)):
-            return m.group()
+    at = story.find(name)
+    while at >= 0:  # 银河通用(Galbot)
+        latin = _LATIN_IN_PARENS.match(story, at + len(name))
+        if latin and (written := clean(latin.group(1))) and (written[0].isupper() or written[0].isdigit()):
+            return written
+        at = story.find(name, at + 1)
+    if found is not None:  # a known company's Latin name anywhere in the story, as written there
+        folded = story.casefold()
+        for form in (found[0].name, *found[0].aliases):
+            start = folded.find(form.casefold()) if not _IS_CJK.search(form) else -1
+            end = start + len(form)
+            if start >= 0 and not _WORDISH.match(story[start - 1 : start]) and not _WORDISH.match(story[end : end + 1]):
+                return story[start:end]
     return name
 
 
-def is_pronoun(before: str) -> bool:
-    """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company"."""
-    return bool(_PRONOUN.search(before))
+def is_pronoun(before: str, sentence_start: bool = False) -> bool:
+    """Whether ``before`` (the text before a deal verb) ends with a pronoun or "the company", or
+    (``sentence_start``: it starts its sentence) opens with one that the words after describe ("The
+    startup, which builds …", "La empresa fundada por …")."""
+    return bool(_PRONOUN.search(before[-40:]) or (sentence_start and _PRONOUN_OPENS.match(before)))
 
 
 def title_subject(title: str, companies: Companies | None) -> tuple[str | None, str | None]:
@@ -86,12 +112,15 @@ def title_subject(title: str, companies: Companies | None) -> tuple[str | None, 
     if companies is not None:
         first_known = next((c.name for c, _, _ in companies.within(title) if "investor" not in c.tags), None)
     m = _NAME_FIRST.match(title)
-    leading = clean(m.group(1)) if m and _VERB_AFTER_NAME.match(title[m.end() :]) else None
+    verb = _VERB_AFTER_NAME.match(title[m.end() :]) if m else None
+    leading = clean(m.group(1)) if m and verb and not _INVESTOR_VERB.match(title[m.end() :]) else None
     return first_known, leading
 
 
 def one_per_company(names: Sequence[str], companies: Companies | None) -> tuple[str, ...]:
     """``names`` with one name per known company, the longest ("a16z" and "Andreessen Horowitz")."""
+    if len(names) < 2:
+        return tuple(names)
     kept: dict[object, str] = {}
     for name in names:
         found = known(name, companies)

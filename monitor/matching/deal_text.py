@@ -16,6 +16,7 @@ from typing import cast
 from monitor.matching.amounts import amount_spans
 from monitor.matching.deal_words import (
     ACQUIRE_VERBS,
+    ANNOUNCE_VERBS,
     CJK_ACQUIRE,
     CJK_LEAD_IS,
     CJK_LED,
@@ -27,9 +28,11 @@ from monitor.matching.deal_words import (
     LED_BY,
     PASSIVE_ACQUIRED,
     RAISE_VERBS,
+    SPIN_OUT_VERBS,
     WITH_INVESTORS,
 )
 from monitor.matching.patterns import PatternIndex
+from monitor.matching.rounds import ANCHOR, ANCHOR_ENTRIES, anchor_starts, round_match
 from monitor.matching.text import fold, fold_text
 from monitor.model import Amount
 
@@ -41,13 +44,16 @@ _TOOK_PART_WORDS = (
     "이 참여", "가 참여",
 )  # fmt: skip
 LED_WORDS = (
-    "led", "co-led", "leads", "co-leads", "is leading", "co-mènent", "mène", "lideró", "guidò", "guida", "ha guidato",
+    "led", "co-led", "leads", "co-leads", "is leading", "headed", "co-headed", "co-mènent", "mène", "lideró", "guidò",
+    "guida", "ha guidato",
     "lidera", "liderou",
 )  # fmt: skip
 _CUE_WORDS: dict[str, Iterable[str]] = {
     "raise": (*RAISE_VERBS, *CJK_RAISE_VERBS),
     "invest": INVEST_VERBS,
     "direct": DIRECT_INVEST_VERBS,
+    "spin_out": SPIN_OUT_VERBS,
+    "announce": ANNOUNCE_VERBS,
     "acquire": ACQUIRE_VERBS,
     "acquired_by": PASSIVE_ACQUIRED,
     "cjk_acquire": CJK_ACQUIRE,
@@ -59,7 +65,9 @@ _CUE_WORDS: dict[str, Iterable[str]] = {
     "in_talks": IN_TALKS,
     "noun": DEAL_NOUNS,
 }
-_CUES = PatternIndex((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words)
+_CUES = PatternIndex(  # and the round anchors, so that a sentence's round costs no second pass
+    [*((fold(word), (kind, word), False) for kind, words in _CUE_WORDS.items() for word in words), *ANCHOR_ENTRIES]
+)
 Cue = tuple[int, int, str]  # start and end in the sentence, the cue word as listed
 
 _SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했다. 이번 투자는"
@@ -68,28 +76,42 @@ _SENTENCE_END = re.compile(  # before a capital, a digit or CJK: "…유치했�
 _ABBREVIATION = re.compile(r"(?:\b(?:Mio|Mrd|Tsd|bzw|ca|Inc|Corp|Ltd|Co|St|Dr|Mr|Mrs|Ms|vs|No|approx|U\.S)|\b[A-Z])\.$")
 
 
+_PAST = re.compile(
+    r"\b(?:previously|earlier|last year|a year ago|(?:in|en|em|nel|im)\s+20\d\d|zuvor|bereits|précédemment"
+    r"|auparavant|déjà|anteriormente|in precedenza|già)\b|此前|之前|以前|していた|前回|지난해|이전",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Sentence:
     text: str  # NFKC
     part: str  # title, summary or content
     amounts: tuple[tuple[int, int, Amount], ...]
     cues: Mapping[str, Sequence[Cue]]
+    round: re.Match[str] | None  # the first round or deal type it names (``rounds.py``)
+    past: bool  # it tells of an earlier deal: "previously", "in 2024", "déjà", "此前", "していた"
 
     def cue(self, kind: str) -> Sequence[Cue]:
         return self.cues.get(kind, ())
 
 
-def _cues(text: str) -> dict[str, list[Cue]]:
+def _cues(text: str) -> tuple[dict[str, list[Cue]], re.Match[str] | None]:
+    """The cue words of a sentence (NFKC) by kind, and the round it names."""
     folded = fold_text(text)
     found: dict[str, list[Cue]] = {}
-    for key, start, end in _CUES.scan(folded.text):
+    hits = _CUES.scan(folded.text)
+    anchors = [hit for hit in hits if hit[0] == ANCHOR]
+    for key, start, end in hits:
+        if key == ANCHOR:
+            continue
         kind, word = cast(tuple[str, str], key)
         source_start, source_end = folded.source_span(start, end)
         if text[source_start - 1 : source_start] != "-":  # "Saudi-backed Humain" is no investment verb
             found.setdefault(kind, []).append((source_start, source_end, word))
     for cues in found.values():
         cues.sort()
-    return found
+    return found, round_match(folded.source, anchor_starts(folded, anchors)) if anchors else None
 
 
 def sentences(title: str, summary: str, content: str, rates: Mapping[str, float], floor: float) -> list[Sentence]:
@@ -99,7 +121,9 @@ def sentences(title: str, summary: str, content: str, rates: Mapping[str, float]
         for piece in _split(unicodedata.normalize("NFKC", text)):
             if piece and piece not in seen:
                 seen.add(piece)
-                sentences.append(Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), _cues(piece)))
+                cues, found = _cues(piece)
+                amounts = tuple(amount_spans(piece, rates, floor))
+                sentences.append(Sentence(piece, part, amounts, cues, found, bool(_PAST.search(piece))))
     return sentences
 
 

@@ -13,6 +13,8 @@ RAISE_VERBS = (
     "bags", "bagged", "nabs", "snags", "gets", "receives", "received", "pulls in", "picks up", "brings in",
     "collects", "hauls in", "attracts", "wins", "emerges from stealth with", "becomes a unicorn with",
     "is valued at", "valued at", "is raising", "seeks", "is seeking", "in talks to raise", "is in talks",
+    "raise",  # after "plans to", "in talks to"; the noun ("a $40M raise") has no name before it
+    "lever", "recaudar", "levantar", "captar", "raccogliere", "obtenir", "obtener", "einsammeln",
     "mantiene conversaciones", "en conversaciones", "negocia",
     "files for", "attracts",
     # German
@@ -33,6 +35,7 @@ RAISE_VERBS = (
 )  # fmt: skip
 CJK_RAISE_VERBS = (
     "宣布完成", "完成", "获得", "再获", "喜获", "获投", "拿下", "斩获", "募集", "启动上市辅导", "递表",  # Chinese
+    "洽谈", "寻求", "筹集", "拟融资", "寻求融资", "启动融资",
     "を調達", "調達", "資金調達", "投資を受け", "出資を受け",  # Japanese: Xが…億円を調達
     "투자를 유치", "투자 유치", "유치", "조달", "확대",  # Korean: X가 … 투자 유치
 )  # fmt: skip
@@ -44,6 +47,11 @@ INVEST_VERBS = (
     "mise", "guida", "ha guidato", "lidera", "liderou",
 )  # fmt: skip
 INTO = ("in", "into", "on", "dans", "en", "em", "na", "no", "bei", "nella", "nel")
+# "X announced a $40 million Series A": the company before, a deal right after.
+ANNOUNCE_VERBS = ("announced", "announces", "annonce", "a annoncé", "anuncia", "anunció", "anunciou", "annuncia",
+                  "kündigt", "gibt bekannt", "unveils", "unveiled")  # fmt: skip
+# "Niantic spins out Niantic Spatial with $250 million": the company is the one spun out.
+SPIN_OUT_VERBS = ("spins out", "spun out", "spins off", "spun off", "to spin out", "to spin off")
 # Investment verbs whose object is the company itself: "to back Skild AI", "soutient X".
 DIRECT_INVEST_VERBS = ("back", "backs", "backed", "funds", "funded", "finances", "soutient", "respalda", "apoia")
 # "round in PixVerse", "investment in Tripo AI": the company after a deal noun and a preposition.
@@ -54,10 +62,13 @@ DEAL_NOUNS = (
     "finanziamento",
 )  # fmt: skip
 # German compounds end in these: "Milliardeninvestition in Neura Robotics", "Beteiligung an RobCo".
-GERMAN_DEAL_NOUN_ENDS = ("investition", "beteiligung", "finanzierung", "finanzierungsrunde", "runde")  # fmt: skip
+GERMAN_DEAL_NOUN_ENDS = (
+    "investition", "beteiligung", "finanzierung", "finanzierungsrunde", "runde", "einstieg",
+)  # fmt: skip
 ACQUIRE_VERBS = (
     "acquires", "acquired", "to acquire", "will acquire", "agrees to buy", "agreed to buy", "to buy", "buys",
-    "bought", "takes over", "übernimmt", "kauft", "erwirbt", "rachète", "acquiert", "met la main sur",
+    "bought", "takes over", "take control of", "takes control of", "took control of", "to take control of",
+    "übernimmt", "kauft", "erwirbt", "rachète", "acquiert", "met la main sur",
     "adquiere", "adquirió", "compra", "adquire", "adquiriu", "comprou", "acquisisce", "rileva",
 )  # fmt: skip
 PASSIVE_ACQUIRED = ("acquired by", "bought by", "übernommen von", "racheté par", "adquirida por", "adquirido por",
@@ -107,9 +118,13 @@ IN_TALKS = (
     "in trattativa", "in trattative", "potrebbe", "letter of intent", "lettre d'intention", "prêt à investir",
     "is said to", "are said to", "said to be", "sources say", "according to people", "en negociaciones",
     "en négociations", "gespräche", "erwägt", "prepares", "preparing", "preparations", "pre-listing",
-    "plans to list", "plans an ipo", "to go public", "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
+    "plans to list", "plans an ipo", "to go public", "first step toward", "first step towards", "primer paso",
+    "premier pas", "primeiro passo", "primo passo", "erster schritt",
+    "洽谈", "寻求融资", "正在寻求", "拟融资", "据知情人士",
     "協議中", "交渉中", "検討", "で協議", "協議して", "上場準備", "上場を目指",
-    "논의 중", "협상", "상장 추진", "상장을 추진", "협상 중", "논의하고", "검토 중", "투자하는 방안",
+    "논의 중", "협상", "상장 추진", "상장을 추진", "유치 추진", "추진 중", "협상 중", "논의하고", "검토 중",
+    "투자하는 방안",
+    "soll", "sollen", "sarebbe", "estaria",
     "上市辅导", "辅导备案", "接洽", "被曝", "拟融资",
     "递表", "招股书", "files for", "filed for", "plans to go public",
 )  # fmt: skip

@@ -140,6 +140,14 @@ KIND_WORDS_BEFORE = {
         "valorada",
         "valorado",
         "valora",
+        "valoró",
+        "valoraba",
+        "valorou",
+        "valutazione",
+        "valutata",
+        "valutato",
+        "valorizzazione",
+        "avaliação",
         "vale",
         "valer",
         "avaliada",
@@ -207,7 +215,7 @@ KIND_LINKS = (
     "würde", "damit",
     "steigt auf", "in höhe von", "de", "à", "a", "en", "em", "di", "del total de la empresa de",
     "la compañía en", "la empresa en", "hasta", "de hasta", "a empresa em", "pari a", "superiore ai",
-    "superiore a", "는", "은", "가", "이", "は", "が", "の", "为", "达", "达到",
+    "superiore a", "pre-money", "post-money", "는", "은", "가", "이", "は", "が", "の", "为", "达", "达到",
 )  # fmt: skip  # fmt: skip
 HEDGES = (
     "about", "around", "nearly", "roughly", "over", "more than", "almost", "some", "up to", "at least", "near",
@@ -231,11 +239,28 @@ KIND_WORDS_AFTER = {
         "的估值",
         "元估值",
         "估值",
+        "post-money",  # "at $400M post-money"
+        "pre-money",
         "value",  # "at a $14 billion value"; "market value" is a market cap
         "wert",  # "ist jetzt 5,6 Mrd. Dollar wert"
     ),
     "market_cap": ("market cap", "market value", "de capitalización", "de capitalisation"),
-    "revenue": ("in revenue", "in annual revenue", "in yearly revenue", "of revenue", "in sales", "of sales"),
+    "revenue": (
+        "in revenue",
+        "in annual revenue",
+        "in yearly revenue",
+        "of revenue",
+        "in sales",
+        "of sales",
+        "in annualized revenue",
+        "in annualised revenue",
+        "annualized revenue",
+        "annualised revenue",
+        "in annual recurring revenue",
+        "in arr",
+        "of arr",
+        "arr",
+    ),
 }
 
 # Between an amount and its restatement in another currency: "2 billion yuan ($290 million)",

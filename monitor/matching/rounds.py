@@ -37,6 +37,12 @@ _ROUNDS = re.compile(
     r"|\binvestimento (?:estratégico|strategico)\b|\bstrategische (?:investition|beteiligung)\b)"
     r"|(?P<ipo>\bIPO\b|\binitial public offering\b|\bbörsengang\b|\b(?:introduction|entrée) en bourse\b"
     r"|\bsalida a bolsa\b|\bOPV\b|\babertura de capital\b|\bquotazione in borsa\b|上市辅导|港股上市|科创板上市"
+    r"|\bsalir a bolsa\b"
+    r"|\b(?:estreia|estreou|estreno|debut[ae]?)\s+(?:na|en|em|in|à|a)\s+(?:la\s+)?(?:bolsa|bourse|borsa)\b"
+    r"|\babr(?:e|iu)\s+(?:o\s+)?capital\b|\b(?:go|goes|going|went)\s+public\b"
+    r"|\b(?:market|trading|stock|exchange|Hong\s+Kong|Nasdaq|NYSE|Shanghai|Shenzhen|STAR\s+Market)\s+debut\b"
+    r"|\bdebut(?:s|ed)?\s+on\s+the\s+(?:\w+\s+){0,2}(?:exchange|market|Nasdaq|NYSE)\b|\bBörsendebüt\b"
+    r"|赴港上市|在香港上市|港交所上市|登陆港交所|上市首日|上場を果たし|上場した|증시에\s?상장|상장\s?첫날"
     r"|挂牌上市|新規上場|株式上場|上場(?:申請|を申請)|기업공개|상장\s?(?:예비심사|추진|절차|신청))"
     r"|(?P<debt>\bventure debt\b|\bdebt financing\b|\bcredit facility\b|\bdarlehen\b|\bprêt de\b"
     r"|\bpréstamo\b|\bempréstimo\b|\bprestito\b|贷款|대출)",
@@ -58,10 +64,11 @@ _ANCHOR_WORDS = (
     "acqui", "buy", "takeover", "series", "serie", "série", "round", "seed", "amorçage", "semilla", "semente",
     "angel", "strateg", "stratég", "estratég", "ipo", "public", "börsengang", "bourse", "bolsa", "borsa", "opv",
     "abertura", "übern", "erwirbt", "rach", "adqui", "aquisi", "debt", "credit", "darlehen", "prêt", "préstamo",
-    "empréstimo", "prestito", "preseed", "préseed", "préamorçage",
+    "empréstimo", "prestito", "preseed", "préseed", "préamorçage", "salir", "estre", "debut", "abre", "abriu",
+    "börsendebüt",
     "轮", "輪", "天使", "种子", "战略", "戦略", "業務資本", "上市", "上場", "收购", "并购", "入主", "買収", "贷款",
     "エンジェル", "シリーズ", "シード",
-    "엔젤", "전략", "기업공개", "상장", "인수", "시리즈", "시드", "프리", "대출",
+    "엔젤", "전략", "기업공개", "상장", "인수", "시리즈", "시드", "프리", "대출", "증시", "赴港", "港交所", "登陆",
 )  # fmt: skip
 ANCHOR = "round anchor"  # the key of ANCHOR_ENTRIES, for an index that holds them among others
 ANCHOR_ENTRIES = tuple((fold(word), ANCHOR, True) for word in _ANCHOR_WORDS)
