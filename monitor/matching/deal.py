@@ -27,7 +27,7 @@ the one next to its verb, else the first deal amount of the title, the summary, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD
@@ -397,9 +397,13 @@ def _deal(event: _Event, sentences: Sequence[Sentence], principal: bool) -> Deal
     but those about an earlier deal ("previously raised a Series A", "2024年末に…調達していた")."""
     own = sentences[event.sentence]
     nearby = [*(s for s in sentences if s.part == "title"), own, *sentences[event.sentence + 1 : event.sentence + 2]]
-    searched = (*nearby, *(s for s in sentences if not s.past)) if principal else (own,)
-    valuation = next((a.usd for s in searched for _, _, a in s.amounts if a.kind == "valuation"), None)
-    found = next((s.round for s in searched if s.round), None)
+
+    def searched() -> Iterator[Sentence]:
+        yield from nearby if principal else (own,)
+        yield from (s for s in sentences if not s.past) if principal else ()
+
+    valuation = next((a.usd for s in searched() for _, _, a in s.amounts if a.kind == "valuation"), None)
+    found = next((s.round for s in searched() if s.round), None)
     amount = event.amount
     return Deal(
         company=event.company,
