@@ -174,7 +174,7 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
     events += noun_events
     for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
         into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
-        if into and (company := name_after(text, into.end())):
+        if into and not _BY.match(text, end) and (company := name_after(text, into.end())):  # not "led by A on …"
             event = _Event(company, index, start)
             investors = list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start]))  # "A and B invest"
             # They lead when they lead the round or put in the sum: "Disney to invest $1 billion in OpenAI"
