@@ -141,3 +141,40 @@ def test_a_sentence_that_opens_with_the_company_described():
         "La empresa fundada por dos ingenieros de Valencia ha cerrado una ronda liderada por Orvell Capital.",
     )
     assert (deal.company, deal.lead_investors) == ("Pelican", ("Orvell Capital",))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Orvell leads the round.",
+        "The round, led by Orvell, closed on Monday.",
+        "Orvell was the lead investor.",
+        "Orvell served as lead investor.",
+        "Lead investor Orvell joined the board.",
+        "The round was anchored by Orvell.",
+        "The company raised the money with Orvell leading the round.",
+        "Orvell took the lead in the round.",
+        "Orvell led the round, with Damaro joining.",
+        "The round had Orvell as lead investor.",
+        "Orvell a mené le tour de table.",
+        "Orvell lideró la ronda.",
+        "Orvell liderou a rodada.",
+        "Orvell ha guidato il round.",
+        "Lead-Investor ist Orvell.",
+        "Die Runde führt Orvell an.",
+    ],
+)
+def test_the_ways_a_lead_is_named(body):
+    assert card("Pelican raises $40M", body).lead_investors == ("Orvell",)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "lead"),
+    [
+        ("鹈鹕机器人完成4亿元融资", "本轮由奥维尔资本独家投资。", "奥维尔资本"),
+        ("ペリカンが40億円を調達", "オルベルがリード投資家を務めた。", "オルベル"),
+        ("펠리컨, 400억 원 투자 유치", "오르벨이 리드했다.", "오르벨"),
+    ],
+)
+def test_the_ways_a_lead_is_named_in_cjk(title, body, lead):
+    assert card(title, body).lead_investors == (lead,)

@@ -27,7 +27,7 @@ the one next to its verb, else the first deal amount of the title, the summary, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.matching.amounts import DEAL_FLOOR_USD, DEFAULT_RATES_USD
@@ -174,7 +174,7 @@ def _events(sentence: Sentence, index: int, subject: str | None) -> list[_Event]
     events += noun_events
     for start, end, word in sentence.cue("invest"):  # "Alibaba led a round in PixVerse"
         into = _INTO.search(text, end, min(len(text), end + 90)) or _ROUND_OF.match(text, end, min(len(text), end + 90))
-        if into and (company := name_after(text, into.end())):
+        if into and not _BY.match(text, end) and (company := name_after(text, into.end())):  # not "led by A on …"
             event = _Event(company, index, start)
             investors = list_before(_INTENT.sub("", text[max(0, start - WINDOW) : start]))  # "A and B invest"
             # They lead when they lead the round or put in the sum: "Disney to invest $1 billion in OpenAI"
@@ -397,9 +397,13 @@ def _deal(event: _Event, sentences: Sequence[Sentence], principal: bool) -> Deal
     but those about an earlier deal ("previously raised a Series A", "2024年末に…調達していた")."""
     own = sentences[event.sentence]
     nearby = [*(s for s in sentences if s.part == "title"), own, *sentences[event.sentence + 1 : event.sentence + 2]]
-    searched = (*nearby, *(s for s in sentences if not s.past)) if principal else (own,)
-    valuation = next((a.usd for s in searched for _, _, a in s.amounts if a.kind == "valuation"), None)
-    found = next((s.round for s in searched if s.round), None)
+
+    def searched() -> Iterator[Sentence]:
+        yield from nearby if principal else (own,)
+        yield from (s for s in sentences if not s.past) if principal else ()
+
+    valuation = next((a.usd for s in searched() for _, _, a in s.amounts if a.kind == "valuation"), None)
+    found = next((s.round for s in searched() if s.round), None)
     amount = event.amount
     return Deal(
         company=event.company,

@@ -19,6 +19,9 @@ _RUN_BY = re.compile(
     r"(?:company|startup|start-up|firm|société|entreprise|empresa|compañía|società|azienda|unternehmen)\s*,\s*$",
     re.IGNORECASE,
 )
+_WITH_LEADING = re.compile(
+    r"\b(?:[Ww]ith|had|has|have)\s+([A-Z].{0,60}?)\s+(?:leading|as\s+(?:the\s+)?lead(?:\s+investors?)?)\b"
+)
 _FUHRT_AN = re.compile(
     r"\bführt\s+(?:(?:der|die|das)\s+\w+\s+)?([A-Z].{0,60}?)\s+an\b"
 )  # führt der Investor Creandum an
@@ -39,6 +42,11 @@ def investor_lists(sentence: Sentence, about_money: bool) -> Iterable[tuple[int,
     for start, end, _ in sentence.cue("led_by"):
         if about_money and not _RUN_BY.search(text, 0, start):  # "La società, guidata da Daniele Pucci, …"
             yield start, True, names(text[end : end + WINDOW])
+    for start, _, _ in sentence.cue("led_before"):  # "Orvell was the lead investor", "Orvell a mené le tour"
+        yield start, True, list_before(text[max(0, start - WINDOW) : start])
+    if "lead" in text:  # "with Orvell leading the round", "had Orvell as lead investor"
+        for m in _WITH_LEADING.finditer(text):
+            yield m.start(), True, names(m.group(1))
     for start, _, _ in sentence.cue("cjk_led"):
         yield start, True, list_before(text[max(0, start - WINDOW) : start])
     for start, end, _ in sentence.cue("led"):  # "Alibaba led the round"; "led a round in X" is an event

@@ -63,7 +63,9 @@ _GENERIC = frozenset(
      "now", "separately", "additionally", "existing", "investors", "in", "on", "the", "its", "their", "both", "new",
      "la", "le", "el", "january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december", "euro", "euros", "dollar", "dollars", "yuan", "yen", "won", "mio", "mrd",
-     "millionen", "milliarden", "millions", "millones", "milioni", "milhões"}
+     "millionen", "milliarden", "millions", "millones", "milioni", "milhões", "monday", "tuesday", "wednesday",
+     "thursday", "friday", "saturday", "sunday", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "montag",
+     "dienstag", "mittwoch", "donnerstag", "freitag", "lunes", "martes", "miércoles", "jueves", "viernes"}
 )  # fmt: skip
 _CJK_TRAILING = re.compile(r"(?:拟|将|已|再|又|在|正在|正|宣布|正式|今日|近日|此前|日前|の|が|は)+$")
 _NOT_CJK_NAME = re.compile(r"通过|方式|协议|要约|により|によると")  # clauses, not names

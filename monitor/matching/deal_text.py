@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from monitor.matching.amounts import amount_spans
 from monitor.matching.deal_words import (
@@ -25,6 +25,7 @@ from monitor.matching.deal_words import (
     DIRECT_INVEST_VERBS,
     IN_TALKS,
     INVEST_VERBS,
+    LED_BEFORE,
     LED_BY,
     PASSIVE_ACQUIRED,
     RAISE_VERBS,
@@ -59,6 +60,7 @@ _CUE_WORDS: dict[str, Iterable[str]] = {
     "cjk_acquire": CJK_ACQUIRE,
     "led_by": (*LED_BY, *CJK_LEAD_IS),
     "cjk_led": CJK_LED,
+    "led_before": LED_BEFORE,
     "led": LED_WORDS,
     "with": WITH_INVESTORS,
     "took_part": _TOOK_PART_WORDS,
@@ -83,25 +85,45 @@ _PAST = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+_UNKNOWN: Any = object()
+
+
+@dataclass(slots=True)
 class Sentence:
+    """One sentence of a story with its amounts and cue words; its round and whether it tells of
+    an earlier deal are worked out when first asked for (most sentences are never asked)."""
+
     text: str  # NFKC
     part: str  # title, summary or content
     amounts: tuple[tuple[int, int, Amount], ...]
     cues: Mapping[str, Sequence[Cue]]
-    round: re.Match[str] | None  # the first round or deal type it names (``rounds.py``)
-    past: bool  # it tells of an earlier deal: "previously", "in 2024", "déjà", "此前", "していた"
+    anchors: list[int]  # where round anchor words start (``rounds.py``)
+    _round: re.Match[str] | None = field(default=_UNKNOWN, repr=False)
+    _past: bool | None = field(default=None, repr=False)
 
     def cue(self, kind: str) -> Sequence[Cue]:
         return self.cues.get(kind, ())
 
+    @property
+    def round(self) -> re.Match[str] | None:
+        """The first round or deal type the sentence names."""
+        if self._round is _UNKNOWN:
+            self._round = round_match(self.text, self.anchors) if self.anchors else None
+        return self._round
 
-def _cues(text: str) -> tuple[dict[str, list[Cue]], re.Match[str] | None]:
-    """The cue words of a sentence (NFKC) by kind, and the round it names."""
+    @property
+    def past(self) -> bool:
+        """Whether it tells of an earlier deal: "previously", "in 2024", "déjà", "此前", "していた"."""
+        if self._past is None:
+            self._past = bool(_PAST.search(self.text))
+        return self._past
+
+
+def _cues(text: str) -> tuple[dict[str, list[Cue]], list[int]]:
+    """The cue words of a sentence (NFKC) by kind, and where its round anchors start."""
     folded = fold_text(text)
     found: dict[str, list[Cue]] = {}
     hits = _CUES.scan(folded.text)
-    anchors = [hit for hit in hits if hit[0] == ANCHOR]
     for key, start, end in hits:
         if key == ANCHOR:
             continue
@@ -111,7 +133,7 @@ def _cues(text: str) -> tuple[dict[str, list[Cue]], re.Match[str] | None]:
             found.setdefault(kind, []).append((source_start, source_end, word))
     for cues in found.values():
         cues.sort()
-    return found, round_match(folded.source, anchor_starts(folded, anchors)) if anchors else None
+    return found, anchor_starts(folded, hits)
 
 
 def sentences(title: str, summary: str, content: str, rates: Mapping[str, float], floor: float) -> list[Sentence]:
@@ -121,9 +143,7 @@ def sentences(title: str, summary: str, content: str, rates: Mapping[str, float]
         for piece in _split(unicodedata.normalize("NFKC", text)):
             if piece and piece not in seen:
                 seen.add(piece)
-                cues, found = _cues(piece)
-                amounts = tuple(amount_spans(piece, rates, floor))
-                sentences.append(Sentence(piece, part, amounts, cues, found, bool(_PAST.search(piece))))
+                sentences.append(Sentence(piece, part, tuple(amount_spans(piece, rates, floor)), *_cues(piece)))
     return sentences
 
 

@@ -85,13 +85,25 @@ LED_BY = (
     "guidato da", "guidata da",
     "liderada pela", "liderada pelo", "liderado pela", "liderado pelo", "guidati da", "guidato dal",
     "guidata dal", "guidato dalla", "guidata dalla", "guidato dai", "guidata dai",
+    "lead investor", "lead investors", "lead investor is", "lead investors are", "lead investors were",
+    "lead investor was", "anchored by", "lead-investor ist", "lead-investor war", "leadinvestor ist",
+    "investisseur principal", "inversor principal", "investidor principal", "investitore principale",
 )  # fmt: skip
 # "X led the round", "X et Y co-mènent": the lead investors come before.
 LED_AFTER = (
     "led the round", "led the investment", "led the series", "led the seed", "led the raise", "co-led the round",
     "co-led", "led", "leads", "is leading", "led the new money", "co-mènent", "mène", "führt", "an",
 )  # fmt: skip
-CJK_LED = ("领投", "联合领投", "主導", "が主導", "주도", "가 주도", "이 주도", "주도로", "がリード", "が共同でリード")
+CJK_LED = (
+    "领投", "联合领投", "独家投资", "独家领投", "主導", "が主導", "주도", "가 주도", "이 주도", "주도로", "がリード",
+    "が共同でリード", "がリード投資家を務め", "리드했", "가 리드", "이 리드",
+)  # fmt: skip
+# "A was the lead investor", "A took the lead": the lead investors come before.
+LED_BEFORE = (
+    "was the lead investor", "is the lead investor", "were the lead investors", "served as lead investor",
+    "served as the lead investor", "acted as lead investor", "took the lead", "anchored the round", "a mené",
+    "ont mené", "a mené le tour", "liderou", "lideraram", "hanno guidato",
+)  # fmt: skip
 CJK_LEAD_IS = ("リード投資家は", "리드 투자자는")  # the lead investors follow
 # "with participation from A, B and C": other investors follow.
 WITH_INVESTORS = (
