@@ -128,5 +128,26 @@ def test_each_amount_once_and_valuations_apart():
     assert deal.valuation_usd == 2e9 and others == ()
 
 
+def test_the_story_sum_again_in_dollars_is_not_another_deal():
+    """A bulleted recap under a heading repeats the sum in dollars: it is the same deal, shown once."""
+    deal, others = extract_deals(
+        "Northwind Labs raises 1 billion yuan for its world model",
+        "Harbor Capital led the 1 billion yuan round in Northwind Labs, a video generation start-up.",
+        "- Direct Investment in Video Generation: Harbor Capital led the $138 million round.\n"
+        "- Harbor Capital also led a $40 million round in Quill Robotics.",
+    )
+    assert deal is not None and deal.company == "Northwind Labs"
+    assert [(d.company, d.amount_usd) for d in others] == [("Quill Robotics", 40e6)]
+
+
+def test_two_companies_raising_the_same_sum_are_both_mentioned():
+    _, others = extract_deals(
+        "Northwind Labs raises $200 million for robot foundation models",
+        "Northwind Labs raised $200 million in a round led by Harbor Capital.",
+        "Earlier this year Quill Robotics raised $30 million. Ember AI raised $30 million in March.",
+    )
+    assert sorted(d.company for d in others) == ["Ember AI", "Quill Robotics"]
+
+
 def test_news_without_a_deal_has_no_card():
     assert extract_deals("Google shows Genie 3", "The world model generates worlds in real time.", "") == (None, ())

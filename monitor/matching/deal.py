@@ -302,13 +302,15 @@ def extract_deals(
             if (owner := _owner(events, index, at)) and not (sentence.past and owner.sentence != index):  # 2024
                 owner.add(found, []) if lead else owner.add([], found)
     principal = _principal(events, read)
-    used = {id(principal.amount)}
+    listed: list[_Event] = []
     others = []
     for event in events:
         if event is principal or _same(event.company, principal.company) or event.amount is None:
             continue
-        if id(event.amount) not in used and event.amount != principal.amount:
-            used.add(id(event.amount))
+        if principal.amount and _same_sum(event.amount, principal.amount):
+            continue  # the story's own sum written again, e.g. in dollars after yuan
+        if not any(_same_sum(event.amount, o.amount) and _same(event.company, o.company) for o in listed if o.amount):
+            listed.append(event)
             others.append(_deal(event, read, principal=False))
     for deal_event in (principal, *events):
         deal_event.leads = list(one_per_company(deal_event.leads, companies))
@@ -347,6 +349,13 @@ def _first(events: list[_Event], company: str) -> list[_Event]:
 def _named_elsewhere(name: str, sentences: Sequence[Sentence]) -> bool:
     folded = name.casefold()
     return any(folded in s.text.casefold() for s in sentences if s.part != "title")
+
+
+def _same_sum(a: Amount, b: Amount) -> bool:
+    """One sum written twice ("2 billion yuan" and "$290 million" later on): each amount is shown once."""
+    if a is b or (a.currency, a.value) == (b.currency, b.value):
+        return True
+    return a.usd is not None and b.usd is not None and abs(a.usd - b.usd) <= 0.02 * max(a.usd, b.usd)
 
 
 def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
