@@ -351,13 +351,6 @@ def _named_elsewhere(name: str, sentences: Sequence[Sentence]) -> bool:
     return any(folded in s.text.casefold() for s in sentences if s.part != "title")
 
 
-def _same_sum(a: Amount, b: Amount) -> bool:
-    """One sum written twice ("2 billion yuan" and "$290 million" later on): each amount is shown once."""
-    if a is b or (a.currency, a.value) == (b.currency, b.value):
-        return True
-    return a.usd is not None and b.usd is not None and abs(a.usd - b.usd) <= 0.02 * max(a.usd, b.usd)
-
-
 def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
     """The title's deal, else the first one, with what later mentions of the company say. Without
     an amount of its own it takes the first deal amount no other event claims in the title, then the
@@ -386,10 +379,12 @@ def _principal(events: list[_Event], sentences: Sequence[Sentence]) -> _Event:
 
 
 def _same_sum(a: Amount | None, b: Amount) -> bool:
-    """ "2 billion yuan ($290 million)" and "$290M" are one sum."""
-    if a is None or a.usd is None or b.usd is None:
+    """ "2 billion yuan ($290 million)" and "$290M" are one sum (each amount is shown once)."""
+    if a is None:
         return False
-    return abs(a.usd - b.usd) <= 0.02 * max(a.usd, b.usd)
+    if (a.currency, a.value) == (b.currency, b.value):
+        return True
+    return a.usd is not None and b.usd is not None and abs(a.usd - b.usd) <= 0.02 * max(a.usd, b.usd)
 
 
 def _most_telling(amount: Amount | None, sentences: Sequence[Sentence]) -> Amount | None:
