@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -178,10 +179,16 @@ def test_a_replica_that_lost_its_delivery_turn_stops_sending(replicas: list[Stor
     with replicas[0].delivery_turn() as turn:
         assert turn
         replicas[0].outbox.mark_sending(recorded.alert_ids, NOW)  # still ours
-        postgresql_db.execute(  # the holder's connection drops (a network blip): the server frees the lock
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        held = (
+            "FROM pg_locks WHERE locktype = 'advisory' AND granted "
             "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
+        # the holder's connection drops (a network blip): the server frees the lock once the backend is gone,
+        # which pg_terminate_backend does not wait for
+        postgresql_db.execute(f"SELECT pg_terminate_backend(pid) {held}")
+        deadline = time.monotonic() + 10
+        while postgresql_db.execute(f"SELECT count(*) {held}").fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.01)
         with replicas[1].delivery_turn() as other:
             assert other  # another replica takes over ...
             with pytest.raises(StoreError, match="lost the delivery turn"):
