@@ -1,6 +1,6 @@
 """Quality: the default rule pack on labelled news items (alerts, priorities, languages, deal cards).
 
-    python bench/quality.py [--split tune|holdout|holdout2|all] [--rules DIR]
+    python bench/quality.py [--split tune|holdout|holdout2|holdout3|all] [--rules DIR]
 
 Reads tests/data/quality/<split>.jsonl (one item a line: id, lang, label, outlet, date, title,
 summary, optional body, optional deal), evaluates every item with the rules in DIR (default: the
@@ -30,7 +30,7 @@ from monitor.model import PRIORITIES, Deal, Item
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "quality"
-SPLITS = ("tune", "holdout", "holdout2")
+SPLITS = ("tune", "holdout", "holdout2", "holdout3")
 EXPECTED = {"deal": "high", "news": "normal", "money_other": None, "hard_negative": None}
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CARD_FIELDS = ("company", "amount_usd", "currency", "round", "lead_investors", "status")
