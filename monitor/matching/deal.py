@@ -302,20 +302,18 @@ def extract_deals(
             if (owner := _owner(events, index, at)) and not (sentence.past and owner.sentence != index):  # 2024
                 owner.add(found, []) if lead else owner.add([], found)
     principal = _principal(events, read)
+    for event in events:
+        event.leads = list(one_per_company(event.leads, companies))
+        event.investors = list(one_per_company(event.investors, companies))
     listed: list[_Event] = []
-    others = []
     for event in events:
         if event is principal or _same(event.company, principal.company) or event.amount is None:
             continue
-        if principal.amount and _same_sum(event.amount, principal.amount):
+        if _same_sum(principal.amount, event.amount):
             continue  # the story's own sum written again, e.g. in dollars after yuan
-        if not any(_same_sum(event.amount, o.amount) and _same(event.company, o.company) for o in listed if o.amount):
+        if not any(_same_sum(o.amount, event.amount) and _same(event.company, o.company) for o in listed):
             listed.append(event)
-            others.append(_deal(event, read, principal=False))
-    for deal_event in (principal, *events):
-        deal_event.leads = list(one_per_company(deal_event.leads, companies))
-        deal_event.investors = list(one_per_company(deal_event.investors, companies))
-    return _deal(principal, read, principal=True), tuple(others)
+    return _deal(principal, read, principal=True), tuple(_deal(e, read, principal=False) for e in listed)
 
 
 def _with_subject_first(
