@@ -164,12 +164,8 @@ class Companies:
         vouched: set[int] | None = None  # companies whose own context occurs in the item, once needed
         found: dict[str, None] = {}
         for text, hits in scans:
-            names = [(key, start, end) for key, start, end in hits if key[0] <= _AMBIGUOUS]
-            inside = _inside_longer({(start, end) for _, start, end in names}) if len(names) > 1 else set()
             windows = None
-            for key, start, end in names:
-                if (start, end) in inside:
-                    continue
+            for key, start, end in _outermost_names(hits):
                 if key[0] == _AMBIGUOUS:
                     if vouched is None:
                         vouched = {
@@ -212,16 +208,13 @@ class Companies:
         name counts when written as listed ("Runway", not "runway"): a caller that asks already
         knows it stands where a company's name does."""
         folded = fold_text(text)
-        found: list[_Hit] = []
-        for key, start, end in cast("list[_Hit]", self._index.scan(folded.text)):
-            if key[0] <= _AMBIGUOUS:
-                source_start, source_end = folded.source_span(start, end)
-                if key[0] == _AMBIGUOUS and key[2] and not _capital_first(text[source_start:source_end]):
-                    continue
-                found.append((key, source_start, source_end))
-        inside = _inside_longer({(start, end) for _, start, end in found}) if len(found) > 1 else set()
-        kept = [(self.companies[key[1]], start, end) for key, start, end in found if (start, end) not in inside]
-        return sorted(kept, key=lambda hit: hit[1])
+        found: list[tuple[Company, int, int]] = []
+        for key, start, end in _outermost_names(cast("list[_Hit]", self._index.scan(folded.text))):
+            source_start, source_end = folded.source_span(start, end)
+            if key[0] == _AMBIGUOUS and key[2] and not _capital_first(text[source_start:source_end]):
+                continue
+            found.append((self.companies[key[1]], source_start, source_end))
+        return sorted(found, key=lambda hit: hit[1])
 
     def tagged(self, tag: str) -> frozenset[str]:
         return self._by_tag.get(tag, frozenset())
@@ -235,6 +228,13 @@ def _inside_longer(spans: set[tuple[int, int]]) -> set[tuple[int, int]]:
             inside.add((start, end))
         reach = max(reach, end)
     return inside
+
+
+def _outermost_names(hits: Sequence[_Hit]) -> list[_Hit]:
+    """The hits that are company names (plain or ambiguous), less those inside a longer one."""
+    names = [(key, start, end) for key, start, end in hits if key[0] <= _AMBIGUOUS]
+    inside = _inside_longer({(start, end) for _, start, end in names}) if len(names) > 1 else set()
+    return [hit for hit in names if (hit[1], hit[2]) not in inside]
 
 
 def _word_entries(words: Iterable[str], key: Hashable) -> list[tuple[str, Hashable, bool]]:
